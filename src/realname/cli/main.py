@@ -1,0 +1,304 @@
+"""``realname``: match, evaluate, calibrate, and inspect models from the shell."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from realname.errors import InputError, RealnameError
+from realname.settings import Settings
+
+app = typer.Typer(
+    name="realname",
+    help="Real-name registration with portrait matching: offline, CPU-only.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure accuracy on real data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(exc: RealnameError) -> None:
+    err_console.print(f"[bold red]error {exc.code}[/]: {exc.detail}")
+    raise typer.Exit(2 if isinstance(exc, InputError) else 3)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except RealnameError as exc:
+        _fail(exc)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+EngineOpt = Annotated[
+    str | None, typer.Option("--engine", help="Embedding engine: sface or dlib-resnet")
+]
+
+
+def _runtime(engine: str | None) -> tuple[Any, Any]:
+    from realname.engines import load_engines
+    from realname.policy import load_policy
+
+    settings = Settings()
+    engines = load_engines(settings.face_detector, engine or settings.face_embedder)
+    return engines, load_policy(settings.policy_file)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+@app.command()
+def match(
+    reference: Annotated[Path, typer.Argument(help="ID card portrait (the reference)")],
+    probes: Annotated[list[Path], typer.Argument(help="Live images or frames")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON")] = False,
+    engine: EngineOpt = None,
+    fmr: Annotated[str | None, typer.Option(help="Operating point: 1e-3, 1e-4 or 1e-5")] = None,
+) -> None:
+    """Compare an ID portrait with one or more live images (1:1)."""
+    from realname.imaging import ImageLimits
+    from realname.match import match_faces
+
+    with _errors():
+        settings = Settings()
+        engines, policy = _runtime(engine)
+        limits = ImageLimits(
+            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+        )
+        result = match_faces(
+            reference, probes, engines, policy, fmr=fmr or settings.match_fmr, limits=limits
+        )
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    verdict = "[bold green]MATCH[/]" if result.passed else "[bold red]NO MATCH[/]"
+    console.print(
+        f"{verdict}  score {result.score:.4f}  threshold {result.threshold:.4f} "
+        f"(FMR {result.fmr_target}, {result.engine} {result.engine_version}, "
+        f"policy {result.policy_version})"
+    )
+    console.print(f"probes used: {list(result.probes_used)} of {len(result.probes)}")
+    if result.reasons:
+        console.print("reasons: " + ", ".join(result.reasons))
+    console.print(f"time: {result.timings_ms['total']:.0f} ms")
+
+
+@eval_app.command("match")
+def eval_match(
+    data: Annotated[Path, typer.Option(help="Folder laid out as ../shared/data")],
+    engine: EngineOpt = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a DET plot (PNG)")] = None,
+    dataset: Annotated[
+        list[str] | None, typer.Option(help="Only these data sets (repeatable)")
+    ] = None,
+) -> None:
+    """FNMR at FMR 1e-3/1e-4/1e-5 and errors at the shipped threshold, per data set."""
+    from realname.evaluation.datasets import DATASET_NAMES
+    from realname.evaluation.match_eval import evaluate_match
+    from realname.evaluation.plots import plot_det
+
+    names = tuple(dataset) if dataset else DATASET_NAMES
+    with _errors():
+        if not data.is_dir():
+            raise InputError(f"data folder {data} does not exist")
+        engines, policy = _runtime(engine)
+        with _progress(f"embedding ({engines.embedder.name})") as update:
+            result = evaluate_match(data, engines, policy, names=names, progress=update)
+    if not result.datasets:
+        err_console.print(f"[red]no known data set under {data}[/]")
+        raise typer.Exit(2)
+    table = Table(title=f"{result.engine} at the shipped threshold (FMR {result.fmr_target})")
+    for column in (
+        "data set",
+        "genuine",
+        "impostor",
+        "FTE",
+        "threshold",
+        "FMR",
+        "FNMR",
+        "FNMR@1e-3",
+        "FNMR@1e-4",
+        "FNMR@1e-5",
+    ):
+        table.add_column(column, justify="right")
+    for name, r in result.datasets.items():
+        table.add_row(
+            name,
+            str(r.genuine),
+            str(r.impostor),
+            str(r.failed_to_enrol),
+            f"{r.threshold:.4f}",
+            f"{r.fmr_at_threshold:.2e}",
+            _percent(r.fnmr_at_threshold),
+            *(_percent(r.fnmr_at_fmr[k]) for k in ("1e-3", "1e-4", "1e-5")),
+        )
+    console.print(table)
+    console.print(f"{result.images} images in {result.seconds:.0f} s")
+    if json_out:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}")
+    if plot:
+        console.print(f"wrote {plot_det(result, plot)}")
+
+
+@eval_app.command("quality")
+def eval_quality(
+    data: Annotated[Path, typer.Option(help="Folder laid out as ../shared/data")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON")
+    ] = None,
+) -> None:
+    """Distributions of the quality measures and how often each limit fires, per image group."""
+    from realname.evaluation.quality_eval import MEASURES, PERCENTILES, evaluate_quality
+
+    with _errors():
+        if not data.is_dir():
+            raise InputError(f"data folder {data} does not exist")
+        engines, policy = _runtime(None)
+        with _progress("assessing") as update:
+            groups = evaluate_quality(data, engines, policy, progress=update)
+    for group in groups:
+        table = Table(title=f"{group.name} ({group.role}): {group.images} images")
+        table.add_column("measure")
+        for p in PERCENTILES:
+            table.add_column(f"p{p}", justify="right")
+        for m in MEASURES:
+            if m in group.percentiles:
+                table.add_row(m, *(f"{v:g}" for v in group.percentiles[m]))
+        console.print(table)
+        console.print(f"reasons: {group.reasons or 'none'}; not usable: {group.failed or 'none'}")
+    if json_out:
+        payload = {g.name: g.to_dict() for g in groups}
+        json_out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
+@app.command()
+def calibrate(
+    data: Annotated[Path, typer.Option(help="Folder laid out as ../shared/data (needs lfw/)")],
+    engine: Annotated[
+        list[str] | None, typer.Option(help="Engines to calibrate (default: sface and dlib-resnet)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Policy file to write (default: the packaged one)")
+    ] = None,
+) -> None:
+    """Set the thresholds at FMR 1e-3, 1e-4, 1e-5 from LFW's cross-identity pairs."""
+    from realname.calibrate import calibrate_engine, write_policy
+    from realname.engines import load_engines
+    from realname.policy import default_policy_path, policy_from_dict
+
+    target = out or default_policy_path()
+    with _errors():
+        if not target.exists():
+            target.write_text(default_policy_path().read_text(encoding="utf-8"), encoding="utf-8")
+        raw = json.loads(target.read_text(encoding="utf-8"))
+        base = policy_from_dict({**raw, "engines": {}})  # face search and quality, no thresholds
+        for name in engine or ["sface", "dlib-resnet"]:
+            engines = load_engines(Settings().face_detector, name)
+            with _progress(f"calibrating {name}") as update:
+                entry = calibrate_engine(data, engines, base, update)
+            raw = write_policy(target, name, entry)
+            for label, point in entry["operating_points"].items():
+                console.print(
+                    f"{name}  FMR {label}: threshold {point['threshold']:.4f}  "
+                    f"FNMR {_percent(point['measured_fnmr'])}"
+                )
+    console.print(f"wrote {target} (version {raw['version']})")
+
+
+@app.command()
+def models(
+    check: Annotated[
+        bool, typer.Option("--check", help="Verify every SHA-256; exit 3 if one fails")
+    ] = False,
+) -> None:
+    """List the model files, where they come from, their licence and their pinned SHA-256."""
+    from realname.models import MODEL_FILES, resolve_model
+
+    table = Table(title="model files")
+    for column in ("key", "package", "file", "licence", "status"):
+        table.add_column(column)
+    failed = False
+    for key, model in MODEL_FILES.items():
+        try:
+            resolve_model(key, verify=check)
+            status = "sha256 ok" if check else "present"
+        except RealnameError as exc:
+            status, failed = f"[red]{exc.code}[/]: {exc.detail}", True
+        table.add_row(key, model.pip_spec, model.relative_path, model.licence, status)
+    console.print(table)
+    if failed:
+        raise typer.Exit(3)
+
+
+@app.command()
+def demo() -> None:
+    """Match an ID-style chip portrait cut from a packaged photo against three 'live' frames."""
+    import cv2
+    import numpy as np
+
+    from realname.evaluation.datasets import to_chip
+
+    try:
+        from skimage import data as skdata
+    except ImportError:
+        err_console.print("the demo image ships in scikit-image: run `make install` first")
+        raise typer.Exit(3) from None
+    photo = np.asarray(cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR), dtype=np.uint8)  # type: ignore[no-untyped-call]
+    folder = Path(tempfile.mkdtemp(prefix="realname-demo-"))
+    portrait = folder / "id_portrait_102x126.png"
+    cv2.imwrite(str(portrait), to_chip(photo[0:300, 100:340]))
+    frames = []
+    for i, (gain, shift) in enumerate([(1.0, 0), (0.8, 10), (1.15, -10)]):
+        frame = cv2.convertScaleAbs(cv2.resize(photo, (640, 640))[80:560], alpha=gain, beta=shift)
+        frames.append(folder / f"frame{i}.jpg")
+        cv2.imwrite(str(frames[-1]), frame)
+    console.print(f"images written to {folder} (scikit-image's astronaut photo)")
+    console.print(f"$ realname match {portrait.name} {' '.join(f.name for f in frames)}")
+    match(portrait, frames, as_json=False, engine=None, fmr=None)
+    console.print(
+        "The service and its web page come in later issues; for now `realname --help` "
+        "lists the commands."
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

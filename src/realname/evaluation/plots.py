@@ -1,0 +1,57 @@
+"""DET plots (PNG) for ``realname eval match --plot``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from realname.evaluation.match_eval import MatchEvaluation
+from realname.evaluation.metrics import det_curve
+
+__all__ = ["plot_det"]
+
+
+def plot_det(evaluation: MatchEvaluation, path: Path) -> Path:
+    """One DET curve (FNMR against FMR, log axes) per data set, the shipped threshold marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
+    for name, result in evaluation.datasets.items():
+        if len(result.impostor_scores) == 0 or len(result.genuine_scores) == 0:
+            continue
+        curve = det_curve(result.genuine_scores, result.impostor_scores)
+        floor_fmr = 0.5 / len(result.impostor_scores)
+        floor_fnmr = 0.5 / len(result.genuine_scores)
+        (line,) = ax.plot(
+            np.maximum(curve.fmr, floor_fmr), np.maximum(curve.fnmr, floor_fnmr), label=name
+        )
+        ax.plot(
+            max(result.fmr_at_threshold, floor_fmr),
+            max(result.fnmr_at_threshold, floor_fnmr),
+            "o",
+            color=line.get_color(),
+        )
+    for label in ("1e-3", "1e-4", "1e-5"):
+        ax.axvline(float(label), color="grey", lw=0.6, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(1e-7, 1)
+    ax.set_ylim(1e-4, 1)
+    ax.set_xlabel("False match rate (FMR)")
+    ax.set_ylabel("False non-match rate (FNMR)")
+    ax.set_title(
+        f"DET: {evaluation.engine} ({evaluation.engine_version}); dots: shipped threshold "
+        f"(FMR {evaluation.fmr_target})",
+        fontsize=9,
+    )
+    ax.grid(True, which="both", lw=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

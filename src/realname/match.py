@@ -1,0 +1,232 @@
+"""1:1 portrait matching: an ID portrait against one or more live images or frames.
+
+:func:`match_faces` finds the reference face (raising only when there is none or no face clearly
+dominates), ranks the probe faces by quality, fuses the best ones into one template, and compares
+it with the reference at the policy's calibrated threshold. A mismatch is a result
+(``passed=False`` with ``FACE_MISMATCH``), never an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from realname.engines import Engines
+from realname.engines.base import Face, FloatArray
+from realname.engines.sface import l2_normalise
+from realname.errors import MultipleFacesError, NoFaceError
+from realname.faces import FaceChoice, Strategy, find_faces, select_face, whole_image_face
+from realname.imaging import DEFAULT_LIMITS, ImageLimits, load_image
+from realname.policy import MatchPolicy
+from realname.quality import FaceQuality, assess_quality
+
+__all__ = ["FaceMatch", "FaceTemplate", "ProbeResult", "enrol_face", "locate_face", "match_faces"]
+
+Image = npt.NDArray[np.uint8]
+ImageSource = str | Path | bytes | Image
+
+FACE_MISMATCH = "FACE_MISMATCH"
+PROBE_QUALITY_LOW = "PROBE_QUALITY_LOW"
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    face: Face
+    choice: FaceChoice
+    quality: FaceQuality
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FaceTemplate:
+    """One face's L2-normalised template and how it was obtained."""
+
+    face: Face
+    face_count: int
+    quality: FaceQuality
+    vector: FloatArray
+    mirrored: bool
+
+
+def locate_face(
+    image: Image,
+    engines: Engines,
+    policy: MatchPolicy,
+    *,
+    role: str,
+    strategy: Strategy = "dominant",
+    allow_fallback: bool = True,
+) -> Located:
+    """Find, choose and assess the one face of ``image`` (raises :class:`FaceError`)."""
+    faces = find_faces(engines.detector, image, policy.search)
+    if not faces and allow_fallback:
+        fallback = whole_image_face(image, policy.search)
+        if fallback is not None:
+            faces = [fallback]
+    choice = select_face(faces, image.shape, strategy=strategy, role=role)
+    quality = assess_quality(
+        image, choice.face, policy.quality, face_count=choice.face_count, role=role
+    )
+    return Located(choice.face, choice, quality)
+
+
+def _embed(image: Image, faces: Sequence[Face], engines: Engines, mirror: bool) -> FloatArray:
+    crops = [engines.embedder.align(image, face) for face in faces]
+    if mirror:
+        crops += [np.ascontiguousarray(crop[:, ::-1]) for crop in crops]
+    vectors = engines.embedder.embed(crops)
+    if mirror:
+        half = len(faces)
+        vectors = vectors[:half] + vectors[half:]
+    return l2_normalise(vectors)
+
+
+def enrol_face(
+    source: ImageSource,
+    engines: Engines,
+    policy: MatchPolicy,
+    *,
+    role: str = "reference",
+    strategy: Strategy = "dominant",
+    mirror: bool | None = None,
+    limits: ImageLimits = DEFAULT_LIMITS,
+) -> FaceTemplate:
+    """The template of the one face in an image (used for references and in evaluation)."""
+    image = load_image(source, limits)
+    located = locate_face(image, engines, policy, role=role, strategy=strategy)
+    use_mirror = policy.template.mirror_single_image if mirror is None else mirror
+    vector = _embed(image, [located.face], engines, use_mirror)[0]
+    return FaceTemplate(
+        located.face, located.choice.face_count, located.quality, vector, use_mirror
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What happened to one probe image: whether it was used, and why (not)."""
+
+    index: int
+    used: bool
+    reasons: tuple[str, ...]
+    face: Face | None = None
+    quality: FaceQuality | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaceMatch:
+    """The verdict of one 1:1 match, explaining itself."""
+
+    passed: bool
+    decision: Literal["match", "no_match"]
+    score: float
+    threshold: float
+    fmr_target: str
+    engine: str
+    engine_version: str
+    detector: str
+    detector_version: str
+    policy_version: str
+    reference_face: Face
+    reference_quality: FaceQuality
+    probes: tuple[ProbeResult, ...]
+    reasons: tuple[str, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def probes_used(self) -> tuple[int, ...]:
+        return tuple(p.index for p in self.probes if p.used)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["probes_used"] = list(self.probes_used)
+        return out
+
+
+def _locate_probe(
+    index: int, source: ImageSource, engines: Engines, policy: MatchPolicy, limits: ImageLimits
+) -> tuple[ProbeResult, Image | None]:
+    image = load_image(source, limits)
+    try:
+        located = locate_face(image, engines, policy, role="probe", allow_fallback=False)
+    except NoFaceError:
+        return ProbeResult(index, False, ("NO_FACE",)), None
+    except MultipleFacesError:
+        return ProbeResult(index, False, ("MULTIPLE_FACES",)), None
+    return ProbeResult(index, False, located.quality.reasons, located.face, located.quality), image
+
+
+def match_faces(
+    reference: ImageSource,
+    probes: Sequence[ImageSource],
+    engines: Engines,
+    policy: MatchPolicy,
+    *,
+    fmr: str | None = None,
+    limits: ImageLimits = DEFAULT_LIMITS,
+) -> FaceMatch:
+    """Compare the reference portrait with the best of ``probes``; see the module docstring."""
+    if not probes:
+        raise NoFaceError("no probe image was given", role="probe")
+    t0 = time.perf_counter()
+    point = policy.operating_point(engines.embedder.name, fmr)
+    ref = enrol_face(reference, engines, policy, role="reference", limits=limits)
+    t1 = time.perf_counter()
+
+    located = [_locate_probe(i, p, engines, policy, limits) for i, p in enumerate(probes)]
+    usable = [(r, img) for r, img in located if img is not None and r.quality is not None]
+    if not usable:
+        codes = {code for r, _ in located for code in r.reasons}
+        if codes == {"MULTIPLE_FACES"}:
+            raise MultipleFacesError("every probe image shows several faces", role="probe")
+        raise NoFaceError("no face was found in any probe image", role="probe")
+    usable.sort(key=lambda item: item[0].quality.rank if item[0].quality else 0.0, reverse=True)
+    chosen = usable[: policy.template.max_probes]
+    t2 = time.perf_counter()
+
+    mirror = policy.template.mirror_single_image and len(chosen) == 1
+    vectors = np.vstack(
+        [_embed(img, [r.face], engines, mirror) for r, img in chosen if img is not None and r.face]
+    )
+    fused = l2_normalise(vectors.mean(axis=0, keepdims=True))[0]
+    score = float(np.dot(fused, ref.vector))
+    t3 = time.perf_counter()
+
+    chosen_ids = {r.index for r, _ in chosen}
+    results = tuple(
+        ProbeResult(r.index, r.index in chosen_ids, r.reasons, r.face, r.quality)
+        for r, _ in located
+    )
+    passed = score >= point.threshold
+    reasons: list[str] = [] if passed else [FACE_MISMATCH]
+    reasons += [f"REFERENCE_{code}" for code in ref.quality.reasons]
+    if all(r.quality is not None and not r.quality.acceptable for r, _ in chosen):
+        reasons.append(PROBE_QUALITY_LOW)
+        best = chosen[0][0]
+        reasons += [f"PROBE_{code}" for code in best.reasons]
+    return FaceMatch(
+        passed=passed,
+        decision="match" if passed else "no_match",
+        score=round(score, 5),
+        threshold=point.threshold,
+        fmr_target=point.fmr_target,
+        engine=engines.embedder.name,
+        engine_version=engines.embedder.version,
+        detector=engines.detector.name,
+        detector_version=engines.detector.version,
+        policy_version=policy.version,
+        reference_face=ref.face,
+        reference_quality=ref.quality,
+        probes=results,
+        reasons=tuple(reasons),
+        timings_ms={
+            "reference": round((t1 - t0) * 1000, 2),
+            "probe_detection": round((t2 - t1) * 1000, 2),
+            "probe_embedding": round((t3 - t2) * 1000, 2),
+            "total": round((t3 - t0) * 1000, 2),
+        },
+    )

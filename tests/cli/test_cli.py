@@ -1,0 +1,57 @@
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from typer.testing import CliRunner
+
+from realname.cli.main import app
+
+runner = CliRunner()
+
+
+def _write(folder: Path, name: str, image: np.ndarray) -> Path:
+    path = folder / name
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def test_match_json_reports_a_match(
+    tmp_path: Path, astronaut: np.ndarray, astronaut_face: np.ndarray
+) -> None:
+    ref = _write(tmp_path, "ref.png", astronaut_face)
+    probe = _write(tmp_path, "probe.jpg", astronaut)
+    result = runner.invoke(app, ["match", str(ref), str(probe), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["passed"] is True
+    assert payload["threshold"] > 0 and payload["engine"] == "sface"
+
+
+def test_match_on_a_corrupt_image_exits_2_with_a_stable_code(
+    tmp_path: Path, astronaut: np.ndarray
+) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    probe = _write(tmp_path, "probe.jpg", astronaut)
+    result = runner.invoke(app, ["match", str(bad), str(probe)])
+    assert result.exit_code == 2
+    assert "IMAGE_CORRUPT" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_models_check_verifies_every_file() -> None:
+    result = runner.invoke(app, ["models", "--check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("sha256 ok") == 5
+
+
+def test_eval_match_refuses_a_missing_folder(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", "match", "--data", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+
+
+def test_demo_runs_on_packaged_images() -> None:
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "MATCH" in result.output

@@ -1,0 +1,72 @@
+"""Contract tests every engine must pass, on a packaged photo."""
+
+import numpy as np
+import pytest
+
+from realname.engines import (
+    DETECTORS,
+    EMBEDDERS,
+    LANDMARKERS,
+    create_detector,
+    create_embedder,
+    create_landmarker,
+)
+from realname.engines.base import FaceDetector, FaceEmbedder, FaceLandmarker
+from realname.errors import SetupError, UnknownEngineError
+
+
+@pytest.fixture(scope="module")
+def face(engines, astronaut):  # type: ignore[no-untyped-def]
+    return engines.detector.detect(astronaut)[0]
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_detector_contract(name: str, astronaut: np.ndarray) -> None:
+    detector = create_detector(name)
+    assert isinstance(detector, FaceDetector) and detector.name == name and detector.version
+    detector.load()
+    faces = detector.detect(astronaut)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    assert 150 < x + w / 2 < 280 and 50 < y + h / 2 < 200  # Eileen Collins' face
+    assert faces[0].score > 0.8
+    left_eye, right_eye = faces[0].landmarks[:2]
+    assert left_eye[0] < right_eye[0]
+    assert detector.detect(np.zeros((240, 320, 3), dtype=np.uint8)) == []
+
+
+@pytest.mark.parametrize("name", sorted(EMBEDDERS))
+def test_embedder_contract(name: str, astronaut: np.ndarray, face) -> None:  # type: ignore[no-untyped-def]
+    embedder = create_embedder(name)
+    assert isinstance(embedder, FaceEmbedder) and embedder.name == name
+    with pytest.raises(SetupError):
+        embedder.align(astronaut, face)  # used before load()
+    embedder.load()
+    crop = embedder.align(astronaut, face)
+    assert crop.dtype == np.uint8 and crop.ndim == 3 and crop.shape[0] == crop.shape[1]
+    vectors = embedder.embed([crop, crop[:, ::-1].copy()])
+    assert vectors.shape == (2, embedder.dim)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert float(vectors[0] @ vectors[1]) > 0.7  # a face and its mirror image
+
+
+def test_sface_crop_is_112_square(engines, astronaut, face) -> None:  # type: ignore[no-untyped-def]
+    assert engines.embedder.align(astronaut, face).shape == (112, 112, 3)
+
+
+@pytest.mark.parametrize("name", sorted(LANDMARKERS))
+def test_landmarker_contract(name: str, astronaut: np.ndarray, face) -> None:  # type: ignore[no-untyped-def]
+    landmarker = create_landmarker(name)
+    assert isinstance(landmarker, FaceLandmarker)
+    landmarker.load()
+    points = landmarker.landmarks(astronaut, face)
+    assert points.shape == (landmarker.n_points, 2)
+    # dlib order: 36-41 the image-left eye, 42-47 the other; 30 the nose tip.
+    left_eye, right_eye = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    np.testing.assert_allclose(left_eye, face.landmarks[0], atol=8)
+    np.testing.assert_allclose(right_eye, face.landmarks[1], atol=8)
+
+
+def test_unknown_engine_names_are_a_setup_error() -> None:
+    with pytest.raises(UnknownEngineError, match="sface"):
+        create_embedder("facenet")
