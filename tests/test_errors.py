@@ -30,3 +30,11 @@ def test_problem_details_follow_rfc9457_and_carry_no_traceback() -> None:
 def test_face_errors_are_unprocessable_input() -> None:
     assert NoFaceError.status == 422
     assert NoFaceError("none").to_problem()["code"] == "NO_FACE"
+
+
+def test_error_catalogue_lists_every_code() -> None:
+    from pathlib import Path
+
+    catalogue = (Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text()
+    for cls in all_error_classes():
+        assert f"`{cls.code}` | {cls.status} | `{cls.__name__}`" in catalogue, cls.code

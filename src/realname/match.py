@@ -21,7 +21,14 @@ from realname.engines import Engines
 from realname.engines.base import Face, FloatArray
 from realname.engines.sface import l2_normalise
 from realname.errors import MultipleFacesError, NoFaceError
-from realname.faces import FaceChoice, Strategy, find_faces, select_face, whole_image_face
+from realname.faces import (
+    FaceChoice,
+    Strategy,
+    alignment_view,
+    find_faces,
+    select_face,
+    whole_image_face,
+)
 from realname.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from realname.policy import MatchPolicy
 from realname.quality import FaceQuality, assess_quality
@@ -75,8 +82,10 @@ def locate_face(
     return Located(choice.face, choice, quality)
 
 
-def _embed(image: Image, faces: Sequence[Face], engines: Engines, mirror: bool) -> FloatArray:
-    crops = [engines.embedder.align(image, face) for face in faces]
+def _embed(
+    image: Image, faces: Sequence[Face], engines: Engines, policy: MatchPolicy, mirror: bool
+) -> FloatArray:
+    crops = [engines.embedder.align(*alignment_view(image, face, policy.search)) for face in faces]
     if mirror:
         crops += [np.ascontiguousarray(crop[:, ::-1]) for crop in crops]
     vectors = engines.embedder.embed(crops)
@@ -100,7 +109,7 @@ def enrol_face(
     image = load_image(source, limits)
     located = locate_face(image, engines, policy, role=role, strategy=strategy)
     use_mirror = policy.template.mirror_single_image if mirror is None else mirror
-    vector = _embed(image, [located.face], engines, use_mirror)[0]
+    vector = _embed(image, [located.face], engines, policy, use_mirror)[0]
     return FaceTemplate(
         located.face, located.choice.face_count, located.quality, vector, use_mirror
     )
@@ -190,7 +199,11 @@ def match_faces(
 
     mirror = policy.template.mirror_single_image and len(chosen) == 1
     vectors = np.vstack(
-        [_embed(img, [r.face], engines, mirror) for r, img in chosen if img is not None and r.face]
+        [
+            _embed(img, [r.face], engines, policy, mirror)
+            for r, img in chosen
+            if img is not None and r.face
+        ]
     )
     fused = l2_normalise(vectors.mean(axis=0, keepdims=True))[0]
     score = float(np.dot(fused, ref.vector))

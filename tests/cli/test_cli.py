@@ -54,4 +54,4 @@ def test_eval_match_refuses_a_missing_folder(tmp_path: Path) -> None:
 def test_demo_runs_on_packaged_images() -> None:
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
-    assert "MATCH" in result.output
+    assert "\nMATCH" in result.output and "NO MATCH" in result.output

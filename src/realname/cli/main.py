@@ -28,6 +28,8 @@ eval_app = typer.Typer(help="Measure accuracy on real data.", no_args_is_help=Tr
 app.add_typer(eval_app, name="eval")
 
 console = Console()
+if not console.is_terminal:  # logs and CI: wide enough for the evaluation tables
+    console = Console(width=160)
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -294,6 +296,10 @@ def demo() -> None:
     console.print(f"images written to {folder} (scikit-image's astronaut photo)")
     console.print(f"$ realname match {portrait.name} {' '.join(f.name for f in frames)}")
     match(portrait, frames, as_json=False, engine=None, fmr=None)
+    other = folder / "someone_else.jpg"
+    cv2.imwrite(str(other), cv2.cvtColor(skdata.camera(), cv2.COLOR_GRAY2BGR))  # type: ignore[no-untyped-call]
+    console.print(f"\n$ realname match {portrait.name} {other.name}   (scikit-image's cameraman)")
+    match(portrait, [other], as_json=False, engine=None, fmr=None)
     console.print(
         "The service and its web page come in later issues; for now `realname --help` "
         "lists the commands."

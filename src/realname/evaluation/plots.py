@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from realname.evaluation.match_eval import MatchEvaluation
 from realname.evaluation.metrics import det_curve
 
@@ -24,17 +22,17 @@ def plot_det(evaluation: MatchEvaluation, path: Path) -> Path:
         if len(result.impostor_scores) == 0 or len(result.genuine_scores) == 0:
             continue
         curve = det_curve(result.genuine_scores, result.impostor_scores)
-        floor_fmr = 0.5 / len(result.impostor_scores)
-        floor_fnmr = 0.5 / len(result.genuine_scores)
-        (line,) = ax.plot(
-            np.maximum(curve.fmr, floor_fmr), np.maximum(curve.fnmr, floor_fnmr), label=name
-        )
-        ax.plot(
-            max(result.fmr_at_threshold, floor_fmr),
-            max(result.fnmr_at_threshold, floor_fnmr),
-            "o",
-            color=line.get_color(),
-        )
+        shown = (curve.fmr > 0) & (curve.fnmr > 0)  # zero rates have no place on log axes
+        (line,) = ax.plot(curve.fmr[shown], curve.fnmr[shown], label=name)
+        # The shipped threshold; a zero rate is drawn at 1/N with an arrow-like marker ("below").
+        fmr = result.fmr_at_threshold or 1.0 / len(result.impostor_scores)
+        fnmr = result.fnmr_at_threshold or 1.0 / len(result.genuine_scores)
+        marker = "o"
+        if result.fmr_at_threshold == 0:
+            marker = "<"
+        if result.fnmr_at_threshold == 0:
+            marker = "v" if marker == "o" else "*"
+        ax.plot(fmr, fnmr, marker, color=line.get_color(), markersize=8)
     for label in ("1e-3", "1e-4", "1e-5"):
         ax.axvline(float(label), color="grey", lw=0.6, ls=":")
     ax.set_xscale("log")
@@ -44,8 +42,9 @@ def plot_det(evaluation: MatchEvaluation, path: Path) -> Path:
     ax.set_xlabel("False match rate (FMR)")
     ax.set_ylabel("False non-match rate (FNMR)")
     ax.set_title(
-        f"DET: {evaluation.engine} ({evaluation.engine_version}); dots: shipped threshold "
-        f"(FMR {evaluation.fmr_target})",
+        f"DET: {evaluation.engine} ({evaluation.engine_version}). Markers: the shipped threshold "
+        f"(FMR {evaluation.fmr_target});\n< no false match, v no false non-match, * neither "
+        "(drawn at 1/N)",
         fontsize=9,
     )
     ax.grid(True, which="both", lw=0.3)
