@@ -41,7 +41,12 @@ def test_same_identity_matches_and_explains_itself(fake_engines, fake_policy) ->
     assert result.threshold == fake_policy.operating_point("fake-embedder").threshold
     assert result.fmr_target == "1e-4" and result.engine == "fake-embedder"
     assert result.policy_version == fake_policy.version
-    assert set(result.timings_ms) == {"reference", "probe_detection", "probe_embedding", "total"}
+    assert set(result.timings_ms) == {
+        "reference_detection",
+        "probe_detection",
+        "embedding",
+        "total",
+    }
 
 
 def test_a_mismatch_is_a_result_not_an_exception(fake_engines, fake_policy) -> None:  # type: ignore[no-untyped-def]
