@@ -10,6 +10,15 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   │   ├── ImageTypeError         IMAGE_TYPE        415
     │   │   ├── ImageCorruptError      IMAGE_CORRUPT     400
     │   │   └── ImageTooLargeError     IMAGE_TOO_LARGE   413
+    │   ├── VideoError                 VIDEO_INVALID     400
+    │   │   ├── VideoEmptyError        VIDEO_EMPTY       400
+    │   │   ├── VideoTypeError         VIDEO_TYPE        415
+    │   │   ├── VideoCorruptError      VIDEO_CORRUPT     400
+    │   │   ├── VideoTooLargeError     VIDEO_TOO_LARGE   413
+    │   │   ├── VideoTooLongError      VIDEO_TOO_LONG    422
+    │   │   ├── VideoTooShortError     VIDEO_TOO_SHORT   422
+    │   │   ├── VideoFrameRateError    VIDEO_FRAME_RATE  422
+    │   │   └── VideoResolutionError   VIDEO_RESOLUTION  422
     │   └── FaceError                  FACE_INVALID      422
     │       ├── NoFaceError            NO_FACE           422
     │       └── MultipleFacesError     MULTIPLE_FACES    422
@@ -90,6 +99,57 @@ class ImageTooLargeError(ImageError):
     code = "IMAGE_TOO_LARGE"
     status = 413
     title = "Image is too large"
+
+
+class VideoError(InputError):
+    code = "VIDEO_INVALID"
+    title = "Video cannot be used"
+
+
+class VideoEmptyError(VideoError):
+    code = "VIDEO_EMPTY"
+    title = "Video is empty"
+
+
+class VideoTypeError(VideoError):
+    code = "VIDEO_TYPE"
+    status = 415
+    title = "Not a supported video type"
+
+
+class VideoCorruptError(VideoError):
+    code = "VIDEO_CORRUPT"
+    title = "Video is corrupt or truncated"
+
+
+class VideoTooLargeError(VideoError):
+    code = "VIDEO_TOO_LARGE"
+    status = 413
+    title = "Video is too large"
+
+
+class VideoTooLongError(VideoError):
+    code = "VIDEO_TOO_LONG"
+    status = 422
+    title = "Video is too long"
+
+
+class VideoTooShortError(VideoError):
+    code = "VIDEO_TOO_SHORT"
+    status = 422
+    title = "Video is too short"
+
+
+class VideoFrameRateError(VideoError):
+    code = "VIDEO_FRAME_RATE"
+    status = 422
+    title = "Video frame rate is too low"
+
+
+class VideoResolutionError(VideoError):
+    code = "VIDEO_RESOLUTION"
+    status = 422
+    title = "Video resolution is out of range"
 
 
 class FaceError(InputError):

@@ -74,8 +74,9 @@ def _shift(face: Face, dx: float, dy: float, factor: float) -> Face:
     )
 
 
-def _refine(detector: FaceDetector, image: Image, face: Face, work: int) -> Face:
-    """Re-detect ``face`` on a crop around it at (up to) native resolution."""
+def redetect_near(detector: FaceDetector, image: Image, face: Face, work: int) -> Face | None:
+    """The face overlapping ``face`` found on a crop around it (at most ``work`` px a side), or
+    None. Used to refine a coarse detection and to track a face from one frame to the next."""
     height, width = image.shape[:2]
     cx, cy = face.centre
     side = 2.2 * max(face.box[2], face.box[3])
@@ -83,14 +84,22 @@ def _refine(detector: FaceDetector, image: Image, face: Face, work: int) -> Face
     x1, y1 = min(width, round(cx + side / 2)), min(height, round(cy + side / 2))
     crop = image[y0:y1, x0:x1]
     if crop.size == 0:
-        return face
+        return None
     factor = min(1.0, work / max(crop.shape[:2]))
     small = _resize(crop, factor) if factor < 1 else crop
     found = [_shift(f, x0, y0, factor) for f in detector.detect(np.ascontiguousarray(small))]
     best = max(found, key=lambda f: _iou(f, face), default=None)
     if best is None or _iou(best, face) < 0.3:
+        return None
+    return Face(best.box, best.landmarks, best.score, face.source)
+
+
+def _refine(detector: FaceDetector, image: Image, face: Face, work: int) -> Face:
+    """Re-detect ``face`` on a crop around it at (up to) native resolution."""
+    found = redetect_near(detector, image, face, work)
+    if found is None:
         return face
-    return Face(best.box, best.landmarks, max(best.score, face.score), face.source)
+    return Face(found.box, found.landmarks, max(found.score, face.score), face.source)
 
 
 def upsample_factor(shape: tuple[int, ...], search: FaceSearch = DEFAULT_SEARCH) -> float:

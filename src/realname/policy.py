@@ -12,9 +12,13 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from realname.errors import PolicyError
+
+if TYPE_CHECKING:
+    from realname.actions import ActionPolicy
+    from realname.passive import PassivePolicy
 from realname.faces import DEFAULT_SEARCH, FaceSearch
 
 __all__ = [
@@ -85,6 +89,21 @@ class TemplatePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class LivenessPolicy:
+    """How clips are judged: sampling, action thresholds, passive checks, with provenance."""
+
+    sample_fps: float
+    analysis_long_side: int
+    detect_every: int
+    step_timeout_s: float
+    min_face_fraction: float
+    same_person_fmr: str
+    actions: ActionPolicy
+    passive: PassivePolicy
+    provenance: str
+
+
+@dataclass(frozen=True, slots=True)
 class MatchPolicy:
     version: str
     default_fmr: str
@@ -92,6 +111,7 @@ class MatchPolicy:
     quality: QualityPolicy
     template: TemplatePolicy = field(default_factory=TemplatePolicy)
     search: FaceSearch = DEFAULT_SEARCH
+    liveness: LivenessPolicy | None = None
 
     def operating_point(self, engine: str, fmr: str | None = None) -> OperatingPoint:
         label = fmr or self.default_fmr
@@ -122,6 +142,16 @@ def _engine(name: str, raw: dict[str, Any]) -> EngineCalibration:
     return EngineCalibration(name, points, Provenance(**raw["provenance"]))
 
 
+def _liveness(raw: dict[str, Any]) -> LivenessPolicy:
+    from realname.actions import ActionPolicy
+    from realname.passive import PassivePolicy
+
+    fields = dict(raw)
+    fields["actions"] = ActionPolicy(**raw["actions"])
+    fields["passive"] = PassivePolicy(**raw["passive"])
+    return LivenessPolicy(**fields)
+
+
 def policy_from_dict(raw: dict[str, Any]) -> MatchPolicy:
     try:
         engines = {name: _engine(name, e) for name, e in raw["engines"].items()}
@@ -131,6 +161,7 @@ def policy_from_dict(raw: dict[str, Any]) -> MatchPolicy:
             engines=engines,
             quality=QualityPolicy(**raw["quality"]),
             template=TemplatePolicy(**raw.get("template", {})),
+            liveness=_liveness(raw["liveness"]) if "liveness" in raw else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PolicyError(f"the policy file is malformed: {exc}") from None

@@ -22,3 +22,5 @@ class Settings(BaseSettings):
     )
     max_image_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted image file")
     max_image_pixels: int = Field(40_000_000, description="Largest accepted image (pixels)")
+    max_video_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted clip")
+    max_video_seconds: float = Field(15.0, description="Longest accepted clip (s)")

@@ -246,6 +246,178 @@ def calibrate(
     console.print(f"wrote {target} (version {raw['version']})")
 
 
+def _liveness_runtime() -> tuple[Any, Any]:
+    from realname.engines import load_engines
+    from realname.policy import load_policy
+
+    settings = Settings()
+    engines = load_engines(settings.face_detector, settings.face_embedder, settings.landmarker)
+    policy = load_policy(settings.policy_file)
+    if policy.liveness is None:
+        raise InputError(f"policy {policy.version} has no liveness section")
+    return engines, policy
+
+
+def _read_clip(video: Path, policy: Any) -> Any:
+    from realname.media import VideoLimits, load_clip
+
+    settings = Settings()
+    limits = VideoLimits(
+        max_bytes=settings.max_video_bytes, max_duration_s=settings.max_video_seconds
+    )
+    return load_clip(
+        video,
+        limits,
+        sample_fps=policy.liveness.sample_fps,
+        analysis_long_side=policy.liveness.analysis_long_side,
+    )
+
+
+def _print_liveness(report: Any) -> None:
+    verdict = "[bold green]LIVE[/]" if report.passed else "[bold red]NOT LIVE[/]"
+    console.print(f"{verdict}  {', '.join(report.reasons) or 'no reasons'}")
+    for step in report.steps:
+        seen = (
+            f"seen at {step.seen_at_s:.2f} s" if step.seen_at_s is not None else "[red]not seen[/]"
+        )
+        console.print(f"  step {step.action}: {seen}")
+    actions = ", ".join(f"{a.action} {a.start_s:.2f}-{a.end_s:.2f}s" for a in report.actions)
+    console.print(f"actions: {actions or 'none'}")
+    for name, check in report.checks.items():
+        state = "ok" if check.passed else "[red]FAILED[/]"
+        applies = "" if check.applicable else " (not applicable)"
+        console.print(
+            f"  {name}: {check.score} vs {check.threshold} {state}{applies} - {check.detail}"
+        )
+
+
+ChallengeOpt = Annotated[
+    str, typer.Option("--challenge", help="Challenge steps, e.g. turn_left,blink,turn_right")
+]
+PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the signal plot (PNG)")]
+
+
+@app.command()
+def liveness(
+    video: Annotated[Path, typer.Argument(help="Clip (mp4, webm, mov, avi, mpg) or frame folder")],
+    challenge: ChallengeOpt = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    plot: PlotOpt = None,
+) -> None:
+    """Actions and passive checks of a clip (with --challenge: the steps too)."""
+    from realname.challenge import parse_challenge
+    from realname.evaluation.liveness_plot import plot_liveness
+    from realname.liveness import check_liveness
+
+    with _errors():
+        engines, policy = _liveness_runtime()
+        clip = _read_clip(video, policy)
+        report = check_liveness(clip, parse_challenge(challenge), engines, policy.liveness, policy)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_liveness(report)
+    if plot:
+        plot_liveness(report, plot, title=video.name)
+        err_console.print(f"wrote {plot}")
+
+
+@app.command()
+def verify(
+    portrait: Annotated[Path, typer.Option("--portrait", help="ID card portrait")],
+    video: Annotated[Path, typer.Option("--video", help="The live clip or frame folder")],
+    challenge: ChallengeOpt = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON")] = False,
+    plot: PlotOpt = None,
+) -> None:
+    """Quality, liveness and match in one verdict."""
+    from realname.challenge import parse_challenge
+    from realname.evaluation.liveness_plot import plot_liveness
+    from realname.verify import verify_identity
+
+    with _errors():
+        engines, policy = _liveness_runtime()
+        clip = _read_clip(video, policy)
+        result = verify_identity(portrait, clip, parse_challenge(challenge), engines, policy)
+    if as_json:
+        payload = result.to_dict()
+        flat = {
+            "passed": payload["passed"],
+            "reasons": payload["reasons"],
+            "liveness": payload["liveness"],
+            "match": payload["match"] or {"score": None, "threshold": None},
+            "timings_ms": payload["timings_ms"],
+        }
+        print(json.dumps(flat, indent=2))
+    else:
+        verdict = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+        console.print(f"{verdict}  {', '.join(result.reasons) or 'no reasons'}")
+        _print_liveness(result.liveness)
+        if result.match is not None:
+            console.print(
+                f"match: score {result.match.score:.4f} threshold {result.match.threshold:.4f} "
+                f"({'match' if result.match.passed else 'no match'})"
+            )
+        console.print(f"time: {result.timings_ms['total']:.0f} ms")
+    if plot:
+        plot_liveness(result.liveness, plot, title=f"{video.name} vs {portrait.name}")
+        err_console.print(f"wrote {plot}")
+
+
+@eval_app.command("liveness")
+def eval_liveness(
+    data: Annotated[Path, typer.Option(help="Folder laid out as ../shared/data")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON")
+    ] = None,
+    lfw_prints: Annotated[int, typer.Option(help="LFW photos turned into print attacks")] = 50,
+    nuaa_prints: Annotated[
+        int | None, typer.Option(help="At most this many NUAA printed photos (default: all)")
+    ] = None,
+) -> None:
+    """BPCER on live clips, APCER per attack type (screen replay, synthesised print)."""
+    from realname.evaluation.liveness_eval import evaluate_liveness
+
+    with _errors():
+        if not data.is_dir():
+            raise InputError(f"data folder {data} does not exist")
+        engines, policy = _liveness_runtime()
+        with _progress("liveness") as update:
+            result = evaluate_liveness(
+                data,
+                engines,
+                policy,
+                lfw_prints=lfw_prints,
+                nuaa_prints=nuaa_prints,
+                progress=update,
+            )
+    table = Table(title="liveness at the shipped policy")
+    for column in ("set", "samples", "errors", "rate"):
+        table.add_column(column, justify="right")
+    live = [s for s in result.samples if s.label == "live"]
+    table.add_row(
+        "genuine (BPCER)",
+        str(len(live)),
+        str(sum(not s.passed for s in live)),
+        _percent(result.bpcer),
+    )
+    for attack, rate in result.apcer.items():
+        n = sum(s.attack_type == attack for s in result.samples)
+        passed = sum(s.passed for s in result.samples if s.attack_type == attack)
+        table.add_row(f"{attack} (APCER)", str(n), str(passed), _percent(rate))
+    console.print(table)
+    for s in result.samples:
+        wrong = (s.label == "live") != s.passed
+        if wrong:
+            console.print(
+                f"[red]{s.label} {s.attack_type} {s.path}[/]: {', '.join(s.reasons) or 'passed'}"
+            )
+    console.print(f"{len(result.samples)} samples in {result.seconds:.0f} s")
+    if json_out:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
 @app.command()
 def models(
     check: Annotated[

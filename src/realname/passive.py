@@ -1,0 +1,215 @@
+"""Passive presentation-attack checks: each returns a :class:`Check` with its score and threshold.
+
+* ``three_d_structure``: while the head turns, a real face's landmarks move in a way no single
+  plane explains; a printed photo or a screen is flat, so one homography maps the frontal
+  frame's landmarks onto every turned frame. Score: the residual of the best homography, as a
+  fraction of the inter-eye distance (median of the three worst turned frames).
+* ``screen_border``: the straight edges of a phone or monitor around the face: long vertical
+  lines on both sides of the face (or horizontal ones above and below), found in most frames.
+* ``temporal``: frozen or duplicated frames, and jumps no head makes between two frames.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from realname.signals import FrameSignals, SignalTrack
+
+__all__ = ["Check", "PassivePolicy", "screen_border", "temporal_sanity", "three_d_structure"]
+
+Image = npt.NDArray[np.uint8]
+# Rigid-ish points: jaw contour, brows, nose, eyes (the mouth deforms when talking).
+_RIGID = np.r_[0:48]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check's verdict. ``applicable`` False: the clip gave nothing to judge (the check then
+    passes, and says so)."""
+
+    name: str
+    score: float
+    threshold: float
+    passed: bool
+    applicable: bool = True
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PassivePolicy:
+    min_turn_deg: float  # frames turned this far from the frontal one are tested for a plane
+    max_planar_residual: float  # below this the motion is explained by a plane: a spoof
+    border_line_frac: float  # a border line is at least this fraction of the face height
+    max_border_fraction: float  # frames showing an enclosing border, above this: a spoof
+    max_frozen_s: float  # identical consecutive frames for this long: a frozen picture
+    max_jump_per_s: float  # face-centre speed in face widths per second
+
+
+def _inter_eye(points: npt.NDArray[np.float32]) -> float:
+    left, right = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    return float(np.hypot(*(right - left))) or 1.0
+
+
+def _rms(a: npt.NDArray[np.float64], b: npt.NDArray[np.float32]) -> float:
+    return float(np.sqrt(np.mean(np.sum((a - b) ** 2, axis=1))))
+
+
+def deformation(ref: npt.NDArray[np.float32], tgt: npt.NDArray[np.float32]) -> tuple[float, float]:
+    """How far ``tgt`` is from ``ref`` beyond a similarity (a change of view), and beyond the best
+    homography (a plane seen from another angle), both over the inter-eye distance."""
+    scale = _inter_eye(tgt)
+    sim: Any = cv2.estimateAffinePartial2D(ref, tgt)[0]
+    if sim is None:
+        return float("nan"), float("nan")
+    by_sim = np.asarray(ref.astype(np.float64) @ sim[:, :2].T + sim[:, 2], dtype=np.float64)
+    hom: Any = cv2.findHomography(ref, tgt, 0)[0]
+    if hom is None:
+        return _rms(by_sim, tgt) / scale, float("nan")
+    by_hom = np.asarray(
+        cv2.perspectiveTransform(ref.reshape(-1, 1, 2).astype(np.float64), hom), dtype=np.float64
+    ).reshape(-1, 2)
+    return _rms(by_sim, tgt) / scale, _rms(by_hom, tgt) / scale
+
+
+def three_d_structure(track: SignalTrack, base_yaw: float, policy: PassivePolicy) -> Check:
+    """The most frontal frame against every frame turned by ``min_turn_deg`` or more from it.
+
+    A flat photo cannot pass the turn steps at all: tilting a card changes the apparent yaw by a
+    few degrees only (no nose parallax), so this check has nothing to judge there and the missing
+    turn fails the challenge. What it adds: a screen or mask that *does* show a turn must also
+    show landmark motion that no plane explains."""
+    faces = [f for f in track.frames if f.face_found and f.landmarks is not None]
+    name, threshold = "three_d_structure", policy.max_planar_residual
+    if len(faces) < 3:
+        return Check(name, float("nan"), threshold, True, False, "too few frames with a face")
+    ref = min(faces, key=lambda f: abs(f.yaw - base_yaw))
+    assert ref.landmarks is not None
+    turned = [
+        f.landmarks
+        for f in faces
+        if f.landmarks is not None and abs(f.yaw - ref.yaw) >= policy.min_turn_deg
+    ]
+    if not turned:
+        return Check(name, float("nan"), threshold, True, False, "the head never turned")
+    residuals = sorted(
+        (deformation(ref.landmarks[_RIGID], t[_RIGID])[1] for t in turned), reverse=True
+    )
+    score = float(np.median(residuals[:3]))
+    return Check(
+        name,
+        round(score, 4),
+        threshold,
+        bool(score >= threshold),
+        True,
+        f"{len(turned)} turned frames against the frontal frame at {ref.t:.2f} s",
+    )
+
+
+def _enclosed(image: Image, frame: FrameSignals, policy: PassivePolicy) -> bool:
+    assert frame.face is not None
+    x, y, w, h = frame.face.box
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    edges = cv2.Canny(cv2.GaussianBlur(gray, (3, 3), 0), 50, 150)
+    lines = cv2.HoughLinesP(
+        edges,
+        1,
+        np.pi / 180,
+        threshold=40,
+        minLineLength=int(policy.border_line_frac * h),
+        maxLineGap=6,
+    )
+    if lines is None:
+        return False
+    sides: set[str] = set()
+    for x1, y1, x2, y2 in np.asarray(lines).reshape(-1, 4):
+        dx, dy = float(x2 - x1), float(y2 - y1)
+        length = float(np.hypot(dx, dy))
+        if abs(dx) < 0.15 * length and min(y1, y2) < y + h and max(y1, y2) > y:
+            xm = (x1 + x2) / 2
+            if x - 1.6 * w < xm < x - 0.05 * w:
+                sides.add("left")
+            elif x + 1.05 * w < xm < x + 2.6 * w:
+                sides.add("right")
+        elif abs(dy) < 0.15 * length and min(x1, x2) < x + w and max(x1, x2) > x:
+            ym = (y1 + y2) / 2
+            if y - 1.6 * h < ym < y - 0.05 * h:
+                sides.add("top")
+            elif y + 1.05 * h < ym < y + 2.6 * h:
+                sides.add("bottom")
+    return {"left", "right"} <= sides or {"top", "bottom"} <= sides or len(sides) >= 3
+
+
+def screen_border(
+    frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
+) -> Check:
+    looked = [f for f in track.frames[::every] if f.face_found and f.face is not None]
+    name, threshold = "screen_border", policy.max_border_fraction
+    if not looked:
+        return Check(name, float("nan"), threshold, True, False, "no face to look around")
+    enclosed = sum(_enclosed(frames[f.index], f, policy) for f in looked)
+    score = enclosed / len(looked)
+    return Check(
+        name,
+        round(score, 4),
+        threshold,
+        bool(score <= threshold),
+        True,
+        f"{enclosed} of {len(looked)} frames show straight edges enclosing the face",
+    )
+
+
+def temporal_sanity(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
+    """A frozen picture (consecutive frames identical for ``max_frozen_s`` or longer: a still
+    image fed to the camera) and jumps of the face no head makes between two frames.
+
+    Identical means a mean absolute difference under 0.05 grey levels at 64x48: a still person
+    in a still room, or a clip with duplicated frames, still differs by sensor noise and
+    compression (a first version that flagged differences under 0.3 failed 10 of 76 live clips).
+    """
+    name = "temporal"
+    if len(frames) < 3:
+        return Check(name, float("nan"), policy.max_frozen_s, True, False, "too few frames")
+    small = [
+        cv2.resize(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), (64, 48), interpolation=cv2.INTER_AREA)
+        for f in frames
+    ]
+    times = [f.t for f in track.frames]
+    longest = run_start = 0.0
+    in_run = False
+    for i, (prev_img, img) in enumerate(itertools.pairwise(small), start=1):
+        diff = np.abs(prev_img.astype(np.int16) - img.astype(np.int16))
+        same = float(np.mean(diff)) < 0.05
+        if same and not in_run:
+            run_start, in_run = times[i - 1], True
+        if in_run:
+            longest = max(longest, times[i] - run_start)
+        if not same:
+            in_run = False
+    jumps = 0
+    faces = [f for f in track.frames if f.face_found and f.face is not None]
+    for before, after in itertools.pairwise(faces):
+        a, b = before.face, after.face
+        assert a is not None and b is not None
+        dt = after.t - before.t
+        if dt <= 0:
+            continue
+        dist = float(np.hypot(b.centre[0] - a.centre[0], b.centre[1] - a.centre[1]))
+        if dist / max(a.box[2], 1.0) / dt > policy.max_jump_per_s:
+            jumps += 1
+    passed = longest < policy.max_frozen_s and jumps == 0
+    return Check(
+        name,
+        round(longest, 3),
+        policy.max_frozen_s,
+        passed,
+        True,
+        f"longest frozen run {longest:.2f} s; {jumps} jumps faster than "
+        f"{policy.max_jump_per_s} face widths/s",
+    )
