@@ -74,9 +74,12 @@ def _shift(face: Face, dx: float, dy: float, factor: float) -> Face:
     )
 
 
-def redetect_near(detector: FaceDetector, image: Image, face: Face, work: int) -> Face | None:
-    """The face overlapping ``face`` found on a crop around it (at most ``work`` px a side), or
-    None. Used to refine a coarse detection and to track a face from one frame to the next."""
+def redetect_near(
+    detector: FaceDetector, image: Image, face: Face, work: int, face_px: float | None = None
+) -> Face | None:
+    """The face overlapping ``face`` found on a crop around it (at most ``work`` px a side, and
+    scaled so the face is about ``face_px`` wide when given), or None. Used to refine a coarse
+    detection and to track a face from one frame to the next."""
     height, width = image.shape[:2]
     cx, cy = face.centre
     side = 2.2 * max(face.box[2], face.box[3])
@@ -86,6 +89,8 @@ def redetect_near(detector: FaceDetector, image: Image, face: Face, work: int) -
     if crop.size == 0:
         return None
     factor = min(1.0, work / max(crop.shape[:2]))
+    if face_px is not None:
+        factor = min(factor, face_px / max(face.box[2], 1.0))
     small = _resize(crop, factor) if factor < 1 else crop
     found = [_shift(f, x0, y0, factor) for f in detector.detect(np.ascontiguousarray(small))]
     best = max(found, key=lambda f: _iou(f, face), default=None)

@@ -116,14 +116,14 @@ def _enclosed(image: Image, frame: FrameSignals, policy: PassivePolicy) -> bool:
     assert frame.face is not None
     x, y, w, h = frame.face.box
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    edges = cv2.Canny(cv2.GaussianBlur(gray, (3, 3), 0), 50, 150)
+    edges = cv2.Canny(cv2.GaussianBlur(gray, (3, 3), 0), 30, 90)
     lines = cv2.HoughLinesP(
         edges,
         1,
         np.pi / 180,
         threshold=40,
         minLineLength=int(policy.border_line_frac * h),
-        maxLineGap=6,
+        maxLineGap=10,
     )
     if lines is None:
         return False
@@ -143,7 +143,7 @@ def _enclosed(image: Image, frame: FrameSignals, policy: PassivePolicy) -> bool:
                 sides.add("top")
             elif y + 1.05 * h < ym < y + 2.6 * h:
                 sides.add("bottom")
-    return {"left", "right"} <= sides or {"top", "bottom"} <= sides or len(sides) >= 3
+    return {"left", "right"} <= sides
 
 
 def screen_border(

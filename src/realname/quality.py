@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from realname.engines.base import Face
+from realname.engines.sface import ARCFACE_TEMPLATE, similarity_transform
 from realname.policy import QualityPolicy
 
 __all__ = ["FaceQuality", "QualityReason", "assess_quality", "canonical_crop", "estimate_pose"]
@@ -40,16 +40,6 @@ class QualityReason:
     FACE_NOT_DETECTED = "FACE_NOT_DETECTED"
 
 
-_TEMPLATE = np.array(
-    [
-        [38.2946, 51.6963],
-        [73.5318, 51.5014],
-        [56.0252, 71.7366],
-        [41.5493, 92.3655],
-        [70.7299, 92.2041],
-    ],
-    dtype=np.float32,
-)
 # Frontal geometry of the template: nose offset from the eye-mouth axis is 0, and the nose sits
 # at this fraction of the way from the eye line down to the mouth line.
 _NOSE_DEPTH_RATIO = 0.55  # nose tip protrusion / inter-eye distance, for yaw
@@ -88,12 +78,7 @@ class FaceQuality:
 
 
 def canonical_crop(image: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.uint8]:
-    found: Any = cv2.estimateAffinePartial2D(face.landmark_array(), _TEMPLATE, method=cv2.LMEDS)[0]
-    matrix = (
-        found
-        if found is not None
-        else cv2.getAffineTransform(face.landmark_array()[:3], _TEMPLATE[:3])
-    )
+    matrix = similarity_transform(np.asarray(face.landmarks, dtype=np.float64), ARCFACE_TEMPLATE)
     return np.asarray(
         cv2.warpAffine(image, matrix, (112, 112), borderMode=cv2.BORDER_REPLICATE), dtype=np.uint8
     )

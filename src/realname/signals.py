@@ -10,9 +10,11 @@ same boxes as a detection. Frames without a face are recorded, never dropped.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -159,18 +161,55 @@ def extract_signals(
     search: FaceSearch,
     *,
     detect_every: int = 5,
+    workers: int = 2,
 ) -> SignalTrack:
-    """Signals for every frame given (sample the clip before calling)."""
+    """Signals for every frame given (sample the clip before calling).
+
+    With ``workers`` > 1 the clip is cut into that many consecutive parts, each starting with a
+    full detection, analysed in threads (OpenCV releases the GIL while it detects)."""
     if engines.landmarker is None:
         raise SetupError("liveness needs a landmarker engine (REALNAME_LANDMARKER)")
-    landmarker = engines.landmarker
     start = time.perf_counter()
+    n = len(frames)
+    parts = max(1, min(workers, n // 20))
+    bounds = [round(i * n / parts) for i in range(parts + 1)]
+    if parts == 1:
+        results = [_extract(frames, timestamps, 0, n, engines, search, detect_every)]
+    else:
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            futures = [
+                pool.submit(_extract, frames, timestamps, a, b, engines, search, detect_every)
+                for a, b in itertools.pairwise(bounds)
+            ]
+            results = [f.result() for f in futures]
+    out = [frame for part, _ in results for frame in part]
+    size = (frames[0].shape[1], frames[0].shape[0]) if frames else (0, 0)
+    return SignalTrack(
+        frames=tuple(out),
+        image_size=size,
+        detections=sum(d for _, d in results),
+        timings_ms={"signals": round((time.perf_counter() - start) * 1000, 1)},
+    )
+
+
+def _extract(
+    frames: Sequence[Image],
+    timestamps: Sequence[float],
+    first: int,
+    stop: int,
+    engines: Engines,
+    search: FaceSearch,
+    detect_every: int,
+) -> tuple[list[FrameSignals], int]:
+    assert engines.landmarker is not None
+    landmarker = engines.landmarker
     out: list[FrameSignals] = []
     previous_face: Face | None = None
     face_count = 0
     since_detection = detect_every
     detections = 0
-    for index, (image, t) in enumerate(zip(frames, timestamps, strict=True)):
+    for index in range(first, stop):
+        image, t = frames[index], timestamps[index]
         height, width = image.shape[:2]
         gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
         face: Face | None = None
@@ -203,10 +242,4 @@ def extract_signals(
             continue
         out.append(_measure(index, float(t), image, gray, face, points, face_count, detected))
         previous_face = face
-    size = (frames[0].shape[1], frames[0].shape[0]) if frames else (0, 0)
-    return SignalTrack(
-        frames=tuple(out),
-        image_size=size,
-        detections=detections,
-        timings_ms={"signals": round((time.perf_counter() - start) * 1000, 1)},
-    )
+    return out, detections
