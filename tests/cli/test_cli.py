@@ -55,3 +55,40 @@ def test_demo_runs_on_packaged_images() -> None:
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     assert "\nMATCH" in result.output and "NO MATCH" in result.output
+
+
+def test_liveness_and_verify_commands_on_a_clip(
+    tmp_path: Path, astronaut: np.ndarray, astronaut_face: np.ndarray
+) -> None:
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (640, 480))
+    for i in range(30):
+        matrix = cv2.getRotationMatrix2D((256, 200), 2 * np.sin(i / 6), 1.0)
+        writer.write(cv2.resize(cv2.warpAffine(astronaut, matrix, (512, 512)), (640, 480)))
+    writer.release()
+    plot = tmp_path / "plot.png"
+    result = runner.invoke(
+        app, ["liveness", str(video), "--challenge", "blink", "--json", "--plot", str(plot)]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["passed"] is False and "CHALLENGE_INCOMPLETE" in payload["reasons"]
+    assert plot.stat().st_size > 10_000
+    portrait = _write(tmp_path, "portrait.png", cv2.resize(astronaut_face, (102, 126)))
+    result = runner.invoke(
+        app, ["verify", "--portrait", str(portrait), "--video", str(video), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)
+    assert set(verdict) == {"passed", "reasons", "liveness", "match", "timings_ms"}
+    assert verdict["passed"] is True and verdict["match"]["score"] > verdict["match"]["threshold"]
+    assert {"actions", "steps", "checks"} <= set(verdict["liveness"])
+
+
+def test_verify_refuses_a_corrupt_clip(tmp_path: Path, astronaut_face: np.ndarray) -> None:
+    video = tmp_path / "broken.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
+    portrait = _write(tmp_path, "portrait.png", astronaut_face)
+    result = runner.invoke(app, ["verify", "--portrait", str(portrait), "--video", str(video)])
+    assert result.exit_code == 2
+    assert "VIDEO_" in result.output

@@ -412,6 +412,18 @@ def eval_liveness(
             console.print(
                 f"[red]{s.label} {s.attack_type} {s.path}[/]: {', '.join(s.reasons) or 'passed'}"
             )
+    errors = result.step_errors()
+    if errors:
+        within = sum(e <= 0.5 for e in errors)
+        console.print(
+            f"step times against labelled event times: {within} of {len(errors)} within 0.5 s, "
+            f"median {float(sorted(errors)[len(errors) // 2]):.2f} s, max {max(errors):.2f} s"
+        )
+        events = result.event_errors()
+        console.print(
+            f"labelled events with a detected event of the same action within 0.5 s: "
+            f"{sum(e <= 0.5 for e in events)} of {len(events)}"
+        )
     console.print(f"{len(result.samples)} samples in {result.seconds:.0f} s")
     if json_out:
         json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,63 @@
+"""Liveness on real clips of ../shared/data: a live clip with labelled turns, every screen replay
+challenged with its own actions, synthesised print attacks, and the genuine-clip error rate."""
+
+from __future__ import annotations
+
+import pytest
+
+from realname.challenge import parse_challenge
+from realname.evaluation.liveness_eval import EVAL_LIMITS, LivenessEvaluation, evaluate_liveness
+from realname.liveness import check_liveness
+from realname.media import load_clip
+
+pytestmark = pytest.mark.data
+
+
+def _clip(path, policy):  # type: ignore[no-untyped-def]
+    live = policy.liveness
+    return load_clip(
+        path, EVAL_LIMITS, sample_fps=live.sample_fps, analysis_long_side=live.analysis_long_side
+    )
+
+
+def test_a_live_clip_passes_its_challenge_with_steps_when_they_happen(
+    data_dir, engines, policy
+) -> None:  # type: ignore[no-untyped-def]
+    # Labels: own left 2.5-5.5 s, own right 7.5-10.5 s, looks down 12-13.5 s.
+    clip = _clip(data_dir / "liveness_videos_github/tranvanluyt2203/real.mp4", policy)
+    report = check_liveness(
+        clip,
+        parse_challenge("turn_left,turn_right,nod"),
+        engines,
+        policy.liveness,
+        policy,
+        step_timeout_s=clip.duration_s,
+    )
+    assert report.passed, report.reasons
+    windows = [(2.5, 5.5), (7.5, 10.5), (12.0, 13.5)]
+    for step, (start, end) in zip(report.steps, windows, strict=True):
+        assert step.seen_at_s is not None
+        assert start - 0.5 <= step.seen_at_s <= end + 0.5, step
+
+
+@pytest.fixture(scope="module")
+def evaluation(data_dir, engines, policy) -> LivenessEvaluation:  # type: ignore[no-untyped-def]
+    return evaluate_liveness(data_dir, engines, policy, lfw_prints=10, nuaa_prints=30)
+
+
+def test_every_screen_replay_is_rejected_even_with_its_own_actions(evaluation) -> None:  # type: ignore[no-untyped-def]
+    replays = [s for s in evaluation.samples if s.attack_type == "screen_replay"]
+    assert len(replays) >= 4
+    assert [s.path for s in replays if s.passed] == []
+
+
+def test_every_synthesised_print_attack_is_rejected(evaluation) -> None:  # type: ignore[no-untyped-def]
+    prints = [s for s in evaluation.samples if s.attack_type.startswith("print")]
+    assert len(prints) == 40
+    assert [s.path for s in prints if s.passed] == []
+
+
+def test_genuine_clips_bpcer_at_most_5_percent(evaluation) -> None:  # type: ignore[no-untyped-def]
+    live = [s for s in evaluation.samples if s.label == "live"]
+    assert len(live) >= 70
+    assert evaluation.bpcer <= 0.05, [(s.path, s.reasons) for s in live if not s.passed]

@@ -1,0 +1,70 @@
+"""check_liveness and verify_identity end to end on a clip made from a packaged photo."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from realname.challenge import parse_challenge
+from realname.evaluation.datasets import to_chip
+from realname.liveness import LivenessReason, check_liveness
+from realname.media import frames_clip
+from realname.verify import MATCH_SKIPPED, verify_identity
+
+
+@pytest.fixture(scope="module")
+def still_clip(astronaut):  # type: ignore[no-untyped-def]
+    """3 s at 15 fps of the astronaut photo, moved a little (a person holding still)."""
+    frames, times = [], []
+    for i in range(45):
+        matrix = cv2.getRotationMatrix2D((256, 200), 2 * np.sin(i / 6), 1.0)
+        matrix[0, 2] += 4 * np.sin(i / 5)
+        moved = cv2.warpAffine(astronaut, matrix, (512, 512), borderMode=cv2.BORDER_REFLECT)
+        frames.append(np.asarray(cv2.resize(moved, (640, 480)), dtype=np.uint8))
+        times.append(i / 15)
+    return frames_clip(frames, times)
+
+
+def test_a_clip_without_the_challenged_actions_fails_with_its_reason(
+    engines, policy, still_clip
+) -> None:  # type: ignore[no-untyped-def]
+    report = check_liveness(
+        still_clip, parse_challenge("blink,turn_left"), engines, policy.liveness, policy
+    )
+    assert not report.passed
+    assert LivenessReason.CHALLENGE_INCOMPLETE in report.reasons
+    assert [s.seen_at_s for s in report.steps] == [None, None]
+    assert report.checks["face_presence"].passed
+    payload = json.loads(json.dumps(report.to_dict()))
+    assert set(payload["checks"]["same_person"]) >= {"score", "threshold", "passed"}
+
+
+def test_passive_checks_pass_a_steady_face_with_no_challenge(engines, policy, still_clip) -> None:  # type: ignore[no-untyped-def]
+    report = check_liveness(still_clip, parse_challenge(""), engines, policy.liveness, policy)
+    assert report.passed, report.reasons
+    assert report.checks["same_person"].score > 0.8
+    assert not report.checks["three_d_structure"].applicable  # the head never turned
+    assert len(report.best_frames) == 3
+    assert report.track is not None and len(report.track.frames) == 45
+
+
+def test_a_frozen_picture_is_a_temporal_anomaly(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
+    frame = np.asarray(cv2.resize(astronaut, (640, 480)), dtype=np.uint8)
+    clip = frames_clip([frame] * 30, [i / 15 for i in range(30)])
+    report = check_liveness(clip, parse_challenge(""), engines, policy.liveness, policy)
+    assert LivenessReason.TEMPORAL_ANOMALY in report.reasons
+
+
+def test_verify_matches_only_after_liveness_passed(
+    engines, policy, still_clip, astronaut_face
+) -> None:  # type: ignore[no-untyped-def]
+    portrait = to_chip(astronaut_face)
+    good = verify_identity(portrait, still_clip, parse_challenge(""), engines, policy)
+    assert good.passed and good.match is not None and good.match.passed
+    bad = verify_identity(portrait, still_clip, parse_challenge("blink"), engines, policy)
+    assert not bad.passed and bad.match is None
+    assert MATCH_SKIPPED in bad.reasons
+    assert bad.to_dict()["match"] is None
