@@ -6,13 +6,21 @@ import realname
 
 def test_public_api_is_pinned() -> None:
     assert sorted(realname.__all__) == [
+        "Challenge",
+        "Clip",
         "Engines",
         "FaceMatch",
+        "LivenessReport",
         "MatchPolicy",
         "RealnameError",
+        "Verification",
+        "check_liveness",
+        "issue_challenge",
+        "load_clip",
         "load_engines",
         "load_policy",
         "match_faces",
+        "verify_identity",
     ]
 
 

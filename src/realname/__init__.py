@@ -8,18 +8,30 @@ Importing does nothing: no model is loaded until :func:`load_engines` is called.
 >>> result.passed, result.reasons
 """
 
+from realname.challenge import Challenge, issue_challenge
 from realname.engines import Engines, load_engines
 from realname.errors import RealnameError
+from realname.liveness import LivenessReport, check_liveness
 from realname.match import FaceMatch, match_faces
+from realname.media import Clip, load_clip
 from realname.policy import MatchPolicy, load_policy
+from realname.verify import Verification, verify_identity
 
 __all__ = [
+    "Challenge",
+    "Clip",
     "Engines",
     "FaceMatch",
+    "LivenessReport",
     "MatchPolicy",
     "RealnameError",
+    "Verification",
+    "check_liveness",
+    "issue_challenge",
+    "load_clip",
     "load_engines",
     "load_policy",
     "match_faces",
+    "verify_identity",
 ]
 __version__ = "0.1.0"

@@ -20,7 +20,16 @@ import numpy.typing as npt
 from realname.engines.base import Face, FaceDetector
 from realname.errors import MultipleFacesError, NoFaceError
 
-__all__ = ["FaceChoice", "FaceSearch", "find_faces", "select_face", "whole_image_face"]
+__all__ = [
+    "FaceChoice",
+    "FaceSearch",
+    "alignment_view",
+    "find_faces",
+    "iou",
+    "redetect_near",
+    "select_face",
+    "whole_image_face",
+]
 
 Image = npt.NDArray[np.uint8]
 Strategy = Literal["dominant", "central"]
@@ -54,7 +63,8 @@ def _resize(image: Image, factor: float) -> Image:
     )
 
 
-def _iou(a: Face, b: Face) -> float:
+def iou(a: Face, b: Face) -> float:
+    """Intersection over union of two face boxes."""
     ax, ay, aw, ah = a.box
     bx, by, bw, bh = b.box
     ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
@@ -93,8 +103,8 @@ def redetect_near(
         factor = min(factor, face_px / max(face.box[2], 1.0))
     small = _resize(crop, factor) if factor < 1 else crop
     found = [_shift(f, x0, y0, factor) for f in detector.detect(np.ascontiguousarray(small))]
-    best = max(found, key=lambda f: _iou(f, face), default=None)
-    if best is None or _iou(best, face) < 0.3:
+    best = max(found, key=lambda f: iou(f, face), default=None)
+    if best is None or iou(best, face) < 0.3:
         return None
     return Face(best.box, best.landmarks, best.score, face.source)
 

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from realname.engines import Engines
 from realname.engines.base import Face
 from realname.errors import FaceError, SetupError
-from realname.faces import FaceSearch, find_faces, redetect_near, select_face
+from realname.faces import FaceSearch, find_faces, iou, redetect_near, select_face
 from realname.pose import (
     eye_aspect_ratios,
     five_points,
@@ -93,14 +93,6 @@ def _stats(gray: Image, points: Points) -> tuple[float, float]:
     if region.size < 16:
         return NAN, NAN
     return float(cv2.Laplacian(region, cv2.CV_64F).var()), float(region.mean())
-
-
-def _overlap(a: Face, b: Face) -> float:
-    ax, ay, aw, ah = a.box
-    bx, by, bw, bh = b.box
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    return ix * iy / max(aw * ah + bw * bh - ix * iy, 1e-6)
 
 
 def _plausible(points: Points, previous: Points | None, size: tuple[int, int]) -> bool:
@@ -230,7 +222,7 @@ def _extract(
             last = previous_face
             if face is not None and last is not None and len(faces) > 1:
                 # Keep following the same person when others are around.
-                face = max(faces, key=lambda f: _overlap(f, last))
+                face = max(faces, key=lambda f: iou(f, last))
         points: Points | None = None
         if face is not None:
             candidate = landmarker.landmarks(gray, face)
