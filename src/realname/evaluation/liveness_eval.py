@@ -9,10 +9,10 @@
   (:mod:`realname.evaluation.print_attack`) over a NUAA live frame, challenged with a random
   3-step challenge (seeded).
 
-Whole clips are read: the duration and size limits are raised and the step deadline is the
-clip's duration; the resolution limit stays the production one (240p), so the two folders of
-80-230 px face crops are refused as any such upload would be (the live one counts as a false
-rejection).
+Whole clips are read: the duration and size limits are raised, the step deadline is the clip's
+duration, and the smallest short side is 200 px instead of 240 so that the 224x224 and 256x256
+talking-head clips are read; the two folders of face crops (short side 79-167 px) are still
+refused, as such an upload would be (the live one counts as a false rejection).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ EVAL_LIMITS = VideoLimits(
     max_duration_s=120.0,
     min_duration_s=0.3,
     min_fps=4.0,
-    min_short_side=240,
+    min_short_side=200,
     max_frames=10_000,
 )
 
