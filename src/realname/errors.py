@@ -19,6 +19,7 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   │   ├── VideoTooShortError     VIDEO_TOO_SHORT   422
     │   │   ├── VideoFrameRateError    VIDEO_FRAME_RATE  422
     │   │   └── VideoResolutionError   VIDEO_RESOLUTION  422
+    │   ├── IdNumberError              ID_NUMBER_INVALID 422
     │   └── FaceError                  FACE_INVALID      422
     │       ├── NoFaceError            NO_FACE           422
     │       └── MultipleFacesError     MULTIPLE_FACES    422
@@ -150,6 +151,12 @@ class VideoResolutionError(VideoError):
     code = "VIDEO_RESOLUTION"
     status = 422
     title = "Video resolution is out of range"
+
+
+class IdNumberError(InputError):
+    code = "ID_NUMBER_INVALID"
+    status = 422
+    title = "ID number invalid"
 
 
 class FaceError(InputError):

@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure accuracy on real data.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 if not console.is_terminal:  # logs and CI: wide enough for the evaluation tables
@@ -428,6 +430,38 @@ def eval_liveness(
     if json_out:
         json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {json_out}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    export: Annotated[Path, typer.Argument(help="An audit export (JSON lines)")],
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="PEM public key that signed the heads")
+    ] = None,
+) -> None:
+    """Check an exported audit log offline; exit 1 and name the first bad entry if tampered."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from realname.audit import read_export, verify_chain
+
+    with _errors():
+        entries, heads = read_export(export)
+        key = None
+        if public_key is not None:
+            loaded = load_pem_public_key(public_key.read_bytes())
+            if not isinstance(loaded, Ed25519PublicKey):
+                raise InputError(f"{public_key.name} is not an Ed25519 public key")
+            key = loaded
+        result = verify_chain(entries, heads, key)
+    if result.ok:
+        signed = "signatures checked" if key else "signatures NOT checked (no --public-key)"
+        console.print(
+            f"[green]OK[/]: {result.entries} entries, {result.heads} signed heads, {signed}"
+        )
+        return
+    console.print(f"[red]TAMPERED[/]: {result.reason}")
+    raise typer.Exit(1)
 
 
 @app.command()
