@@ -22,7 +22,7 @@ from realname.engines import Engines
 from realname.engines.sface import l2_normalise
 from realname.faces import alignment_view
 from realname.media import Clip
-from realname.passive import Check, screen_border, temporal_sanity, three_d_structure
+from realname.passive import Check, glare, screen_border, temporal_sanity, three_d_structure
 from realname.policy import LivenessPolicy, MatchPolicy
 from realname.signals import FrameSignals, SignalTrack, extract_signals
 
@@ -39,12 +39,14 @@ class LivenessReason:
     FACE_CHANGED = "FACE_CHANGED"
     FLAT_FACE = "FLAT_FACE"
     SCREEN_BORDER = "SCREEN_BORDER"
+    GLARE = "GLARE"
     TEMPORAL_ANOMALY = "TEMPORAL_ANOMALY"
 
 
 _CHECK_REASONS = {
     "three_d_structure": LivenessReason.FLAT_FACE,
     "screen_border": LivenessReason.SCREEN_BORDER,
+    "glare": LivenessReason.GLARE,
     "temporal": LivenessReason.TEMPORAL_ANOMALY,
     "same_person": LivenessReason.FACE_CHANGED,
     "face_presence": LivenessReason.FACE_NOT_SEEN,
@@ -190,6 +192,7 @@ def check_liveness(
     if face_fraction > 0:
         checks["three_d_structure"] = three_d_structure(track, base.yaw, policy.passive)
         checks["screen_border"] = screen_border(frames, track, policy.passive)
+        checks["glare"] = glare(frames, track, policy.passive)
         checks["temporal"] = temporal_sanity(frames, track, policy.passive)
         step_frames = [
             f.index

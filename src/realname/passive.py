@@ -6,6 +6,8 @@
   fraction of the inter-eye distance (median of the three worst turned frames).
 * ``screen_border``: the straight edges of a phone or monitor around the face: long vertical
   lines on both sides of the face (or horizontal ones above and below), found in most frames.
+* ``glare``: specular glare on the face (pixels at 245 or above), which a glossy phone screen or
+  photo throws back and skin seldom does under counter lighting.
 * ``temporal``: frozen or duplicated frames, and jumps no head makes between two frames.
 """
 
@@ -49,6 +51,7 @@ class PassivePolicy:
     border_line_frac: float  # a border line is at least this fraction of the face height
     max_border_fraction: float  # frames showing an enclosing border, above this: a spoof
     max_frozen_s: float  # identical consecutive frames for this long: a frozen picture
+    max_glare_fraction: float  # median share of face pixels >= 245 over the frames
     max_jump_per_s: float  # face-centre speed in face widths per second
 
 
@@ -162,6 +165,35 @@ def screen_border(
         bool(score <= threshold),
         True,
         f"{enclosed} of {len(looked)} frames show straight edges enclosing the face",
+    )
+
+
+def glare(
+    frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
+) -> Check:
+    """Median over frames of the share of face-box pixels at grey level 245 or above."""
+    name, threshold = "glare", policy.max_glare_fraction
+    shares = []
+    for f in track.frames[::every]:
+        if not f.face_found or f.face is None:
+            continue
+        height, width = frames[f.index].shape[:2]
+        x, y, w, h = (round(v) for v in f.face.box)
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            continue
+        gray = cv2.cvtColor(frames[f.index][y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        shares.append(float(np.mean(gray >= 245)))
+    if not shares:
+        return Check(name, float("nan"), threshold, True, False, "no face to look at")
+    score = float(np.median(shares))
+    return Check(
+        name,
+        round(score, 4),
+        threshold,
+        bool(score <= threshold),
+        True,
+        f"median share of glare pixels on the face over {len(shares)} frames",
     )
 
 
