@@ -20,6 +20,7 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   │   ├── VideoFrameRateError    VIDEO_FRAME_RATE  422
     │   │   └── VideoResolutionError   VIDEO_RESOLUTION  422
     │   ├── IdNumberError              ID_NUMBER_INVALID 422
+    │   ├── MsisdnError                MSISDN_INVALID    422
     │   └── FaceError                  FACE_INVALID      422
     │       ├── NoFaceError            NO_FACE           422
     │       └── MultipleFacesError     MULTIPLE_FACES    422
@@ -157,6 +158,12 @@ class IdNumberError(InputError):
     code = "ID_NUMBER_INVALID"
     status = 422
     title = "ID number invalid"
+
+
+class MsisdnError(InputError):
+    code = "MSISDN_INVALID"
+    status = 422
+    title = "Not a mainland mobile number"
 
 
 class FaceError(InputError):
