@@ -134,18 +134,14 @@ def _enclosed(image: Image, frame: FrameSignals, policy: PassivePolicy) -> bool:
     for x1, y1, x2, y2 in np.asarray(lines).reshape(-1, 4):
         dx, dy = float(x2 - x1), float(y2 - y1)
         length = float(np.hypot(dx, dy))
+        # Near-vertical lines beside the face rows; horizontal edges (letterboxed video, shelves)
+        # were tried and rejected: they fired on live clips.
         if abs(dx) < 0.15 * length and min(y1, y2) < y + h and max(y1, y2) > y:
             xm = (x1 + x2) / 2
             if x - 1.6 * w < xm < x - 0.05 * w:
                 sides.add("left")
             elif x + 1.05 * w < xm < x + 2.6 * w:
                 sides.add("right")
-        elif abs(dy) < 0.15 * length and min(x1, x2) < x + w and max(x1, x2) > x:
-            ym = (y1 + y2) / 2
-            if y - 1.6 * h < ym < y - 0.05 * h:
-                sides.add("top")
-            elif y + 1.05 * h < ym < y + 2.6 * h:
-                sides.add("bottom")
     return {"left", "right"} <= sides
 
 

@@ -95,20 +95,13 @@ def _stats(gray: Image, points: Points) -> tuple[float, float]:
     return float(cv2.Laplacian(region, cv2.CV_64F).var()), float(region.mean())
 
 
-def _plausible(points: Points, previous: Points | None, size: tuple[int, int]) -> bool:
+def _plausible(points: Points, size: tuple[int, int]) -> bool:
     width, height = size
     span = points.max(axis=0) - points.min(axis=0)
     if span.min() < 12 or not np.all(np.isfinite(points)):
         return False
     centre = points.mean(axis=0)
-    if not (0 <= centre[0] < width and 0 <= centre[1] < height):
-        return False
-    if previous is not None:
-        prev_span = float((previous.max(axis=0) - previous.min(axis=0)).max())
-        jump = float(np.hypot(*(centre - previous.mean(axis=0))))
-        if jump > 0.35 * prev_span or not 0.7 < float(span.max()) / prev_span < 1.4:
-            return False
-    return True
+    return bool(0 <= centre[0] < width and 0 <= centre[1] < height)
 
 
 def _measure(
@@ -226,7 +219,7 @@ def _extract(
         points: Points | None = None
         if face is not None:
             candidate = landmarker.landmarks(gray, face)
-            points = candidate if _plausible(candidate, None, (width, height)) else None
+            points = candidate if _plausible(candidate, (width, height)) else None
         since_detection += 1
         if points is None or face is None:
             out.append(FrameSignals(index, float(t), False, face_count, detected, None, None))
