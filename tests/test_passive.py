@@ -50,3 +50,73 @@ def test_three_d_check_on_tracks() -> None:
     assert check.applicable and check.passed, check
     still = three_d_structure(track(), 0.0, policy.passive)
     assert not still.applicable and still.passed  # nothing to judge without a turn
+
+
+def _frames_with_face(n: int, face: np.ndarray) -> list[np.ndarray]:
+    """Frames whose face box (100, 100, 200, 200) of the fake track holds ``face``."""
+    frames = []
+    for _ in range(n):
+        frame = np.full((480, 640, 3), 90, np.uint8)
+        frame[100:300, 100:300] = face
+        frames.append(frame)
+    return frames
+
+
+def _astronaut_face() -> np.ndarray:
+    import cv2
+    from skimage import data
+
+    face = data.astronaut()[20:220, 160:330, ::-1]  # RGB -> BGR
+    return np.ascontiguousarray(cv2.resize(face, (200, 200), interpolation=cv2.INTER_AREA))
+
+
+def test_recapture_statistics_pass_a_natural_face() -> None:
+    from realname.passive import banding, colour_spread, moire
+
+    policy = load_policy().liveness
+    assert policy is not None
+    t = track(seconds=1.0)
+    frames = _frames_with_face(len(t.frames), _astronaut_face())
+    for check in (moire, colour_spread, banding):
+        result = check(frames, t, policy.passive)
+        assert result.applicable and result.passed, result
+        assert np.isfinite(result.score)
+
+
+def test_a_screen_grid_beat_is_moire() -> None:
+    from realname.passive import moire, moire_peak
+
+    policy = load_policy().liveness
+    assert policy is not None
+    face = _astronaut_face().astype(np.float64)
+    yy, xx = np.mgrid[0:200, 0:200]
+    # A pixel grid recaptured slightly off-axis beats into a fine periodic pattern.
+    grating = 12.0 * np.sin(2 * np.pi * (0.31 * xx + 0.07 * yy))
+    striped = np.clip(face + grating[:, :, None], 0, 255).astype(np.uint8)
+    gray_clean = _astronaut_face().mean(axis=2).astype(np.uint8)
+    gray_striped = striped.mean(axis=2).astype(np.uint8)
+    assert moire_peak(gray_striped) > moire_peak(gray_clean) + 1.0
+    assert np.isnan(moire_peak(np.zeros((40, 40), np.uint8)))  # too small to judge
+    t = track(seconds=1.0)
+    result = moire(_frames_with_face(len(t.frames), striped), t, policy.passive)
+    assert not result.passed and result.score > result.threshold
+
+
+def test_a_colour_cast_and_banding_are_recapture_cues() -> None:
+    from realname.passive import banding, colour_spread
+
+    policy = load_policy().liveness
+    assert policy is not None
+    t = track(seconds=1.0)
+    face = _astronaut_face()
+    # Glossy screen: saturated magenta and green patches over the skin.
+    cast = face.copy()
+    cast[60:100, 60:140] = (255, 0, 255)
+    cast[110:150, 60:140] = (0, 255, 0)
+    result = colour_spread(_frames_with_face(len(t.frames), cast), t, policy.passive)
+    assert not result.passed, result
+    # A grey picture re-quantised to 16 levels: a comb histogram.
+    grey = face.mean(axis=2, keepdims=True).astype(np.uint8) // 16 * 16
+    combed = np.repeat(grey, 3, axis=2)
+    result = banding(_frames_with_face(len(t.frames), combed), t, policy.passive)
+    assert not result.passed and result.score > 0.5, result

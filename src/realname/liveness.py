@@ -22,7 +22,16 @@ from realname.engines import Engines
 from realname.engines.sface import l2_normalise
 from realname.faces import alignment_view
 from realname.media import Clip
-from realname.passive import Check, glare, screen_border, temporal_sanity, three_d_structure
+from realname.passive import (
+    Check,
+    banding,
+    colour_spread,
+    glare,
+    moire,
+    screen_border,
+    temporal_sanity,
+    three_d_structure,
+)
 from realname.policy import LivenessPolicy, MatchPolicy
 from realname.signals import FrameSignals, SignalTrack, extract_signals
 
@@ -40,6 +49,9 @@ class LivenessReason:
     FLAT_FACE = "FLAT_FACE"
     SCREEN_BORDER = "SCREEN_BORDER"
     GLARE = "GLARE"
+    MOIRE = "MOIRE"
+    COLOUR_CAST = "COLOUR_CAST"
+    BANDING = "BANDING"
     TEMPORAL_ANOMALY = "TEMPORAL_ANOMALY"
 
 
@@ -47,6 +59,9 @@ _CHECK_REASONS = {
     "three_d_structure": LivenessReason.FLAT_FACE,
     "screen_border": LivenessReason.SCREEN_BORDER,
     "glare": LivenessReason.GLARE,
+    "moire": LivenessReason.MOIRE,
+    "colour": LivenessReason.COLOUR_CAST,
+    "banding": LivenessReason.BANDING,
     "temporal": LivenessReason.TEMPORAL_ANOMALY,
     "same_person": LivenessReason.FACE_CHANGED,
     "face_presence": LivenessReason.FACE_NOT_SEEN,
@@ -193,6 +208,9 @@ def check_liveness(
         checks["three_d_structure"] = three_d_structure(track, base.yaw, policy.passive)
         checks["screen_border"] = screen_border(frames, track, policy.passive)
         checks["glare"] = glare(frames, track, policy.passive)
+        checks["moire"] = moire(frames, track, policy.passive)
+        checks["colour"] = colour_spread(frames, track, policy.passive)
+        checks["banding"] = banding(frames, track, policy.passive)
         checks["temporal"] = temporal_sanity(frames, track, policy.passive)
         step_frames = [
             f.index

@@ -9,6 +9,13 @@
 * ``glare``: specular glare on the face (pixels at 245 or above), which a glossy phone screen or
   photo throws back and skin seldom does under counter lighting.
 * ``temporal``: frozen or duplicated frames, and jumps no head makes between two frames.
+* Recapture statistics of the face, each the median over frames:
+  ``moire``: the strongest periodic peak of the face's spectrum above the spectrum's own radial
+  trend (a screen's pixel grid beating with the camera's, away from the codec's 8-px grid);
+  ``colour``: the spread of red chroma (Cr) inside the face, which a glossy phone screen widens
+  with saturated highlights and colour casts that skin under one light does not show;
+  ``banding``: empty grey levels inside the face's range (the comb a low bit-depth screen or a
+  re-quantised picture leaves in the histogram).
 """
 
 from __future__ import annotations
@@ -24,7 +31,19 @@ import numpy.typing as npt
 
 from realname.signals import FrameSignals, SignalTrack
 
-__all__ = ["Check", "PassivePolicy", "screen_border", "temporal_sanity", "three_d_structure"]
+__all__ = [
+    "Check",
+    "PassivePolicy",
+    "banding",
+    "colour_spread",
+    "face_crops",
+    "glare",
+    "moire",
+    "moire_peak",
+    "screen_border",
+    "temporal_sanity",
+    "three_d_structure",
+]
 
 Image = npt.NDArray[np.uint8]
 # Rigid-ish points: jaw contour, brows, nose, eyes (the mouth deforms when talking).
@@ -53,6 +72,9 @@ class PassivePolicy:
     max_frozen_s: float  # identical consecutive frames for this long: a frozen picture
     max_glare_fraction: float  # median share of face pixels >= 245 over the frames
     max_jump_per_s: float  # face-centre speed in face widths per second
+    max_moire_peak: float  # log ratio of the strongest periodic peak to its ring's median
+    max_chroma_spread: float  # std of Cr inside the face (central 60% of the box)
+    max_banding: float  # share of empty grey levels between the face's 1st and 99th percentiles
 
 
 def _inter_eye(points: npt.NDArray[np.float32]) -> float:
@@ -240,4 +262,121 @@ def temporal_sanity(frames: Sequence[Image], track: SignalTrack, policy: Passive
         True,
         f"longest frozen run {longest:.2f} s; {jumps} jumps faster than "
         f"{policy.max_jump_per_s} face widths/s",
+    )
+
+
+def face_crops(
+    frames: Sequence[Image], track: SignalTrack, every: int = 3, inner: float = 0.0
+) -> list[Image]:
+    """The face box of every ``every``-th frame with a face (shrunk by ``inner`` on each side)."""
+    crops = []
+    for f in track.frames[::every]:
+        if not f.face_found or f.face is None:
+            continue
+        height, width = frames[f.index].shape[:2]
+        x, y, w, h = f.face.box
+        x, y, w, h = x + inner * w, y + inner * h, w * (1 - 2 * inner), h * (1 - 2 * inner)
+        x0, y0 = max(0, round(x)), max(0, round(y))
+        x1, y1 = min(width, round(x + w)), min(height, round(y + h))
+        if x1 - x0 >= 16 and y1 - y0 >= 16:
+            crops.append(frames[f.index][y0:y1, x0:x1])
+    return crops
+
+
+_MOIRE_SIZE = 64
+
+
+def _moire_masks(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    fy = np.fft.fftfreq(n)[:, None]
+    fx = np.fft.fftfreq(n)[None, :]
+    radius = np.hypot(fx, fy)
+    near = 1.5 / n
+    # Exclude the axes (edges of the face and the frame) and the harmonics of 8-px codec blocks.
+    excluded = (np.abs(fx) < near) | (np.abs(fy) < near)
+    for k in range(1, 5):
+        excluded |= (np.abs(np.abs(fx) - k / 8) < near) | (np.abs(np.abs(fy) - k / 8) < near)
+    band = (radius > 0.18) & (radius < 0.5) & ~excluded
+    return np.round(radius * n).astype(np.int64), band
+
+
+_RINGS, _BAND = _moire_masks(_MOIRE_SIZE)
+
+
+def moire_peak(gray: npt.NDArray[Any]) -> float:
+    """Strongest periodic peak of a grey patch's spectrum (natural log of its ratio to the median
+    of its frequency ring), in the high band; the centre ``_MOIRE_SIZE`` px at native resolution,
+    never resampled (resampling would smooth the very aliasing it looks for). NaN if too small."""
+    n = _MOIRE_SIZE
+    height, width = gray.shape[:2]
+    if height < n or width < n:
+        return float("nan")
+    top, left = (height - n) // 2, (width - n) // 2
+    patch = gray[top : top + n, left : left + n].astype(np.float64)
+    patch -= patch.mean()
+    window = np.outer(np.hanning(n), np.hanning(n))
+    log_mag = np.log(np.abs(np.fft.fft2(patch * window)) + 1e-6)
+    trend = np.zeros_like(log_mag)
+    for ring in np.unique(_RINGS):
+        inside = ring == _RINGS
+        trend[inside] = np.median(log_mag[inside])
+    return float((log_mag - trend)[_BAND].max())
+
+
+def _median_check(
+    name: str, values: list[float], threshold: float, detail: str, missing: str
+) -> Check:
+    finite = [v for v in values if np.isfinite(v)]
+    if not finite:
+        return Check(name, float("nan"), threshold, True, False, missing)
+    score = float(np.median(finite))
+    return Check(
+        name,
+        round(score, 4),
+        threshold,
+        bool(score <= threshold),
+        True,
+        f"{detail} (median of {len(finite)} frames)",
+    )
+
+
+def moire(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
+    values = [moire_peak(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY)) for c in face_crops(frames, track)]
+    return _median_check(
+        "moire",
+        values,
+        policy.max_moire_peak,
+        "strongest periodic peak of the face spectrum over its ring's median (log)",
+        f"no face of {_MOIRE_SIZE} px or more",
+    )
+
+
+def colour_spread(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
+    values = [
+        float(cv2.cvtColor(c, cv2.COLOR_BGR2YCrCb)[:, :, 1].std())
+        for c in face_crops(frames, track, inner=0.2)
+    ]
+    return _median_check(
+        "colour",
+        values,
+        policy.max_chroma_spread,
+        "spread (std) of red chroma inside the face",
+        "no face to look at",
+    )
+
+
+def banding(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
+    values = []
+    for crop in face_crops(frames, track):
+        gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        low, high = (int(v) for v in np.percentile(gray, [1, 99]))
+        if high - low < 16:  # a flat patch has no histogram to judge
+            continue
+        counts = np.bincount(gray.ravel(), minlength=256)[low : high + 1]
+        values.append(float(np.mean(counts == 0)))
+    return _median_check(
+        "banding",
+        values,
+        policy.max_banding,
+        "share of empty grey levels within the face's range",
+        "no face with a tonal range",
     )
