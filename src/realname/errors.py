@@ -21,13 +21,40 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   │   └── VideoResolutionError   VIDEO_RESOLUTION  422
     │   ├── IdNumberError              ID_NUMBER_INVALID 422
     │   ├── MsisdnError                MSISDN_INVALID    422
-    │   └── FaceError                  FACE_INVALID      422
-    │       ├── NoFaceError            NO_FACE           422
-    │       └── MultipleFacesError     MULTIPLE_FACES    422
+    │   ├── FaceError                  FACE_INVALID      422
+    │   │   ├── NoFaceError            NO_FACE           422
+    │   │   └── MultipleFacesError     MULTIPLE_FACES    422
+    │   ├── RequestInvalidError        REQUEST_INVALID   422
+    │   ├── PayloadTooLargeError       PAYLOAD_TOO_LARGE 413
+    │   └── IdCardRefusedError         CARD_REFUSED      422
+    ├── AuthError                      AUTH_REQUIRED     401
+    │   └── AuthInvalidError           AUTH_INVALID      401
+    ├── ForbiddenError                 FORBIDDEN         403
+    ├── NotFoundError                  NOT_FOUND         404
+    ├── ConflictError                  CONFLICT          409
+    │   ├── SessionExpiredError        SESSION_EXPIRED   409
+    │   ├── SessionClosedError         SESSION_CLOSED    409
+    │   ├── NonceInvalidError          NONCE_INVALID     409
+    │   ├── CardRequiredError          CARD_REQUIRED     409
+    │   ├── CardAlreadyReadError       CARD_ALREADY_READ 409
+    │   ├── ConsentRefusedError        CONSENT_REFUSED   409
+    │   ├── SessionNotPassedError      SESSION_NOT_PASSED 409
+    │   ├── SessionUsedError           SESSION_USED      409
+    │   ├── NumberCapReachedError      NUMBER_CAP_REACHED 409
+    │   ├── NumberTakenError           NUMBER_TAKEN      409
+    │   └── ReviewDecidedError         REVIEW_DECIDED    409
+    ├── RateLimitError                 RATE_LIMITED      429  (Retry-After)
+    │   └── IdLockedError              ID_LOCKED         429  (Retry-After)
+    ├── BusyError                      BUSY              503  (Retry-After)
+    ├── InternalError                  INTERNAL          500
     └── SetupError                     SETUP_INVALID     500
         ├── ModelFileError             MODEL_FILE        500
         ├── UnknownEngineError         UNKNOWN_ENGINE    500
         └── PolicyError                POLICY_INVALID    500
+
+The service errors (from ``RequestInvalidError`` on) are raised by :mod:`realname.service`;
+they live here so that there is one tree and one catalogue. An error with ``retry_after_s``
+is answered with a ``Retry-After`` header.
 
 Every class has a stable ``code`` (part of the public contract: clients switch on it) and an
 HTTP ``status``. :meth:`RealnameError.to_problem` renders RFC 9457 problem details; it never
@@ -52,6 +79,14 @@ class RealnameError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.context = context
+
+    @property
+    def retry_after_s(self) -> int | None:
+        """Seconds a client should wait before trying again (``Retry-After``), if any."""
+        value = self.context.get("retry_after_s")
+        return (
+            int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
 
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:
         """RFC 9457 problem details for this error (JSON-serialisable)."""
@@ -180,6 +215,154 @@ class NoFaceError(FaceError):
 class MultipleFacesError(FaceError):
     code = "MULTIPLE_FACES"
     title = "More than one face and none dominates"
+
+
+class RequestInvalidError(InputError):
+    code = "REQUEST_INVALID"
+    status = 422
+    title = "Request does not match the API"
+
+    def __init__(
+        self, detail: str, errors: list[dict[str, Any]] | None = None, **context: Any
+    ) -> None:
+        super().__init__(detail, **context)
+        self.errors = errors or []
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        problem = super().to_problem(instance)
+        if self.errors:
+            problem["errors"] = self.errors
+        return problem
+
+
+class PayloadTooLargeError(InputError):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+    title = "Request body is too large"
+
+
+class IdCardRefusedError(InputError):
+    """The card read at the counter breaks a rule; ``reasons`` are the rule reason codes."""
+
+    code = "CARD_REFUSED"
+    status = 422
+    title = "ID card refused"
+
+    def __init__(self, detail: str, reasons: tuple[str, ...] = (), **context: Any) -> None:
+        super().__init__(detail, **context)
+        self.reasons = reasons
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        problem = super().to_problem(instance)
+        problem["reasons"] = list(self.reasons)
+        return problem
+
+
+class AuthError(RealnameError):
+    code = "AUTH_REQUIRED"
+    status = 401
+    title = "Authentication required"
+
+
+class AuthInvalidError(AuthError):
+    code = "AUTH_INVALID"
+    title = "Credentials or token not valid"
+
+
+class ForbiddenError(RealnameError):
+    code = "FORBIDDEN"
+    status = 403
+    title = "Not allowed for this role"
+
+
+class NotFoundError(RealnameError):
+    code = "NOT_FOUND"
+    status = 404
+    title = "Not found"
+
+
+class ConflictError(RealnameError):
+    code = "CONFLICT"
+    status = 409
+    title = "Conflicts with the current state"
+
+
+class SessionExpiredError(ConflictError):
+    code = "SESSION_EXPIRED"
+    title = "Registration session expired"
+
+
+class SessionClosedError(ConflictError):
+    code = "SESSION_CLOSED"
+    title = "Registration session is closed"
+
+
+class NonceInvalidError(ConflictError):
+    code = "NONCE_INVALID"
+    title = "Capture nonce unknown or already used"
+
+
+class CardRequiredError(ConflictError):
+    code = "CARD_REQUIRED"
+    title = "The ID card must be read first"
+
+
+class CardAlreadyReadError(ConflictError):
+    code = "CARD_ALREADY_READ"
+    title = "The ID card of this session was already read"
+
+
+class ConsentRefusedError(ConflictError):
+    code = "CONSENT_REFUSED"
+    title = "Biometric consent was refused: use the manual procedure"
+
+
+class SessionNotPassedError(ConflictError):
+    code = "SESSION_NOT_PASSED"
+    title = "The session has not passed verification"
+
+
+class SessionUsedError(ConflictError):
+    code = "SESSION_USED"
+    title = "The session was already used for a number"
+
+
+class NumberCapReachedError(ConflictError):
+    code = "NUMBER_CAP_REACHED"
+    title = "This ID already holds the maximum of active numbers"
+
+
+class NumberTakenError(ConflictError):
+    code = "NUMBER_TAKEN"
+    title = "The number is already registered"
+
+
+class ReviewDecidedError(ConflictError):
+    code = "REVIEW_DECIDED"
+    title = "The review was already decided or expired"
+
+
+class RateLimitError(RealnameError):
+    code = "RATE_LIMITED"
+    status = 429
+    title = "Too many attempts"
+
+
+class IdLockedError(RateLimitError):
+    code = "ID_LOCKED"
+    title = "Too many failed verifications for this ID: locked for a while"
+
+
+class BusyError(RealnameError):
+    code = "BUSY"
+    status = 503
+    title = "Verification capacity exhausted: try again shortly"
+
+
+class InternalError(RealnameError):
+    code = "INTERNAL"
+    status = 500
+    title = "Internal error"
 
 
 class SetupError(RealnameError):

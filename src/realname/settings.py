@@ -24,3 +24,46 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(40_000_000, description="Largest accepted image (pixels)")
     max_video_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted clip")
     max_video_seconds: float = Field(15.0, description="Longest accepted clip (s)")
+
+    # --- The registration service (realname.service) ---
+    database_url: str = Field(
+        "sqlite:///./realname.db",
+        description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB",
+    )
+    dev_mode: bool = Field(
+        False, description="Development: generate keys (kept beside the SQLite file) if unset"
+    )
+    dev_fixed_challenge: str | None = Field(
+        None, description="Dev mode only: every session gets this challenge (recorded clips)"
+    )
+    data_keys: str | None = Field(
+        None, description="Comma-separated base64 32-byte AES-GCM data keys, newest last"
+    )
+    index_key: str | None = Field(None, description="Base64 32-byte HMAC key for look-ups")
+    audit_signing_key: str | None = Field(
+        None, description="Base64 raw 32-byte Ed25519 private key that signs the audit head"
+    )
+    key_file: Path | None = Field(
+        None, description="JSON file with data_keys (list), index_key, audit_signing_key"
+    )
+    token_ttl_s: int = Field(8 * 3600, ge=60, description="Bearer token lifetime (s)")
+    session_ttl_s: int = Field(180, ge=10, description="Registration session lifetime (s)")
+    challenge_length: int = Field(3, ge=2, le=6, description="Steps in a liveness challenge")
+    max_capture_attempts: int = Field(3, ge=1, description="Captures per session")
+    lockout_failures: int = Field(5, ge=1, description="Failed captures per ID that lock it")
+    lockout_window_s: int = Field(180, ge=1, description="Window counting those failures (s)")
+    lockout_s: int = Field(1800, ge=1, description="How long a locked ID is refused (s)")
+    max_numbers_per_id: int = Field(5, ge=1, description="Active numbers one ID may hold")
+    review_fmr: str = Field(
+        "1e-3",
+        description="Looser operating point: scores between it and the threshold go to review",
+    )
+    evidence_retention_days: int = Field(30, ge=1, description="Review evidence is kept (days)")
+    identity_retention_days: int = Field(
+        730, ge=1, description="Identity kept after its last number ends (days)"
+    )
+    workers: int = Field(2, ge=1, description="Verification worker threads")
+    queue_limit: int = Field(4, ge=0, description="Verifications waiting for a worker")
+    busy_retry_after_s: int = Field(5, ge=1, description="Retry-After of a BUSY answer (s)")
+    audit_sign_interval_s: int = Field(300, ge=1, description="Sign the audit head every (s)")
+    purge_interval_s: int = Field(3600, ge=1, description="Enforce retention every (s)")

@@ -51,10 +51,18 @@ def test_eval_match_refuses_a_missing_folder(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_demo_runs_on_packaged_images() -> None:
-    result = runner.invoke(app, ["demo"])
+def test_demo_runs_on_packaged_images_and_prepares_the_demo_service(tmp_path: Path) -> None:
+    database = tmp_path / "demo.db"
+    args = ["demo", "--no-serve", "--database", str(database)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "\nMATCH" in result.output and "NO MATCH" in result.output
+    assert "http://127.0.0.1:8000" in result.output
+    assert "demo-clerk" in result.output and "demo-supervisor" in result.output
+    assert "demo-auditor" in result.output
+    assert (tmp_path / "demo.db.keys.json").exists()
+    again = runner.invoke(app, args)  # a second run resets the passwords
+    assert again.exit_code == 0, again.output
 
 
 def test_liveness_and_verify_commands_on_a_clip(

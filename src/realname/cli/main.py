@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -28,6 +28,8 @@ eval_app = typer.Typer(help="Measure accuracy on real data.", no_args_is_help=Tr
 app.add_typer(eval_app, name="eval")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+admin_app = typer.Typer(help="Outlets and users of the service (audited).", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 console = Console()
 if not console.is_terminal:  # logs and CI: wide enough for the evaluation tables
@@ -464,6 +466,125 @@ def audit_verify(
     raise typer.Exit(1)
 
 
+def _service_context(settings: Settings | None = None) -> Any:
+    """The service's parts without the web app: settings and keys checked, database migrated."""
+    from realname.service.app import build_context
+    from realname.service.migrate import upgrade
+
+    ctx = build_context(settings or Settings())
+    upgrade(ctx.database)
+    return ctx
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option("--out", help="JSON lines file to write")],
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="Also write the PEM public key here")
+    ] = None,
+) -> None:
+    """Export the service's audit chain and signed heads (verify with `realname audit verify`)."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    with _errors():
+        ctx = _service_context()
+        ctx.audit.sign()
+        entries, heads = ctx.audit.export(out)
+        if public_key is not None:
+            pem = ctx.keys.signing_key.public_key().public_bytes(
+                Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+            )
+            public_key.write_bytes(pem)
+        ctx.database.dispose()
+    console.print(f"wrote {out}: {entries} entries, {heads} signed heads")
+
+
+@admin_app.command("create-outlet")
+def admin_create_outlet(name: Annotated[str, typer.Argument(help="Outlet name")]) -> None:
+    """Create an outlet (audited, actor `cli`)."""
+    from realname.service.audit_store import Actor
+    from realname.service.people import create_outlet
+
+    with _errors():
+        ctx = _service_context()
+        outlet = create_outlet(ctx.database, ctx.audit, Actor("cli"), name, ctx.now())
+        ctx.database.dispose()
+    console.print(f"outlet {outlet.id}: {outlet.name}")
+
+
+@admin_app.command("create-user")
+def admin_create_user(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option("--role", help="clerk, supervisor, auditor or admin")],
+    outlet: Annotated[
+        str | None, typer.Option("--outlet", help="Outlet name (clerks and supervisors)")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", help="Prompted for when omitted")
+    ] = None,
+) -> None:
+    """Create a user with an argon2id password hash (audited, actor `cli`)."""
+    from realname.service.audit_store import Actor
+    from realname.service.people import create_user
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _errors():
+        ctx = _service_context()
+        user = create_user(
+            ctx.database,
+            ctx.audit,
+            Actor("cli"),
+            username=username,
+            password=password,
+            role=role,
+            outlet=outlet,
+            now=ctx.now(),
+        )
+        ctx.database.dispose()
+    console.print(f"user {user.id}: {user.username} ({user.role}, outlet {user.outlet or '-'})")
+
+
+@app.command()
+def purge() -> None:
+    """Enforce retention now: review evidence, ended sessions' data, identities past retention."""
+    from realname.service.audit_store import Actor
+    from realname.service.purge import purge as run_purge
+
+    with _errors():
+        ctx = _service_context()
+        report = run_purge(ctx, Actor("cli"))
+        ctx.database.dispose()
+    console.print(
+        f"purged: {report.evidence} review evidence, {report.sessions} sessions' data, "
+        f"{report.identities} identities, {report.tokens} tokens"
+    )
+
+
+def _run_uvicorn(application: Any, host: str, port: int) -> None:
+    """uvicorn without its access log (raw paths may hold a mobile number): the service logs
+    each request by its route template instead."""
+    import logging
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Run the registration service (uvicorn); settings from REALNAME_* variables or .env."""
+    from realname.service.app import create_app
+
+    with _errors():
+        application = create_app(Settings())
+    _run_uvicorn(application, host, port)
+
+
 @app.command()
 def models(
     check: Annotated[
@@ -490,7 +611,79 @@ def models(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the demo service afterwards")
+    ] = True,
+    database: Annotated[
+        Path, typer.Option("--database", help="SQLite file of the demo service")
+    ] = Path("realname-demo.db"),
+    port: Annotated[int, typer.Option(help="Port of the demo service")] = 8000,
+) -> None:
+    """Match a chip portrait against 'live' frames, then serve a dev-mode demo service with a
+    demo outlet, a clerk, a supervisor and an auditor on 127.0.0.1."""
+    _demo_match()
+    settings = _demo_settings(database)
+    logins = _demo_people(settings)
+    url = f"http://127.0.0.1:{port}"
+    console.print(f"\n[bold]Demo service[/] (dev mode, {database}): {url}  (API docs: {url}/docs)")
+    for role, (username, password) in logins.items():
+        console.print(f"  {role:<10} login [bold]{username}[/]  password [bold]{password}[/]")
+    console.print(
+        f"  $ curl -s -d username={logins['clerk'][0]} -d password={logins['clerk'][1]} "
+        f"{url}/api/v1/auth/token"
+    )
+    if not serve_after:
+        return
+    from realname.service.app import create_app
+
+    with _errors():
+        application = create_app(settings)
+    _run_uvicorn(application, "127.0.0.1", port)
+
+
+def _demo_settings(database: Path) -> Settings:
+    return Settings(dev_mode=True, database_url=f"sqlite:///{database.resolve()}")
+
+
+def _demo_people(settings: Settings) -> dict[str, tuple[str, str]]:
+    """The demo outlet, a clerk, a supervisor and an auditor, with fresh passwords each run."""
+    import secrets
+    import string
+
+    from realname.errors import ConflictError
+    from realname.service.audit_store import Actor
+    from realname.service.people import create_outlet, create_user, set_password
+
+    logins: dict[str, tuple[str, str]] = {}
+    with _errors():
+        ctx = _service_context(settings)
+        actor = Actor("demo")
+        with suppress(ConflictError):
+            create_outlet(ctx.database, ctx.audit, actor, "Demo outlet", ctx.now())
+        for role in ("clerk", "supervisor", "auditor"):
+            alphabet = string.ascii_letters + string.digits  # nothing a shell or curl misreads
+            username = f"demo-{role}"
+            password = "".join(secrets.choice(alphabet) for _ in range(16))
+            try:
+                create_user(
+                    ctx.database,
+                    ctx.audit,
+                    actor,
+                    username=username,
+                    password=password,
+                    role=role,
+                    outlet=None if role == "auditor" else "Demo outlet",
+                    now=ctx.now(),
+                )
+            except ConflictError:
+                set_password(ctx.database, ctx.audit, actor, username, password, ctx.now())
+            logins[role] = (username, password)
+        ctx.database.dispose()
+    return logins
+
+
+def _demo_match() -> None:
     """Match an ID-style chip portrait cut from a packaged photo against three 'live' frames."""
     import cv2
     import numpy as np
@@ -518,10 +711,6 @@ def demo() -> None:
     cv2.imwrite(str(other), cv2.cvtColor(skdata.camera(), cv2.COLOR_GRAY2BGR))  # type: ignore[no-untyped-call]
     console.print(f"\n$ realname match {portrait.name} {other.name}   (scikit-image's cameraman)")
     match(portrait, [other], as_json=False, engine=None, fmr=None)
-    console.print(
-        "The service and its web page come in later issues; for now `realname --help` "
-        "lists the commands."
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover

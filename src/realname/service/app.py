@@ -1,0 +1,146 @@
+"""The FastAPI app: ``create_app(settings)``.
+
+Building the app validates the settings and keys (refusing to start outside dev mode without
+real keys, or with a fixed challenge). Its start-up (lifespan) migrates the database to the
+latest revision, loads the policy and the engines once, then starts two periodic tasks: signing
+the audit chain's head and enforcing retention. Shut-down signs the head once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from realname.errors import PolicyError
+from realname.policy import MatchPolicy, load_policy
+from realname.service.audit_store import AuditStore
+from realname.service.context import Clock, ServiceContext, fixed_challenge
+from realname.service.db import Database
+from realname.service.keys import load_keys
+from realname.service.metrics import Metrics
+from realname.service.migrate import upgrade
+from realname.service.problems import ObservabilityMiddleware, install_error_handlers
+from realname.service.routes import admin, audit, auth, health, reviews, sessions, subscriptions
+from realname.service.verification import EngineVerifier, Verifier
+from realname.service.workers import VerificationPool
+from realname.settings import Settings
+
+__all__ = ["build_context", "create_app"]
+
+log = logging.getLogger("realname.service")
+
+VerifierFactory = Callable[[MatchPolicy, ServiceContext], Verifier]
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
+    """Validate settings and keys and wire the parts (nothing is loaded or migrated yet)."""
+    challenge = fixed_challenge(settings)
+    keys = load_keys(settings)
+    database = Database(settings.database_url)
+    ctx = ServiceContext(
+        settings=settings,
+        database=database,
+        keys=keys,
+        audit=AuditStore(database, keys.signing_key),
+        pool=VerificationPool(settings.workers, settings.queue_limit, settings.busy_retry_after_s),
+        metrics=Metrics(),
+        challenge_override=challenge,
+    )
+    if clock is not None:
+        ctx.clock = clock
+    return ctx
+
+
+def _check_review_band(policy: MatchPolicy, settings: Settings) -> None:
+    engine = settings.face_embedder
+    operating = policy.operating_point(engine)  # verify_identity matches at the policy default
+    review = policy.operating_point(engine, settings.review_fmr)
+    if review.threshold >= operating.threshold:
+        raise PolicyError(
+            f"REALNAME_REVIEW_FMR {settings.review_fmr} is not looser than the operating point "
+            f"FMR {operating.fmr_target}: the review band would be empty"
+        )
+
+
+def _real_verifier(policy: MatchPolicy, ctx: ServiceContext) -> Verifier:
+    from realname.engines import load_engines
+
+    s = ctx.settings
+    engines = load_engines(s.face_detector, s.face_embedder, s.landmarker)
+    return EngineVerifier(engines, policy, ctx.video_limits, ctx.image_limits)
+
+
+async def _every(seconds: float, job: Callable[[], object], name: str) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await anyio.to_thread.run_sync(job)
+        except Exception as exc:  # a failed round must not stop the loop
+            log.error("periodic %s failed: %s", name, type(exc).__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    verifier: Verifier | None = None,
+    clock: Clock | None = None,
+    periodic_tasks: bool = True,
+) -> FastAPI:
+    """The registration service. ``verifier`` replaces the real engines (tests inject a
+    deterministic fake); ``clock`` replaces the wall clock (tests travel in time)."""
+    settings = settings or Settings()
+    ctx = build_context(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from realname.service.purge import purge
+
+        await anyio.to_thread.run_sync(upgrade, ctx.database)
+        policy = await anyio.to_thread.run_sync(load_policy, settings.policy_file)
+        _check_review_band(policy, settings)
+        ctx.policy = policy
+        if verifier is not None:
+            ctx.verifier = verifier
+        else:
+            ctx.verifier = await anyio.to_thread.run_sync(_real_verifier, policy, ctx)
+        ctx.models_loaded = True
+        log.info("realname service ready (keys from %s)", ctx.keys.source)
+        tasks = []
+        if periodic_tasks:
+            tasks = [
+                asyncio.create_task(
+                    _every(settings.audit_sign_interval_s, ctx.audit.sign, "audit signing")
+                ),
+                asyncio.create_task(_every(settings.purge_interval_s, lambda: purge(ctx), "purge")),
+            ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            ctx.models_loaded = False
+            await anyio.to_thread.run_sync(ctx.pool.shutdown)
+            await anyio.to_thread.run_sync(ctx.audit.sign)
+            ctx.database.dispose()
+
+    app = FastAPI(
+        title="realname registration service",
+        version="0.1.0",
+        summary="Telecom real-name registration with portrait matching (issue 4).",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    app.add_middleware(ObservabilityMiddleware, metrics=ctx.metrics)
+    for module in (health, auth, sessions, subscriptions, reviews, audit, admin):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,96 @@
+"""What every request needs, built once per app: settings, database, keys, audit, policy,
+verifier, pool, metrics and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from realname.challenge import Challenge, issue_challenge, parse_challenge
+from realname.errors import SetupError
+from realname.imaging import ImageLimits
+from realname.media import VideoLimits
+from realname.policy import MatchPolicy
+from realname.service.audit_store import AuditStore
+from realname.service.db import Database
+from realname.service.keys import ServiceKeys
+from realname.service.metrics import Metrics
+from realname.service.verification import Verifier
+from realname.service.workers import VerificationPool
+from realname.settings import Settings
+
+__all__ = ["CHINA", "Clock", "ServiceContext", "fixed_challenge"]
+
+Clock = Callable[[], datetime]
+CHINA = timezone(timedelta(hours=8))  # the date on the card is a Beijing-time date
+
+
+def fixed_challenge(settings: Settings) -> Challenge | None:
+    """``REALNAME_DEV_FIXED_CHALLENGE`` (dev mode only: start-up refuses it otherwise)."""
+    if not settings.dev_fixed_challenge:
+        return None
+    if not settings.dev_mode:
+        raise SetupError("REALNAME_DEV_FIXED_CHALLENGE is allowed only with REALNAME_DEV_MODE=1")
+    challenge = parse_challenge(settings.dev_fixed_challenge)
+    if not challenge.steps:
+        raise SetupError("REALNAME_DEV_FIXED_CHALLENGE names no action")
+    return challenge
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class ServiceContext:
+    settings: Settings
+    database: Database
+    keys: ServiceKeys
+    audit: AuditStore
+    pool: VerificationPool
+    metrics: Metrics
+    clock: Clock = _utcnow
+    challenge_override: Challenge | None = None
+    policy: MatchPolicy | None = None  # loaded at start-up
+    verifier: Verifier | None = None  # built (models loaded) at start-up
+    models_loaded: bool = False
+    started_at: datetime = field(default_factory=_utcnow)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.now().astimezone(CHINA).date()
+
+    def new_challenge(self) -> Challenge:
+        if self.challenge_override is not None:
+            return self.challenge_override
+        return issue_challenge(length=self.settings.challenge_length)
+
+    @property
+    def video_limits(self) -> VideoLimits:
+        return VideoLimits(
+            max_bytes=self.settings.max_video_bytes,
+            max_duration_s=self.settings.max_video_seconds,
+        )
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(
+            max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels
+        )
+
+    def require_policy(self) -> MatchPolicy:
+        if self.policy is None:
+            raise SetupError("the service has not finished starting (policy not loaded)")
+        return self.policy
+
+    def require_verifier(self) -> Verifier:
+        if self.verifier is None:
+            raise SetupError("the service has not finished starting (models not loaded)")
+        return self.verifier
+
+    def review_threshold(self, engine: str) -> float:
+        """The lower edge of the review band: the engine's threshold at ``review_fmr``."""
+        return self.require_policy().operating_point(engine, self.settings.review_fmr).threshold

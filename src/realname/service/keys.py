@@ -1,0 +1,156 @@
+"""The service's secrets: data keys (AES-GCM), the index key (HMAC) and the audit signing key.
+
+From settings (``REALNAME_DATA_KEYS``, ``REALNAME_INDEX_KEY``, ``REALNAME_AUDIT_SIGNING_KEY``) or
+a JSON ``REALNAME_KEY_FILE`` (``{"data_keys": [...], "index_key": ..., "audit_signing_key": ...}``,
+base64). In dev mode, missing keys are generated once and kept in a key file beside the SQLite
+database (``<db>.keys.json``, mode 0600) so that a restart can read its own data. Outside dev mode
+missing keys, and the documented example keys of the README, refuse start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from realname.crypto import FieldCipher, generate_key
+from realname.errors import SetupError
+from realname.service.db import sqlite_path
+from realname.settings import Settings
+
+__all__ = [
+    "DOCUMENTED_KEYS",
+    "ServiceKeys",
+    "dev_key_file",
+    "generate_key_file_content",
+    "load_keys",
+]
+
+# The example keys printed in the README (never valid outside dev mode).
+DOCUMENTED_KEYS = frozenset(
+    {
+        base64.b64encode(b"realname-example-data-key-000001").decode(),
+        base64.b64encode(b"realname-example-index-key-00001").decode(),
+        base64.b64encode(b"realname-example-audit-key-00001").decode(),
+        base64.b64encode(bytes(32)).decode(),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceKeys:
+    cipher: FieldCipher
+    signing_key: Ed25519PrivateKey
+    source: str  # "settings", "key file PATH", "dev key file PATH"
+
+    @property
+    def public_key_raw(self) -> bytes:
+        return self.signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _decode(value: str, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SetupError(f"{what} is not valid base64") from None
+    if len(raw) != 32:
+        raise SetupError(f"{what} must be 32 bytes (base64 of 32 random bytes)")
+    return raw
+
+
+def dev_key_file(settings: Settings) -> Path:
+    """Where dev mode keeps its generated keys: beside the SQLite file (or in the cwd)."""
+    db_file = sqlite_path(settings.database_url)
+    if db_file is None:
+        return Path("realname-dev.keys.json").resolve()
+    return db_file.with_name(db_file.name + ".keys.json").resolve()
+
+
+def _generated() -> dict[str, object]:
+    signing = Ed25519PrivateKey.generate()
+    raw = signing.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return {
+        "data_keys": [base64.b64encode(generate_key()).decode()],
+        "index_key": base64.b64encode(generate_key()).decode(),
+        "audit_signing_key": base64.b64encode(raw).decode(),
+    }
+
+
+def _read_key_file(path: Path) -> dict[str, object]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SetupError(f"key file {path} does not exist") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SetupError(f"key file {path} cannot be read: {type(exc).__name__}") from None
+    if not isinstance(raw, dict):
+        raise SetupError(f"key file {path} must hold a JSON object")
+    return raw
+
+
+def _write_dev_file(path: Path, values: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(values, fh, indent=2)
+
+
+def load_keys(settings: Settings) -> ServiceKeys:
+    """The keys the service runs with, or :class:`SetupError`."""
+    values: dict[str, object]
+    if settings.key_file is not None:
+        values, source = _read_key_file(settings.key_file), f"key file {settings.key_file}"
+    elif settings.data_keys and settings.index_key and settings.audit_signing_key:
+        values = {
+            "data_keys": [k for k in settings.data_keys.split(",") if k.strip()],
+            "index_key": settings.index_key,
+            "audit_signing_key": settings.audit_signing_key,
+        }
+        source = "settings"
+    elif settings.dev_mode:
+        path = dev_key_file(settings)
+        if not path.exists():
+            _write_dev_file(path, _generated())
+        values, source = _read_key_file(path), f"dev key file {path}"
+    else:
+        raise SetupError(
+            "keys missing: set REALNAME_DATA_KEYS, REALNAME_INDEX_KEY and "
+            "REALNAME_AUDIT_SIGNING_KEY, or REALNAME_KEY_FILE (or REALNAME_DEV_MODE=1)"
+        )
+    data_keys = values.get("data_keys")
+    index_key = values.get("index_key")
+    signing = values.get("audit_signing_key")
+    if isinstance(data_keys, str):
+        data_keys = [k for k in data_keys.split(",") if k.strip()]
+    if (
+        not isinstance(data_keys, list)
+        or not data_keys
+        or not all(isinstance(k, str) for k in data_keys)
+        or not isinstance(index_key, str)
+        or not isinstance(signing, str)
+    ):
+        raise SetupError(f"keys from {source} are incomplete (data_keys, index_key, audit key)")
+    texts = [k.strip() for k in data_keys] + [index_key.strip(), signing.strip()]
+    if not settings.dev_mode and DOCUMENTED_KEYS.intersection(texts):
+        raise SetupError("a documented example key is configured: generate real keys")
+    cipher = FieldCipher(
+        [_decode(k, "a data key") for k in data_keys], _decode(index_key, "the index key")
+    )
+    signing_key = Ed25519PrivateKey.from_private_bytes(_decode(signing, "the audit signing key"))
+    return ServiceKeys(cipher, signing_key, source)
+
+
+def generate_key_file_content() -> str:
+    """A fresh key file (JSON) for ``REALNAME_KEY_FILE``."""
+    return json.dumps(_generated(), indent=2) + "\n"

@@ -1,0 +1,49 @@
+"""Prometheus metrics of one app (its own registry, so several apps can live in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "realname_http_requests",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "realname_http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+        )
+        self.verdicts = Counter(
+            "realname_capture_verdicts",
+            "Capture verdicts (passed, failed, review) and capture errors (error)",
+            ["verdict"],
+            registry=self.registry,
+        )
+        self.pool_in_use = Gauge(
+            "realname_verification_pool_in_use",
+            "Verifications running or waiting",
+            registry=self.registry,
+        )
+        self.pool_capacity = Gauge(
+            "realname_verification_pool_capacity",
+            "Workers plus queue places",
+            registry=self.registry,
+        )
+        self.busy = Counter(
+            "realname_verification_busy",
+            "Captures refused with 503 BUSY",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,542 @@
+"""A registration session: consent, the ID card, live captures, the verdict.
+
+States (``sessions.state``)::
+
+    POST /sessions ─ consent refused ──> manual (closed: the manual procedure)
+         │ consent given
+         v
+    awaiting_card ── PUT id-card ──> awaiting_capture ── capture (nonce consumed) ──> capturing
+                                          ^                                            │
+                                          └──── failed, attempts left (new nonce) ─────┤
+          failed (attempts used up, or the ID locked) <────────────────────────────────┤
+          review (borderline) ── supervisor ──> approved | rejected                    │
+          passed <─────────────────────────────────────────────────────────────────────┘
+    passed | approved ── POST /subscriptions ──> bound
+
+A clerk never sees a score: a verdict is ``passed``, ``failed`` (with reason codes) or
+``review``. Every change is audited with ids only (session id, masked ID number).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from realname.challenge import Challenge, parse_challenge
+from realname.errors import (
+    CardAlreadyReadError,
+    CardRequiredError,
+    ConsentRefusedError,
+    ForbiddenError,
+    IdCardRefusedError,
+    IdLockedError,
+    NonceInvalidError,
+    NotFoundError,
+    RealnameError,
+    SessionClosedError,
+    SessionExpiredError,
+)
+from realname.idcard import mask_id_number
+from realname.imaging import load_image
+from realname.rules import check_id_card
+from realname.service.audit_store import Actor
+from realname.service.context import ServiceContext
+from realname.service.models import IdFailure, IdLockout, RegistrationSession, Review
+from realname.service.security import Principal
+from realname.service.verification import Assessment, CaptureJob, Evidence, Verdict, decide
+
+__all__ = [
+    "CaptureOutcome",
+    "CaptureResult",
+    "CaptureTicket",
+    "IdCardInput",
+    "SessionView",
+    "abort_capture",
+    "begin_capture",
+    "create_session",
+    "finish_capture",
+    "get_session",
+    "list_sessions",
+    "load_visible",
+    "reissue_challenge",
+    "run_capture",
+    "submit_card",
+]
+
+OPEN_STATES = ("awaiting_card", "awaiting_capture", "capturing")
+CLOSED_STATES = ("passed", "review", "approved", "rejected", "failed", "bound", "expired")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A session as the API shows it: never a score, the ID number masked."""
+
+    id: str
+    state: str
+    outlet_id: int
+    created_at: datetime
+    expires_at: datetime
+    biometric_consent: bool
+    challenge: tuple[str, ...] | None
+    nonce: str | None  # only right after it was issued
+    attempts_left: int
+    id_number_masked: str | None
+    verdict: str | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IdCardInput:
+    name: str
+    sex: str
+    ethnicity: str
+    birth_date: date
+    address: str
+    id_number: str
+    issuing_authority: str
+    valid_from: date
+    valid_until: date | None  # None: long-term (长期)
+    guardian_consent: bool
+
+
+def _hash_nonce(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.username, principal.outlet_id)
+
+
+def _reasons(text: str) -> tuple[str, ...]:
+    return tuple(r for r in text.split(",") if r)
+
+
+def _view(ctx: ServiceContext, s: RegistrationSession, nonce: str | None = None) -> SessionView:
+    show_challenge = s.state in ("awaiting_card", "awaiting_capture") and s.challenge
+    return SessionView(
+        id=s.id,
+        state=s.state,
+        outlet_id=s.outlet_id,
+        created_at=s.created_at,
+        expires_at=s.expires_at,
+        biometric_consent=s.biometric_consent,
+        challenge=parse_challenge(s.challenge).steps if show_challenge and s.challenge else None,
+        nonce=nonce,
+        attempts_left=max(0, ctx.settings.max_capture_attempts - s.attempts),
+        id_number_masked=s.id_number_masked,
+        verdict=s.verdict,
+        reasons=_reasons(s.reasons),
+    )
+
+
+def load_visible(session: Session, principal: Principal, session_id: str) -> RegistrationSession:
+    """The session if this user may see it; another outlet's session is "not found"."""
+    s = session.get(RegistrationSession, session_id)
+    if s is None:
+        raise NotFoundError("no such session", session_id=session_id)
+    restricted = principal.role in ("clerk", "supervisor") and principal.outlet_id is not None
+    if restricted and s.outlet_id != principal.outlet_id:
+        raise NotFoundError("no such session", session_id=session_id)
+    return s
+
+
+def _issue_nonce(ctx: ServiceContext, s: RegistrationSession) -> str:
+    nonce = secrets.token_urlsafe(24)
+    s.challenge = str(ctx.new_challenge())
+    s.nonce_hash = _hash_nonce(nonce)
+    return nonce
+
+
+def create_session(
+    ctx: ServiceContext, principal: Principal, biometric_consent: bool, consent_text_version: str
+) -> SessionView:
+    now = ctx.now()
+    if principal.outlet_id is None:
+        raise ForbiddenError("a clerk must belong to an outlet to register customers")
+    with ctx.database.transaction() as session:
+        s = RegistrationSession(
+            id=str(uuid.uuid4()),
+            outlet_id=principal.outlet_id,
+            clerk_id=principal.user_id,
+            state="awaiting_card" if biometric_consent else "manual",
+            biometric_consent=biometric_consent,
+            consent_text_version=consent_text_version,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ctx.settings.session_ttl_s),
+            attempts=0,
+            reasons="",
+        )
+        nonce = _issue_nonce(ctx, s) if biometric_consent else None
+        if not biometric_consent:
+            s.ended_at = now
+        session.add(s)
+        session.flush()
+        objects = {"session": s.id, "consent_text_version": consent_text_version}
+        if biometric_consent:
+            ctx.audit.append(session, _actor(principal), "session.create", "ok", objects, at=now)
+        else:
+            ctx.audit.append(
+                session, _actor(principal), "session.consent_refused", "manual", objects, at=now
+            )
+        return _view(ctx, s, nonce)
+
+
+def get_session(ctx: ServiceContext, principal: Principal, session_id: str) -> SessionView:
+    with ctx.database.transaction() as session:
+        return _view(ctx, load_visible(session, principal, session_id))
+
+
+def list_sessions(
+    ctx: ServiceContext, principal: Principal, limit: int, state: str | None
+) -> list[SessionView]:
+    with ctx.database.transaction() as session:
+        query = select(RegistrationSession).order_by(RegistrationSession.created_at.desc())
+        if principal.role in ("clerk", "supervisor") and principal.outlet_id is not None:
+            query = query.where(RegistrationSession.outlet_id == principal.outlet_id)
+        if state:
+            query = query.where(RegistrationSession.state == state)
+        return [_view(ctx, s) for s in session.scalars(query.limit(limit))]
+
+
+def _check_open(ctx: ServiceContext, s: RegistrationSession, now: datetime) -> None:
+    if s.state == "manual":
+        raise ConsentRefusedError("biometric consent was refused: use the manual procedure")
+    if s.state in CLOSED_STATES:
+        raise SessionClosedError(f"the session is {s.state}", state=s.state)
+    if s.expires_at <= now:
+        raise SessionExpiredError("the session expired: start a new one")
+
+
+def locked_until(session: Session, id_index: str, now: datetime) -> datetime | None:
+    row = session.get(IdLockout, id_index)
+    return row.until if row is not None and row.until > now else None
+
+
+def _raise_locked(until: datetime, now: datetime) -> None:
+    wait = max(1, int((until - now).total_seconds() + 0.999))
+    raise IdLockedError(
+        "too many failed verifications for this ID: try again later", retry_after_s=wait
+    )
+
+
+def _card_reasons(card: IdCardInput, ctx: ServiceContext) -> tuple[tuple[str, ...], str]:
+    """Rule reasons of the card (raises ID_NUMBER_INVALID for a bad number) and its number."""
+    check = check_id_card(
+        card.id_number,
+        card.valid_from,
+        card.valid_until,
+        today=ctx.today(),
+        guardian_consent=card.guardian_consent,
+    )
+    reasons = list(check.reasons)
+    if card.birth_date != check.id_number.birth_date:
+        reasons.append("CARD_BIRTH_DATE_MISMATCH")
+    sex = {"男": "male", "女": "female"}.get(card.sex.strip(), card.sex.strip().lower())
+    if sex in ("male", "female") and sex != check.id_number.sex:
+        reasons.append("CARD_SEX_MISMATCH")
+    return tuple(reasons), check.id_number.number
+
+
+def submit_card(
+    ctx: ServiceContext, principal: Principal, session_id: str, card: IdCardInput, portrait: bytes
+) -> SessionView:
+    """Check the card's rules and the portrait; store both encrypted; or refuse (audited)."""
+    now = ctx.now()
+    actor = _actor(principal)
+    with ctx.database.transaction() as session:
+        s = load_visible(session, principal, session_id)
+        if s.state in ("awaiting_capture", "capturing"):
+            raise CardAlreadyReadError("this session's ID card was already read")
+        _check_open(ctx, s, now)
+    reasons, number = _card_reasons(card, ctx)
+    masked = mask_id_number(number)
+    id_index = ctx.keys.cipher.index(number)
+    with ctx.database.transaction() as session:
+        until = locked_until(session, id_index, now)
+    if until is not None:
+        ctx.audit.record(
+            actor, "id_card.refused", "ID_LOCKED", {"session": session_id, "id": masked}, at=now
+        )
+        _raise_locked(until, now)
+    if reasons:
+        ctx.audit.record(
+            actor,
+            "id_card.refused",
+            "CARD_REFUSED",
+            {"session": session_id, "id": masked, "reasons": ",".join(reasons)},
+            at=now,
+        )
+        raise IdCardRefusedError("the ID card breaks a registration rule", reasons=reasons)
+    load_image(portrait, ctx.image_limits)  # unusable images raise the library's errors
+    cipher = ctx.keys.cipher
+    details = {
+        "sex": card.sex,
+        "ethnicity": card.ethnicity,
+        "birth_date": card.birth_date.isoformat(),
+        "address": card.address,
+        "issuing_authority": card.issuing_authority,
+        "valid_from": card.valid_from.isoformat(),
+        "valid_until": card.valid_until.isoformat() if card.valid_until else "长期",
+        "guardian_consent": card.guardian_consent,
+    }
+    with ctx.database.transaction() as session:
+        s = load_visible(session, principal, session_id)
+        if s.state != "awaiting_card":
+            raise CardAlreadyReadError("this session's ID card was already read")
+        _check_open(ctx, s, now)
+        s.state = "awaiting_capture"
+        s.id_index = id_index
+        s.id_number_masked = masked
+        s.id_number_enc = cipher.encrypt_text(number, f"id_number:session:{s.id}")
+        s.name_enc = cipher.encrypt_text(card.name.strip(), f"name:session:{s.id}")
+        s.card_enc = cipher.encrypt_text(
+            json.dumps(details, ensure_ascii=False), f"id_card:session:{s.id}"
+        )
+        s.portrait_enc = cipher.encrypt(portrait, f"portrait:session:{s.id}")
+        ctx.audit.append(
+            session, actor, "id_card.accepted", "ok", {"session": s.id, "id": masked}, at=now
+        )
+        return _view(ctx, s)
+
+
+def reissue_challenge(ctx: ServiceContext, principal: Principal, session_id: str) -> SessionView:
+    """A new challenge and nonce (the old nonce stops working), e.g. after an unreadable clip."""
+    now = ctx.now()
+    with ctx.database.transaction() as session:
+        s = load_visible(session, principal, session_id)
+        _check_open(ctx, s, now)
+        if s.state == "capturing":
+            raise NonceInvalidError("a capture of this session is being verified")
+        if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
+            _raise_locked(until, now)
+        nonce = _issue_nonce(ctx, s)
+        ctx.audit.append(
+            session, _actor(principal), "challenge.reissue", "ok", {"session": s.id}, at=now
+        )
+        return _view(ctx, s, nonce)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureTicket:
+    """A consumed nonce: the right to one verification of this session."""
+
+    session_id: str
+    attempt: int
+    portrait: bytes
+    challenge: Challenge
+
+    def job(self, clip: bytes) -> CaptureJob:
+        return CaptureJob(self.portrait, clip, self.challenge)
+
+
+def begin_capture(
+    ctx: ServiceContext, principal: Principal, session_id: str, nonce: str
+) -> CaptureTicket:
+    """Check the session and consume the nonce atomically (it is spent even if the capture
+    then fails)."""
+    now = ctx.now()
+    with ctx.database.transaction() as session:
+        s = load_visible(session, principal, session_id)
+        if s.state == "awaiting_card":
+            raise CardRequiredError("read the ID card before the capture")
+        if s.state == "capturing":
+            raise NonceInvalidError("the nonce was already used")
+        _check_open(ctx, s, now)
+        if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
+            _raise_locked(until, now)
+        expected = s.nonce_hash or ""
+        if not nonce or not hmac.compare_digest(expected, _hash_nonce(nonce)):
+            raise NonceInvalidError("the nonce is wrong or was already used")
+        consumed = session.execute(
+            update(RegistrationSession)
+            .where(
+                RegistrationSession.id == s.id,
+                RegistrationSession.nonce_hash == expected,
+                RegistrationSession.state == "awaiting_capture",
+            )
+            .values(
+                nonce_hash=None,
+                state="capturing",
+                attempts=RegistrationSession.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if consumed.rowcount != 1:  # type: ignore[attr-defined]
+            raise NonceInvalidError("the nonce was already used")
+        session.refresh(s)
+        assert s.portrait_enc is not None and s.challenge is not None
+        portrait = ctx.keys.cipher.decrypt(s.portrait_enc, f"portrait:session:{s.id}")
+        return CaptureTicket(s.id, s.attempts, portrait, parse_challenge(s.challenge))
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureOutcome:
+    """What the worker thread returns: the verdict and, for a review, the evidence."""
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    assessment: Assessment
+    evidence: Evidence | None
+
+
+def run_capture(ctx: ServiceContext, job: CaptureJob) -> CaptureOutcome:
+    """Decode, verify, decide, and render evidence for a review: CPU work, in the pool."""
+    assessment = ctx.require_verifier()(job)
+    lower = ctx.review_threshold(assessment.engine)
+    verdict, reasons = decide(assessment, lower)
+    evidence = None
+    if verdict == "review" and assessment.evidence is not None:
+        evidence = assessment.evidence()
+    return CaptureOutcome(verdict, reasons, assessment, evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    attempts_left: int
+    challenge: tuple[str, ...] | None
+    nonce: str | None
+
+
+def _record_failure(
+    ctx: ServiceContext, session: Session, id_index: str, now: datetime
+) -> datetime | None:
+    """Count a failure for the ID; lock it when the window holds enough. Returns the lock end."""
+    session.add(IdFailure(id_index=id_index, at=now))
+    session.flush()
+    since = now - timedelta(seconds=ctx.settings.lockout_window_s)
+    count = session.scalar(
+        select(func.count())
+        .select_from(IdFailure)
+        .where(IdFailure.id_index == id_index, IdFailure.at > since)
+    )
+    if (count or 0) < ctx.settings.lockout_failures:
+        return None
+    until = now + timedelta(seconds=ctx.settings.lockout_s)
+    insert = pg_insert if ctx.database.is_postgres else sqlite_insert
+    session.execute(
+        insert(IdLockout)
+        .values(id_index=id_index, until=until)
+        .on_conflict_do_update(index_elements=["id_index"], set_={"until": until})
+    )
+    return until
+
+
+def finish_capture(
+    ctx: ServiceContext, principal: Principal, ticket: CaptureTicket, outcome: CaptureOutcome
+) -> CaptureResult:
+    now = ctx.now()
+    cipher = ctx.keys.cipher
+    actor = _actor(principal)
+    with ctx.database.transaction() as session:
+        s = session.get(RegistrationSession, ticket.session_id)
+        assert s is not None and s.state == "capturing"
+        s.verdict = outcome.verdict
+        s.reasons = ",".join(outcome.reasons)
+        objects: dict[str, str | int] = {
+            "session": s.id,
+            "attempt": ticket.attempt,
+            "reasons": ",".join(outcome.reasons),
+        }
+        nonce = None
+        locked: datetime | None = None
+        if outcome.verdict == "passed":
+            s.state = "passed"
+        elif outcome.verdict == "review":
+            s.state = "review"
+            review_id = str(uuid.uuid4())
+            portrait = ticket.portrait
+            details = {
+                "score": outcome.assessment.score,
+                "threshold": outcome.assessment.threshold,
+                "review_threshold": ctx.review_threshold(outcome.assessment.engine),
+                "engine": outcome.assessment.engine,
+                "review_fmr": ctx.settings.review_fmr,
+                "library_reasons": list(outcome.assessment.reasons),
+                "verification": outcome.assessment.details,
+            }
+            evidence = outcome.evidence
+            session.add(
+                Review(
+                    id=review_id,
+                    session_id=s.id,
+                    outlet_id=s.outlet_id,
+                    state="pending",
+                    created_at=now,
+                    expires_at=now + timedelta(days=ctx.settings.evidence_retention_days),
+                    reasons=",".join(outcome.assessment.reasons),
+                    details_enc=cipher.encrypt_text(
+                        json.dumps(details, default=str), f"evidence:details:{review_id}"
+                    ),
+                    portrait_enc=cipher.encrypt(portrait, f"evidence:portrait:{review_id}"),
+                    frame_enc=None
+                    if evidence is None
+                    else cipher.encrypt(evidence.frame_jpeg, f"evidence:frame:{review_id}"),
+                    plot_enc=None
+                    if evidence is None or evidence.plot_png is None
+                    else cipher.encrypt(evidence.plot_png, f"evidence:plot:{review_id}"),
+                )
+            )
+            objects["review"] = review_id
+        else:
+            assert s.id_index is not None
+            locked = _record_failure(ctx, session, s.id_index, now)
+            if locked is None and s.attempts < ctx.settings.max_capture_attempts:
+                s.state = "awaiting_capture"
+                nonce = _issue_nonce(ctx, s)
+            else:
+                s.state = "failed"
+        if s.state != "awaiting_capture":
+            s.portrait_enc = None  # the evidence keeps its own copy for a review
+            s.ended_at = now if s.state == "failed" else None
+        ctx.audit.append(session, actor, "capture.verdict", outcome.verdict, objects, at=now)
+        if locked is not None:
+            ctx.audit.append(
+                session,
+                actor,
+                "id.locked",
+                "locked",
+                {"session": s.id, "id": s.id_number_masked or "", "until": locked.isoformat()},
+                at=now,
+            )
+        view = _view(ctx, s, nonce)
+        return CaptureResult(
+            outcome.verdict, outcome.reasons, view.attempts_left, view.challenge, nonce
+        )
+
+
+def abort_capture(
+    ctx: ServiceContext, principal: Principal, ticket: CaptureTicket, error: Exception
+) -> None:
+    """The clip could not be judged (or something broke): the attempt is spent, the nonce too;
+    with attempts left the session waits for a new challenge (``POST .../challenge``)."""
+    now = ctx.now()
+    code = error.code if isinstance(error, RealnameError) else "INTERNAL"
+    with ctx.database.transaction() as session:
+        s = session.get(RegistrationSession, ticket.session_id)
+        if s is None or s.state != "capturing":
+            return
+        if s.attempts < ctx.settings.max_capture_attempts:
+            s.state = "awaiting_capture"
+        else:
+            s.state, s.ended_at, s.portrait_enc = "failed", now, None
+        s.reasons = code
+        ctx.audit.append(
+            session,
+            _actor(principal),
+            "capture.error",
+            code,
+            {"session": s.id, "attempt": ticket.attempt},
+            at=now,
+        )

@@ -1,0 +1,61 @@
+"""``/api/v1/outlets`` and ``/api/v1/users``: administration (admin role)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+
+from realname.service import people
+from realname.service.audit_store import Actor
+from realname.service.deps import Admin, Context
+from realname.service.schemas import OutletIn, OutletOut, UserIn, UserOut
+from realname.service.security import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+
+
+def _actor(p: Principal) -> Actor:
+    return Actor(p.username, p.outlet_id)
+
+
+@router.post("/outlets", status_code=201, response_model=OutletOut, summary="Create an outlet")
+def create_outlet(ctx: Context, admin: Admin, body: OutletIn) -> OutletOut:
+    o = people.create_outlet(ctx.database, ctx.audit, _actor(admin), body.name, ctx.now())
+    return OutletOut(id=o.id, name=o.name)
+
+
+@router.get("/outlets", response_model=list[OutletOut], summary="Outlets")
+def list_outlets(ctx: Context, admin: Admin) -> list[OutletOut]:
+    return [OutletOut(id=o.id, name=o.name) for o in people.list_outlets(ctx.database)]
+
+
+@router.post("/users", status_code=201, response_model=UserOut, summary="Create a user")
+async def create_user(ctx: Context, admin: Admin, body: UserIn) -> UserOut:
+    u = await run_in_threadpool(
+        lambda: people.create_user(
+            ctx.database,
+            ctx.audit,
+            _actor(admin),
+            username=body.username,
+            password=body.password,
+            role=body.role,
+            outlet=body.outlet,
+            now=ctx.now(),
+        )
+    )
+    return UserOut(id=u.id, username=u.username, role=u.role, outlet=u.outlet, active=u.active)
+
+
+@router.get("/users", response_model=list[UserOut], summary="Users")
+def list_users(ctx: Context, admin: Admin) -> list[UserOut]:
+    return [
+        UserOut(id=u.id, username=u.username, role=u.role, outlet=u.outlet, active=u.active)
+        for u in people.list_users(ctx.database)
+    ]
+
+
+@router.delete("/users/{username}", status_code=204, summary="Deactivate a user")
+def deactivate_user(ctx: Context, admin: Admin, username: str) -> Response:
+    """The user can no longer sign in; their tokens are revoked."""
+    people.deactivate_user(ctx.database, ctx.audit, _actor(admin), username, ctx.now())
+    return Response(status_code=204)

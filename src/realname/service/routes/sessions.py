@@ -1,0 +1,191 @@
+"""``/api/v1/sessions``: consent, the ID card, live captures (clerks); reading (all roles)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from realname.errors import PayloadTooLargeError, RealnameError, RequestInvalidError
+from realname.service import registration
+from realname.service.deps import Clerk, Context, Reader
+from realname.service.registration import IdCardInput, SessionView
+from realname.service.schemas import CaptureOut, ConsentIn, IdCardForm, SessionOut
+from realname.service.uploads import OVERHEAD_BYTES, read_multipart
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+log = logging.getLogger("realname.service")
+
+
+def _out(view: SessionView) -> SessionOut:
+    return SessionOut(
+        id=view.id,
+        state=view.state,
+        outlet_id=view.outlet_id,
+        created_at=view.created_at,
+        expires_at=view.expires_at,
+        biometric_consent=view.biometric_consent,
+        challenge=list(view.challenge) if view.challenge is not None else None,
+        nonce=view.nonce,
+        attempts_left=view.attempts_left,
+        id_number_masked=view.id_number_masked,
+        verdict=view.verdict,
+        reasons=list(view.reasons),
+        manual_alternative=view.state == "manual",
+    )
+
+
+def _validation(exc: ValidationError) -> RequestInvalidError:
+    errors = [
+        {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors()
+    ]
+    return RequestInvalidError("the form does not match the API", errors=errors)
+
+
+def _multipart(fields: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
+    properties = dict(fields)
+    properties.update(
+        {
+            name: {"type": "string", "format": "binary", "description": d}
+            for name, d in files.items()
+        }
+    )
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": list(files),
+                    }
+                }
+            },
+        }
+    }
+
+
+_CARD_FORM = _multipart(
+    IdCardForm.model_json_schema()["properties"],
+    {"portrait": "The chip portrait (JPEG, PNG, BMP or WebP; about 102x126)"},
+)
+_CAPTURE_FORM = _multipart(
+    {"nonce": {"type": "string", "description": "The session's one-time nonce"}},
+    {"clip": "The live clip (MP4, WebM, MOV, AVI or MPEG; 1-15 s, 240p-1080p)"},
+)
+
+
+@router.post("", status_code=201, response_model=SessionOut, summary="Start a registration")
+def create_session(ctx: Context, clerk: Clerk, body: ConsentIn) -> SessionOut:
+    """Record the customer's separate biometric consent. Given: the session awaits the ID card
+    and carries the liveness challenge and its one-time nonce. Refused: the session is created
+    in state ``manual`` (recorded, audited) and the clerk uses the manual procedure."""
+    view = registration.create_session(
+        ctx, clerk, body.biometric_consent, body.consent_text_version
+    )
+    return _out(view)
+
+
+@router.get("", response_model=list[SessionOut], summary="List sessions")
+def list_sessions(
+    ctx: Context,
+    user: Reader,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[SessionOut]:
+    """Newest first; a clerk or outlet supervisor sees their own outlet only."""
+    return [_out(v) for v in registration.list_sessions(ctx, user, limit, state)]
+
+
+@router.get("/{session_id}", response_model=SessionOut, summary="One session")
+def get_session(ctx: Context, user: Reader, session_id: str) -> SessionOut:
+    return _out(registration.get_session(ctx, user, session_id))
+
+
+@router.put(
+    "/{session_id}/id-card",
+    response_model=SessionOut,
+    summary="Submit the ID card's chip fields and portrait",
+    openapi_extra=_CARD_FORM,
+)
+async def submit_card(ctx: Context, clerk: Clerk, session_id: str, request: Request) -> SessionOut:
+    """Multipart: the chip's fields and the ``portrait`` file. A card breaking a rule answers
+    422 ``CARD_REFUSED`` with ``reasons``; an ID locked after failed captures 429 ``ID_LOCKED``.
+    The name, number, other fields and portrait are stored encrypted."""
+    limit = ctx.settings.max_image_bytes
+    body = await read_multipart(request, limit + OVERHEAD_BYTES)
+    portrait = body.files.get("portrait")
+    if portrait is None:
+        raise RequestInvalidError("the portrait file is missing", field="portrait")
+    if len(portrait) > limit:
+        raise PayloadTooLargeError(f"the portrait is over {limit} bytes", max_bytes=limit)
+    try:
+        form = IdCardForm.model_validate(body.fields)
+    except ValidationError as exc:
+        raise _validation(exc) from None
+    card = IdCardInput(**form.model_dump())
+    view = await run_in_threadpool(registration.submit_card, ctx, clerk, session_id, card, portrait)
+    return _out(view)
+
+
+@router.post(
+    "/{session_id}/challenge",
+    response_model=SessionOut,
+    summary="A new challenge and nonce",
+)
+def reissue_challenge(ctx: Context, clerk: Clerk, session_id: str) -> SessionOut:
+    """After a capture that could not be judged (its nonce is spent), while attempts are left.
+    The previous nonce stops working."""
+    return _out(registration.reissue_challenge(ctx, clerk, session_id))
+
+
+@router.post(
+    "/{session_id}/capture",
+    response_model=CaptureOut,
+    summary="Upload the live clip: the verdict",
+    openapi_extra=_CAPTURE_FORM,
+)
+async def capture(ctx: Context, clerk: Clerk, session_id: str, request: Request) -> CaptureOut:
+    """Multipart: the ``clip`` file and the ``nonce``. The server decodes the clip in memory
+    and judges quality, liveness (the challenge, in order) and the portrait match itself. The
+    answer is ``passed``, ``failed`` (reason codes, attempts left, the next challenge) or
+    ``review`` (a supervisor decides), never a score. The nonce is spent even if the capture
+    fails; an upload over the limit answers 413 before it is read; a full pool 503 ``BUSY``."""
+    limit = ctx.settings.max_video_bytes
+    body = await read_multipart(request, limit + OVERHEAD_BYTES)
+    clip = body.files.get("clip")
+    if clip is None:
+        raise RequestInvalidError("the clip file is missing", field="clip")
+    if len(clip) > limit:
+        raise PayloadTooLargeError(f"the clip is over {limit} bytes", max_bytes=limit)
+    nonce = body.fields.get("nonce", "")
+    try:
+        slot = ctx.pool.reserve()  # BUSY before the nonce is spent
+    except RealnameError:
+        ctx.metrics.busy.inc()
+        raise
+    try:
+        ticket = await run_in_threadpool(registration.begin_capture, ctx, clerk, session_id, nonce)
+        try:
+            outcome = await slot.run(registration.run_capture, ctx, ticket.job(clip))
+        except Exception as exc:
+            await run_in_threadpool(registration.abort_capture, ctx, clerk, ticket, exc)
+            ctx.metrics.verdicts.labels("error").inc()
+            raise
+    finally:
+        slot.release_unused()
+    del clip, body
+    result = await run_in_threadpool(registration.finish_capture, ctx, clerk, ticket, outcome)
+    ctx.metrics.verdicts.labels(result.verdict).inc()
+    return CaptureOut(
+        verdict=result.verdict,
+        reasons=list(result.reasons),
+        attempts_left=result.attempts_left,
+        challenge=list(result.challenge) if result.challenge else None,
+        nonce=result.nonce,
+    )

@@ -1,0 +1,179 @@
+"""Request and response bodies of the API (apart from domain types and tables).
+
+No response carries a score for a clerk, a plain ID number, a name, or a plain mobile number.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires")
+
+
+class ConsentIn(BaseModel):
+    """The customer's separate consent to the biometric check (PIPL art. 28-29)."""
+
+    model_config = ConfigDict(extra="forbid")
+    biometric_consent: bool
+    consent_text_version: str = Field(min_length=1, max_length=50)
+
+
+class SessionOut(BaseModel):
+    id: str
+    state: str = Field(
+        description="manual, awaiting_card, awaiting_capture, capturing, passed, review, "
+        "approved, rejected, failed, bound, expired"
+    )
+    outlet_id: int
+    created_at: datetime
+    expires_at: datetime
+    biometric_consent: bool
+    challenge: list[str] | None = Field(
+        None, description="Actions to perform, in order (while a capture is awaited)"
+    )
+    nonce: str | None = Field(None, description="One-time capture nonce (only when issued)")
+    attempts_left: int
+    id_number_masked: str | None = None
+    verdict: Literal["passed", "failed", "review"] | None = None
+    reasons: list[str] = Field(default_factory=list)
+    manual_alternative: bool = Field(
+        False, description="True when consent was refused: register with the manual procedure"
+    )
+
+
+class IdCardForm(BaseModel):
+    """The chip's fields, sent as multipart form fields with the ``portrait`` file."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=100)
+    sex: str = Field(min_length=1, max_length=10, description="男/女 or male/female")
+    ethnicity: str = Field("", max_length=50)
+    birth_date: date
+    address: str = Field("", max_length=300)
+    id_number: str = Field(min_length=15, max_length=20)
+    issuing_authority: str = Field("", max_length=100)
+    valid_from: date
+    valid_until: date | None = Field(None, description="Empty or 长期 for a long-term card")
+    guardian_consent: bool = False
+
+    @field_validator("valid_until", mode="before")
+    @classmethod
+    def _long_term(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() in ("", "长期", "long-term"):
+            return None
+        return value
+
+
+class CaptureOut(BaseModel):
+    """The clerk's answer: a verdict and reason codes, never a score (GB/T 38671)."""
+
+    verdict: Literal["passed", "failed", "review"]
+    reasons: list[str]
+    attempts_left: int
+    challenge: list[str] | None = Field(
+        None, description="After a failure with attempts left: the next challenge"
+    )
+    nonce: str | None = Field(None, description="After a failure with attempts left")
+
+
+class BindIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_id: str = Field(min_length=1, max_length=36)
+    msisdn: str = Field(min_length=1, max_length=20, description="11 digits, optional +86")
+
+
+class BindingOut(BaseModel):
+    session_id: str
+    msisdn_masked: str
+    id_number_masked: str
+    active_numbers: int
+    max_numbers: int
+
+
+class ActiveNumberOut(BaseModel):
+    msisdn_masked: str
+    since: datetime
+
+
+class NumberListOut(BaseModel):
+    id_number_masked: str | None
+    numbers: list[ActiveNumberOut]
+    active_numbers: int
+    max_numbers: int
+
+
+class DeregisteredOut(BaseModel):
+    msisdn_masked: str
+    ended: bool = True
+
+
+class ReviewOut(BaseModel):
+    id: str
+    session_id: str
+    outlet_id: int
+    state: str = Field(description="pending, approved, rejected, expired")
+    created_at: datetime
+    expires_at: datetime
+    reasons: list[str]
+    id_number_masked: str | None
+    evidence: dict[str, str] = Field(description="Links to the evidence images still held")
+    scores: dict[str, Any] | None = Field(
+        None, description="Match score, thresholds and the whole verification (detail only)"
+    )
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    approve: bool
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    heads: int
+    first_bad_seq: int | None = Field(None, description="Position of the first bad entry")
+    reason: str
+
+
+class OutletIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class OutletOut(BaseModel):
+    id: int
+    name: str
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=10, max_length=200)
+    role: Literal["clerk", "supervisor", "auditor", "admin"]
+    outlet: str | None = None
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    outlet: str | None
+    active: bool
+
+
+class PurgeOut(BaseModel):
+    evidence: int
+    sessions: int
+    identities: int
+    tokens: int

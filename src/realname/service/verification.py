@@ -1,0 +1,166 @@
+"""Decoding and verifying one capture, in a worker thread: the seam between the service and the
+library.
+
+A :data:`Verifier` turns a :class:`CaptureJob` (portrait bytes, clip bytes, challenge) into an
+:class:`Assessment`. The default, :class:`EngineVerifier`, decodes the clip in memory with
+:func:`realname.media.decode_clip` and runs :func:`realname.verify.verify_identity` with the
+engines and policy loaded at start-up; tests inject a deterministic fake. The verdict for the
+clerk (``passed``, ``failed`` or ``review``) is decided by :func:`decide`, never by the verifier.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from realname.challenge import Challenge
+from realname.engines import Engines
+from realname.imaging import ImageLimits
+from realname.media import VideoLimits, decode_clip
+from realname.policy import MatchPolicy
+from realname.verify import Verification, verify_identity
+
+__all__ = [
+    "MATCH_BORDERLINE",
+    "Assessment",
+    "CaptureJob",
+    "EngineVerifier",
+    "Evidence",
+    "Verdict",
+    "Verifier",
+    "decide",
+]
+
+Verdict = Literal["passed", "failed", "review"]
+MATCH_BORDERLINE = "MATCH_BORDERLINE"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureJob:
+    portrait: bytes
+    clip: bytes
+    challenge: Challenge
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a supervisor sees of a borderline case (encrypted before it is stored)."""
+
+    frame_jpeg: bytes
+    plot_png: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The library's verdict, reduced to what the service decides on.
+
+    ``score`` and ``threshold`` are None when the match did not run (liveness failed).
+    ``details`` is the whole :meth:`Verification.to_dict` (scores included): for supervisors
+    only, never for the clerk. ``evidence`` renders the best frame and the liveness plot; it is
+    called only for a review.
+    """
+
+    liveness_passed: bool
+    match_passed: bool
+    score: float | None
+    threshold: float | None
+    engine: str
+    reasons: tuple[str, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+    evidence: Callable[[], Evidence] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.liveness_passed and self.match_passed
+
+
+Verifier = Callable[[CaptureJob], Assessment]
+
+
+def decide(assessment: Assessment, review_threshold: float) -> tuple[Verdict, tuple[str, ...]]:
+    """``passed``; ``review`` when liveness passed and the score lies in the review band
+    [threshold at the review FMR, operating threshold); else ``failed`` with the reasons."""
+    if assessment.passed:
+        return "passed", ()
+    if (
+        assessment.liveness_passed
+        and assessment.score is not None
+        and assessment.threshold is not None
+        and review_threshold <= assessment.score < assessment.threshold
+    ):
+        return "review", (MATCH_BORDERLINE,)
+    return "failed", assessment.reasons
+
+
+def _encode_jpeg(frame: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise ValueError("the frame could not be encoded")
+    return bytes(buf.tobytes())
+
+
+def _plot_png(verification: Verification) -> bytes | None:
+    """The supervisor's liveness plot (matplotlib writes files: a temp folder, deleted)."""
+    from realname.evaluation.liveness_plot import plot_liveness
+
+    if verification.liveness.track is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="realname-plot-") as folder:
+        path = plot_liveness(verification.liveness, Path(folder) / "plot.png", title="capture")
+        return path.read_bytes()
+
+
+class EngineVerifier:
+    """The real verifier: decode in memory, then quality, liveness and match."""
+
+    def __init__(
+        self,
+        engines: Engines,
+        policy: MatchPolicy,
+        video_limits: VideoLimits,
+        image_limits: ImageLimits,
+    ) -> None:
+        if policy.liveness is None:
+            from realname.errors import PolicyError
+
+            raise PolicyError(f"policy {policy.version} has no liveness section")
+        self.engines = engines
+        self.policy = policy
+        self.video_limits = video_limits
+        self.image_limits = image_limits
+
+    def __call__(self, job: CaptureJob) -> Assessment:
+        live = self.policy.liveness
+        assert live is not None
+        clip = decode_clip(
+            job.clip,
+            self.video_limits,
+            sample_fps=live.sample_fps,
+            analysis_long_side=live.analysis_long_side,
+        )
+        result = verify_identity(
+            job.portrait, clip, job.challenge, self.engines, self.policy, limits=self.image_limits
+        )
+        match = result.match
+
+        def evidence() -> Evidence:
+            best = result.liveness.best_frames
+            frame = clip.frames[best[0]] if best else clip.frames[len(clip.frames) // 2]
+            return Evidence(_encode_jpeg(frame), _plot_png(result))
+
+        return Assessment(
+            liveness_passed=result.liveness.passed,
+            match_passed=match is not None and match.passed,
+            score=None if match is None else float(match.score),
+            threshold=None if match is None else float(match.threshold),
+            engine=self.engines.embedder.name if match is None else match.engine,
+            reasons=result.reasons,
+            details=result.to_dict(),
+            evidence=evidence,
+        )

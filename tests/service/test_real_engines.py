@@ -1,0 +1,48 @@
+"""The app with the real engines (loaded at start-up) on a synthetic clip: decoded in memory,
+judged by the library, answered without scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from fastapi.testclient import TestClient
+
+from realname.service.app import create_app
+from tests.conftest import encode
+from tests.service.conftest import Clock, Service, make_settings, populate
+
+
+def test_a_still_picture_fails_the_fixed_challenge_with_the_real_engines(
+    tmp_path: Path, astronaut: np.ndarray, astronaut_face: np.ndarray
+) -> None:
+    video = tmp_path / "still.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (640, 480))
+    for i in range(45):
+        matrix = cv2.getRotationMatrix2D((256, 200), 2 * np.sin(i / 6), 1.0)
+        writer.write(cv2.resize(cv2.warpAffine(astronaut, matrix, (512, 512)), (640, 480)))
+    writer.release()
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'real.db'}",
+        dev_mode=True,
+        dev_fixed_challenge="turn_left,blink",
+    )
+    app = create_app(settings, clock=Clock(), periodic_tasks=False)
+    with TestClient(app) as client:
+        assert client.get("/readyz").json()["models_loaded"] is True
+        svc = Service(client, app.state.ctx, Clock(), verifier=None)  # type: ignore[arg-type]
+        populate(svc.ctx)
+        svc.headers["clerk_a"] = svc.login("clerk_a")
+        s = svc.start()
+        assert s["challenge"] == ["turn_left", "blink"]
+        portrait = encode(cv2.resize(astronaut_face, (102, 126)), ".png")
+        assert svc.card(s["id"], portrait=portrait).status_code == 200
+        r = svc.capture(s["id"], s["nonce"], clip=video.read_bytes())
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["verdict"] == "failed" and body["attempts_left"] == 2
+        assert {"CHALLENGE_INCOMPLETE", "MATCH_SKIPPED"} <= set(body["reasons"])
+        assert body["challenge"] == ["turn_left", "blink"]
+        broken = svc.capture(s["id"], body["nonce"], clip=b"\x00\x00\x00\x18ftypmp42" + bytes(99))
+        assert broken.status_code == 400 and broken.json()["code"].startswith("VIDEO_")
