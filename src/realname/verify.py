@@ -61,8 +61,11 @@ def verify_identity(
     policy: MatchPolicy,
     *,
     step_timeout_s: float | None = None,
+    fmr: str | None = None,
     limits: ImageLimits = DEFAULT_LIMITS,
 ) -> Verification:
+    """``fmr``: the match's operating point (``1e-3``, ``1e-4``, ``1e-5``); the policy's default
+    when None."""
     if policy.liveness is None:
         raise PolicyError(f"policy {policy.version} has no liveness section")
     start = time.perf_counter()
@@ -75,7 +78,7 @@ def verify_identity(
     reasons = list(liveness.reasons)
     if liveness.passed and liveness.best_frames:
         probes = [clip.frames[i] for i in liveness.best_frames]
-        match = match_faces(reference, probes, engines, policy, limits=limits)
+        match = match_faces(reference, probes, engines, policy, fmr=fmr, limits=limits)
         reasons += list(match.reasons) if not match.passed else []
     elif not liveness.passed:
         reasons.append(MATCH_SKIPPED)

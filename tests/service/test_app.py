@@ -145,3 +145,22 @@ def test_a_review_fmr_that_is_not_looser_refuses_to_start(tmp_path: Path) -> Non
     )
     with pytest.raises(Exception, match="not looser"), TestClient(app):
         pass
+
+
+def test_the_review_band_follows_the_operating_point_setting(tmp_path: Path) -> None:
+    # REALNAME_MATCH_FMR 1e-3 leaves no room below it for a review band at 1e-3 ...
+    app = create_app(
+        make_settings(f"sqlite:///{tmp_path / 'x.db'}", match_fmr="1e-3", review_fmr="1e-3"),
+        verifier=FakeVerifier(),
+        periodic_tasks=False,
+    )
+    with pytest.raises(Exception, match="not looser"), TestClient(app):
+        pass
+    # ... while a stricter operating point (1e-5) keeps one below it at 1e-4.
+    app = create_app(
+        make_settings(f"sqlite:///{tmp_path / 'y.db'}", match_fmr="1e-5", review_fmr="1e-4"),
+        verifier=FakeVerifier(),
+        periodic_tasks=False,
+    )
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 200

@@ -342,7 +342,9 @@ def verify(
     with _errors():
         engines, policy = _liveness_runtime()
         clip = _read_clip(video, policy)
-        result = verify_identity(portrait, clip, parse_challenge(challenge), engines, policy)
+        result = verify_identity(
+            portrait, clip, parse_challenge(challenge), engines, policy, fmr=Settings().match_fmr
+        )
     if as_json:
         payload = result.to_dict()
         flat = {

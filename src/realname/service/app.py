@@ -59,7 +59,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
 
 def _check_review_band(policy: MatchPolicy, settings: Settings) -> None:
     engine = settings.face_embedder
-    operating = policy.operating_point(engine)  # verify_identity matches at the policy default
+    operating = policy.operating_point(engine, settings.match_fmr)
     review = policy.operating_point(engine, settings.review_fmr)
     if review.threshold >= operating.threshold:
         raise PolicyError(
@@ -73,7 +73,7 @@ def _real_verifier(policy: MatchPolicy, ctx: ServiceContext) -> Verifier:
 
     s = ctx.settings
     engines = load_engines(s.face_detector, s.face_embedder, s.landmarker)
-    return EngineVerifier(engines, policy, ctx.video_limits, ctx.image_limits)
+    return EngineVerifier(engines, policy, ctx.video_limits, ctx.image_limits, fmr=s.match_fmr)
 
 
 async def _every(seconds: float, job: Callable[[], object], name: str) -> None:

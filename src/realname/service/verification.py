@@ -125,6 +125,8 @@ class EngineVerifier:
         policy: MatchPolicy,
         video_limits: VideoLimits,
         image_limits: ImageLimits,
+        *,
+        fmr: str | None = None,
     ) -> None:
         if policy.liveness is None:
             from realname.errors import PolicyError
@@ -134,6 +136,7 @@ class EngineVerifier:
         self.policy = policy
         self.video_limits = video_limits
         self.image_limits = image_limits
+        self.fmr = fmr  # the operating point (REALNAME_MATCH_FMR); the policy default when None
 
     def __call__(self, job: CaptureJob) -> Assessment:
         live = self.policy.liveness
@@ -145,7 +148,13 @@ class EngineVerifier:
             analysis_long_side=live.analysis_long_side,
         )
         result = verify_identity(
-            job.portrait, clip, job.challenge, self.engines, self.policy, limits=self.image_limits
+            job.portrait,
+            clip,
+            job.challenge,
+            self.engines,
+            self.policy,
+            fmr=self.fmr,
+            limits=self.image_limits,
         )
         match = result.match
 
