@@ -29,6 +29,7 @@ __all__ = [
     "AuditEntry",
     "AuditVerification",
     "ChainHead",
+    "next_entry",
     "read_export",
     "sign_head",
     "verify_chain",
@@ -107,21 +108,37 @@ class AuditChain:
         objects: dict[str, str] | None = None,
         time: str | None = None,
     ) -> AuditEntry:
-        prev = self.entries[-1].hash if self.entries else GENESIS
-        draft = AuditEntry(
-            seq=len(self.entries),
-            time=time or datetime.now(UTC).isoformat(timespec="milliseconds"),
-            actor=actor,
-            outlet=outlet,
-            action=action,
-            objects=dict(objects or {}),
-            outcome=outcome,
-            prev_hash=prev,
-            hash="",
+        last = self.entries[-1] if self.entries else None
+        entry = next_entry(
+            last, actor, action, outcome, outlet=outlet, objects=objects or {}, time=time
         )
-        entry = AuditEntry(**{**draft.body(), "hash": draft.computed_hash()})
         self.entries.append(entry)
         return entry
+
+
+def next_entry(
+    last: AuditEntry | None,
+    actor: str,
+    action: str,
+    outcome: str,
+    *,
+    outlet: str = "",
+    objects: dict[str, str],
+    time: str | None = None,
+) -> AuditEntry:
+    """The entry that follows ``last`` (None: the first), its hash computed."""
+    draft = AuditEntry(
+        seq=0 if last is None else last.seq + 1,
+        time=time or datetime.now(UTC).isoformat(timespec="milliseconds"),
+        actor=actor,
+        outlet=outlet,
+        action=action,
+        objects=dict(objects),
+        outcome=outcome,
+        prev_hash=GENESIS if last is None else last.hash,
+        hash="",
+    )
+    return AuditEntry(**{**draft.body(), "hash": draft.computed_hash()})
 
 
 @dataclass(frozen=True, slots=True)

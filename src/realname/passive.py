@@ -190,28 +190,16 @@ def glare(
     frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
 ) -> Check:
     """Median over frames of the share of face-box pixels at grey level 245 or above."""
-    name, threshold = "glare", policy.max_glare_fraction
-    shares = []
-    for f in track.frames[::every]:
-        if not f.face_found or f.face is None:
-            continue
-        height, width = frames[f.index].shape[:2]
-        x, y, w, h = (round(v) for v in f.face.box)
-        x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
-        if x1 - x0 < 8 or y1 - y0 < 8:
-            continue
-        gray = cv2.cvtColor(frames[f.index][y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-        shares.append(float(np.mean(gray >= 245)))
-    if not shares:
-        return Check(name, float("nan"), threshold, True, False, "no face to look at")
-    score = float(np.median(shares))
-    return Check(
-        name,
-        round(score, 4),
-        threshold,
-        bool(score <= threshold),
-        True,
-        f"median share of glare pixels on the face over {len(shares)} frames",
+    values = [
+        float(np.mean(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY) >= 245))
+        for c in face_crops(frames, track, every)
+    ]
+    return _median_check(
+        "glare",
+        values,
+        policy.max_glare_fraction,
+        "share of glare pixels on the face",
+        "no face to look at",
     )
 
 

@@ -19,10 +19,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from realname.audit import (
-    GENESIS,
     AuditEntry,
     AuditVerification,
     ChainHead,
+    next_entry,
     sign_head,
     verify_chain,
     write_export,
@@ -88,18 +88,15 @@ class AuditStore:
         """Append one entry in ``session``'s transaction (call it last, then commit)."""
         self._lock(session)
         last = session.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(1)).first()
-        draft = AuditEntry(
-            seq=0 if last is None else last.seq + 1,
-            time=(at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds"),
-            actor=actor.name,
+        entry = next_entry(
+            None if last is None else _to_entry(last),
+            actor.name,
+            action,
+            outcome,
             outlet=actor.outlet,
-            action=action,
             objects={k: str(v) for k, v in (objects or {}).items()},
-            outcome=outcome,
-            prev_hash=GENESIS if last is None else last.hash,
-            hash="",
+            time=(at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds"),
         )
-        entry = AuditEntry(**{**draft.body(), "hash": draft.computed_hash()})
         session.add(
             AuditRow(
                 seq=entry.seq,
