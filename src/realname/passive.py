@@ -284,10 +284,20 @@ def _moire_masks(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     for k in range(1, 5):
         excluded |= (np.abs(np.abs(fx) - k / 8) < near) | (np.abs(np.abs(fy) - k / 8) < near)
     band = (radius > 0.18) & (radius < 0.5) & ~excluded
-    return np.round(radius * n).astype(np.int64), band
+    return np.round(radius * n).astype(np.int64).ravel(), band.ravel()
 
 
 _RINGS, _BAND = _moire_masks(_MOIRE_SIZE)
+_RING_SIZE = np.bincount(_RINGS)
+_RING_START = np.concatenate([[0], np.cumsum(_RING_SIZE)[:-1]])
+
+
+def _ring_medians(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The median of ``values`` over each frequency ring, for every element (one sort)."""
+    ordered = values[np.lexsort((values, _RINGS))]
+    low = ordered[_RING_START + (_RING_SIZE - 1) // 2]
+    high = ordered[_RING_START + _RING_SIZE // 2]
+    return np.asarray(((low + high) / 2)[_RINGS], dtype=np.float64)
 
 
 def moire_peak(gray: npt.NDArray[Any]) -> float:
@@ -302,12 +312,8 @@ def moire_peak(gray: npt.NDArray[Any]) -> float:
     patch = gray[top : top + n, left : left + n].astype(np.float64)
     patch -= patch.mean()
     window = np.outer(np.hanning(n), np.hanning(n))
-    log_mag = np.log(np.abs(np.fft.fft2(patch * window)) + 1e-6)
-    trend = np.zeros_like(log_mag)
-    for ring in np.unique(_RINGS):
-        inside = ring == _RINGS
-        trend[inside] = np.median(log_mag[inside])
-    return float((log_mag - trend)[_BAND].max())
+    log_mag = np.log(np.abs(np.fft.fft2(patch * window)) + 1e-6).ravel()
+    return float((log_mag - _ring_medians(log_mag))[_BAND].max())
 
 
 def _median_check(
