@@ -86,3 +86,13 @@ def test_a_clerk_cannot_decide_and_a_supervisor_cannot_start_sessions(service: S
         headers=service.headers["supervisor_a"],
     )
     assert r.status_code == 403
+
+
+def test_me_names_the_signed_in_user_role_and_outlet(service: Service) -> None:
+    r = service.client.get("/api/v1/auth/me", headers=service.headers["clerk_a"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["username"], body["role"], body["outlet"]) == ("clerk_a", "clerk", "Outlet A")
+    admin = service.client.get("/api/v1/auth/me", headers=service.headers["admin"]).json()
+    assert (admin["role"], admin["outlet"]) == ("admin", None)
+    assert service.client.get("/api/v1/auth/me").json()["code"] == "AUTH_REQUIRED"

@@ -28,6 +28,7 @@ from realname.service.migrate import upgrade
 from realname.service.problems import ObservabilityMiddleware, install_error_handlers
 from realname.service.routes import admin, audit, auth, health, reviews, sessions, subscriptions
 from realname.service.verification import EngineVerifier, Verifier
+from realname.service.web import mount_pages
 from realname.service.workers import VerificationPool
 from realname.settings import Settings
 
@@ -143,4 +144,5 @@ def create_app(
     app.add_middleware(ObservabilityMiddleware, metrics=ctx.metrics)
     for module in (health, auth, sessions, subscriptions, reviews, audit, admin):
         app.include_router(module.router)
+    mount_pages(app)
     return app

@@ -22,6 +22,7 @@ __all__ = [
     "create_outlet",
     "create_user",
     "deactivate_user",
+    "describe_user",
     "list_outlets",
     "list_users",
     "login",
@@ -151,6 +152,20 @@ def list_users(database: Database) -> list[UserInfo]:
             .order_by(User.id)
         ).all()
         return [UserInfo(u.id, u.username, u.role, name, u.active) for u, name in rows]
+
+
+def describe_user(database: Database, user_id: int) -> UserInfo:
+    """One user with their outlet's name (the pages show who is signed in, and where)."""
+    with database.transaction() as session:
+        row = session.execute(
+            select(User, Outlet.name)
+            .outerjoin(Outlet, Outlet.id == User.outlet_id)
+            .where(User.id == user_id)
+        ).first()
+        if row is None:
+            raise NotFoundError("no such user")
+        u, name = row
+        return UserInfo(u.id, u.username, u.role, name, u.active)
 
 
 def deactivate_user(

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from realname.service import people
 from realname.service.deps import Context, User
-from realname.service.schemas import TokenOut
+from realname.service.schemas import TokenOut, UserOut
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -29,6 +29,14 @@ async def sign_in(ctx: Context, form: Annotated[OAuth2PasswordRequestForm, Depen
         ctx.settings.token_ttl_s,
     )
     return TokenOut(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@router.get("/me", response_model=UserOut, summary="The signed-in user, role and outlet")
+def me(ctx: Context, user: User) -> UserOut:
+    """Who holds the presented token: the pages choose the desk or the review queue by role and
+    print the outlet's name on the receipt."""
+    u = people.describe_user(ctx.database, user.user_id)
+    return UserOut(id=u.id, username=u.username, role=u.role, outlet=u.outlet, active=u.active)
 
 
 @router.delete("/token", status_code=204, summary="Sign out: revoke the presented token")
