@@ -18,6 +18,7 @@ from realname.errors import PolicyError
 
 if TYPE_CHECKING:
     from realname.actions import ActionPolicy
+    from realname.framing import FramingPolicy
     from realname.passive import PassivePolicy
 from realname.faces import DEFAULT_SEARCH, FaceSearch
 
@@ -100,6 +101,7 @@ class LivenessPolicy:
     same_person_fmr: str
     actions: ActionPolicy
     passive: PassivePolicy
+    framing: FramingPolicy
     provenance: str
 
 
@@ -144,9 +146,11 @@ def _engine(name: str, raw: dict[str, Any]) -> EngineCalibration:
 
 def _liveness(raw: dict[str, Any]) -> LivenessPolicy:
     from realname.actions import ActionPolicy
+    from realname.framing import FramingPolicy
     from realname.passive import PassivePolicy
 
     fields = dict(raw)
+    fields["framing"] = FramingPolicy(**raw["framing"])
     fields["actions"] = ActionPolicy(**raw["actions"])
     fields["passive"] = PassivePolicy(**raw["passive"])
     return LivenessPolicy(**fields)

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(40_000_000, description="Largest accepted image (pixels)")
     max_video_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted clip")
     max_video_seconds: float = Field(15.0, description="Longest accepted clip (s)")
+    max_framing_bytes: int = Field(
+        1024 * 1024, description="Largest preview still the capture page sends for framing advice"
+    )
 
     # --- The registration service (realname.service) ---
     database_url: str = Field(

@@ -140,6 +140,7 @@ class Upload:
     started: float = 0.0
     answered: float = 0.0
     answer: dict[str, Any] = dataclasses.field(default_factory=dict)
+    advice: list[str] = dataclasses.field(default_factory=list)  # the service's framing advice
 
 
 def watch_capture(page: Any) -> Upload:
@@ -155,6 +156,8 @@ def watch_capture(page: Any) -> Upload:
         if response.request.method == "POST" and response.url.endswith("/capture"):
             upload.answered = time.perf_counter()
             upload.answer = response.json()
+        if response.request.method == "POST" and response.url.endswith("/framing"):
+            upload.advice.append(response.json().get("advice", f"HTTP {response.status}"))
 
     page.on("request", on_request)
     page.on("response", on_response)
@@ -380,6 +383,8 @@ def test_a_clerk_registers_a_live_customer_and_binds_a_number(
             "turn_left",
         ]
         capture(page, clip, shots, t, prompt_at_ms=4200)  # the second step's prompt
+        # Chromium here has no FaceDetector: the page asked the service where the face is.
+        assert "OK" in upload.advice, upload.advice
         verdict = verdict_of(page)
         shots(page, "result")
         assert verdict == "passed", page.locator("#step-result").inner_text()
@@ -421,6 +426,7 @@ def test_a_screen_replay_fails_with_its_reason_on_a_tablet_in_english(
         page.get_by_role("button", name=t["card.submit"]).click()
         page.get_by_role("heading", name=t["capture.heading"]).wait_for()
         capture(page, clip, shots, t, prompt_at_ms=2200)
+        assert upload.advice, "the page never asked the service for framing advice"
         verdict = verdict_of(page)
         shots(page, "result")
         assert verdict == "failed", page.locator("#step-result").inner_text()

@@ -18,9 +18,10 @@ import anyio
 from fastapi import FastAPI
 
 from realname.errors import PolicyError
+from realname.framing import FramingResult
 from realname.policy import MatchPolicy, load_policy
 from realname.service.audit_store import AuditStore
-from realname.service.context import Clock, ServiceContext, fixed_challenge
+from realname.service.context import Clock, Framer, ServiceContext, fixed_challenge
 from realname.service.db import Database
 from realname.service.keys import load_keys
 from realname.service.metrics import Metrics
@@ -69,6 +70,34 @@ def _check_review_band(policy: MatchPolicy, settings: Settings) -> None:
         )
 
 
+def _framer(policy: MatchPolicy, ctx: ServiceContext) -> Framer:
+    """Framing advice on a preview still: its own detector, loaded now (a few ms per still)."""
+    from realname.engines import create_detector
+    from realname.framing import assess_framing
+    from realname.imaging import ImageLimits, decode_image
+
+    live = policy.liveness
+    if live is None:
+        raise PolicyError(f"policy {policy.version} has no liveness section")
+    detector = create_detector(ctx.settings.face_detector)
+    detector.load()
+    limits = ImageLimits(
+        max_bytes=ctx.settings.max_framing_bytes, max_pixels=ctx.image_limits.max_pixels
+    )
+
+    def advise(data: bytes) -> FramingResult:
+        return assess_framing(
+            decode_image(data, limits),
+            detector,
+            policy.quality,
+            live.framing,
+            analysis_long_side=live.analysis_long_side,
+            search=policy.search,
+        )
+
+    return advise
+
+
 def _real_verifier(policy: MatchPolicy, ctx: ServiceContext) -> Verifier:
     from realname.engines import load_engines
 
@@ -110,6 +139,7 @@ def create_app(
             ctx.verifier = verifier
         else:
             ctx.verifier = await anyio.to_thread.run_sync(_real_verifier, policy, ctx)
+        ctx.framer = await anyio.to_thread.run_sync(_framer, policy, ctx)
         ctx.models_loaded = True
         log.info("realname service ready (keys from %s)", ctx.keys.source)
         tasks = []

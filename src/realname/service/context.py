@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from realname.challenge import Challenge, issue_challenge, parse_challenge
 from realname.errors import SetupError
+from realname.framing import FramingResult
 from realname.imaging import ImageLimits
 from realname.media import VideoLimits
 from realname.policy import MatchPolicy
@@ -23,6 +24,7 @@ from realname.settings import Settings
 __all__ = ["CHINA", "Clock", "ServiceContext", "fixed_challenge"]
 
 Clock = Callable[[], datetime]
+Framer = Callable[[bytes], FramingResult]
 CHINA = timezone(timedelta(hours=8))  # the date on the card is a Beijing-time date
 
 
@@ -54,6 +56,7 @@ class ServiceContext:
     challenge_override: Challenge | None = None
     policy: MatchPolicy | None = None  # loaded at start-up
     verifier: Verifier | None = None  # built (models loaded) at start-up
+    framer: Framer | None = None  # framing advice on a preview still (detector loaded at start-up)
     models_loaded: bool = False
     started_at: datetime = field(default_factory=_utcnow)
 

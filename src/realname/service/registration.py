@@ -208,6 +208,12 @@ def list_sessions(
         return [_view(ctx, s) for s in session.scalars(query.limit(limit))]
 
 
+def check_open(ctx: ServiceContext, principal: Principal, session_id: str) -> None:
+    """The session is this principal's to see and still open (for framing advice)."""
+    with ctx.database.transaction() as session:
+        _check_open(ctx, load_visible(session, principal, session_id), ctx.now())
+
+
 def _check_open(ctx: ServiceContext, s: RegistrationSession, now: datetime) -> None:
     if s.state == "manual":
         raise ConsentRefusedError("biometric consent was refused: use the manual procedure")

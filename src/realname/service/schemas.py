@@ -71,6 +71,25 @@ class IdCardForm(BaseModel):
         return value
 
 
+class FramingOut(BaseModel):
+    """Guidance for the capture page (not a verdict: the clip is judged on upload)."""
+
+    advice: Literal[
+        "OK",
+        "NO_FACE",
+        "MULTIPLE_FACES",
+        "TOO_DARK",
+        "TOO_BRIGHT",
+        "TOO_FAR",
+        "TOO_CLOSE",
+        "NOT_CENTRED",
+    ]
+    face_box: list[float] | None = Field(
+        None, description="x, y, width, height of the face as fractions of the still"
+    )
+    faces: int
+
+
 class CaptureOut(BaseModel):
     """The clerk's answer: a verdict and reason codes, never a score (GB/T 38671)."""
 

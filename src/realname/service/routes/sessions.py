@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from realname.errors import PayloadTooLargeError, RealnameError, RequestInvalidError
+from realname.errors import PayloadTooLargeError, RealnameError, RequestInvalidError, SetupError
 from realname.service import registration
 from realname.service.deps import Clerk, Context, Reader
 from realname.service.registration import IdCardInput, SessionView
-from realname.service.schemas import CaptureOut, ConsentIn, IdCardForm, SessionOut
+from realname.service.schemas import CaptureOut, ConsentIn, FramingOut, IdCardForm, SessionOut
 from realname.service.uploads import OVERHEAD_BYTES, read_multipart
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -142,6 +142,40 @@ def reissue_challenge(ctx: Context, clerk: Clerk, session_id: str) -> SessionOut
     """After a capture that could not be judged (its nonce is spent), while attempts are left.
     The previous nonce stops working."""
     return _out(registration.reissue_challenge(ctx, clerk, session_id))
+
+
+_FRAMING_FORM = _multipart({}, {"frame": "A JPEG or PNG still of the preview (640x480 or less)"})
+
+
+@router.post(
+    "/{session_id}/framing",
+    response_model=FramingOut,
+    summary="Framing advice on a preview still",
+    openapi_extra=_FRAMING_FORM,
+)
+async def framing(ctx: Context, clerk: Clerk, session_id: str, request: Request) -> FramingOut:
+    """Multipart: a ``frame`` still of the camera preview. The answer says whether the face is
+    where the liveness check can use it (``OK``) or what to change (``TOO_FAR``,
+    ``NOT_CENTRED``, ``TOO_DARK``, ...). Nothing is stored or logged; it spends no nonce and no
+    attempt. The pool is shared with captures: when full, 503 ``BUSY`` (the page keeps its last
+    advice)."""
+    limit = ctx.settings.max_framing_bytes
+    body = await read_multipart(request, limit + OVERHEAD_BYTES)
+    frame = body.files.get("frame")
+    if frame is None:
+        raise RequestInvalidError("the frame file is missing", field="frame")
+    if len(frame) > limit:
+        raise PayloadTooLargeError(f"the frame is over {limit} bytes", max_bytes=limit)
+    await run_in_threadpool(registration.check_open, ctx, clerk, session_id)
+    framer = ctx.framer
+    if framer is None:
+        raise SetupError("the face detector is not loaded")
+    result = await ctx.pool.run(framer, frame)
+    return FramingOut(
+        advice=result.advice,
+        face_box=None if result.face_box is None else [round(v, 4) for v in result.face_box],
+        faces=result.faces,
+    )
 
 
 @router.post(

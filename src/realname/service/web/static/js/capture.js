@@ -12,6 +12,19 @@ export const SETTLE_MS = 1000;
 export const STEP_MS = 2500;
 export const TAIL_MS = 500;
 const FRAMING_EVERY_MS = 300;
+// Where the browser has no FaceDetector, the service advises on a small still of the preview
+// (its own face detector; nothing is kept) at most this often.
+const ADVICE_EVERY_MS = 700;
+const ADVICE_STATUS = {
+  OK: "ok",
+  NO_FACE: "no_face",
+  MULTIPLE_FACES: "many",
+  TOO_FAR: "far",
+  TOO_CLOSE: "near",
+  NOT_CENTRED: "centre",
+  TOO_DARK: "dark",
+  TOO_BRIGHT: "bright",
+};
 
 // The face oval in the 640x480 stage (its SVG viewBox): centre and radii as fractions.
 export const OVAL = { cx: 0.5, cy: 0.48, rx: 150 / 640, ry: 195 / 480 };
@@ -54,6 +67,13 @@ export class Camera {
     this.canvas = document.createElement("canvas");
     this.canvas.width = 160;
     this.canvas.height = 120;
+    this.still = document.createElement("canvas");
+    this.still.width = 320;
+    this.still.height = 240;
+    this.advisor = null; // async (blob) => advice code, from the service
+    this.advice = null; // the service's last advice, as a status
+    this.adviceAt = 0;
+    this.adviceBusy = false;
     this.detector = null;
     if ("FaceDetector" in window) {
       try {
@@ -111,9 +131,12 @@ export class Camera {
   }
 
   // Calls onStatus(status) every FRAMING_EVERY_MS with one of: ok, dark, bright, flat,
-  // no_face, many, far, near, centre (the last four only where FaceDetector exists).
-  startFraming(onStatus) {
+  // no_face, many, far, near, centre. The last five come from the browser's FaceDetector where
+  // it exists, else from ``advisor`` (the service's advice on a still), when one is given.
+  startFraming(onStatus, advisor = null) {
     this.stopFraming();
+    this.advisor = advisor;
+    this.advice = null;
     let busy = false;
     this.timer = setInterval(async () => {
       if (busy || !this.stream || this.video.readyState < 2) return;
@@ -131,6 +154,8 @@ export class Camera {
   stopFraming() {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.advisor = null;
+    this.advice = null;
   }
 
   // Where the stage's oval lies in the video's own pixels (the stage shows the video with
@@ -207,8 +232,43 @@ export class Camera {
       ) {
         return "centre";
       }
+    } else if (this.advisor) {
+      this.askAdvice(vw, vh);
+      if (this.advice) return this.advice;
     }
     return "ok";
+  }
+
+  // Sends a 320x240 still of the stage's view (not mirrored) to the advisor, at most every ADVICE_EVERY_MS, one at a
+  // time; the answer is kept for the next ticks. A failed request keeps the last advice.
+  askAdvice(vw, vh) {
+    const now = performance.now();
+    if (this.adviceBusy || now - this.adviceAt < ADVICE_EVERY_MS) return;
+    this.adviceBusy = true;
+    this.adviceAt = now;
+    // The part of the camera the stage shows (4:3, what the customer sees around the oval).
+    const oval = this.ovalInVideo(vw, vh);
+    const sx = (vw - oval.visibleW) / 2;
+    const sy = (vh - oval.visibleH) / 2;
+    const ctx = this.still.getContext("2d");
+    ctx.drawImage(this.video, sx, sy, oval.visibleW, oval.visibleH, 0, 0, 320, 240);
+    const advisor = this.advisor;
+    this.still.toBlob(
+      async (blob) => {
+        try {
+          if (blob && advisor === this.advisor) {
+            const code = await advisor(blob);
+            if (advisor === this.advisor) this.advice = ADVICE_STATUS[code] || null;
+          }
+        } catch {
+          // guidance only: keep the last advice
+        } finally {
+          this.adviceBusy = false;
+        }
+      },
+      "image/jpeg",
+      0.8,
+    );
   }
 
   // One clip of the whole sequence. onPhase({phase, index, remainingMs, fraction}) is called

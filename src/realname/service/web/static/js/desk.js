@@ -383,6 +383,14 @@ function showFraming(status) {
   stage.classList.toggle("bad", Boolean(status) && status !== "ok");
 }
 
+// The service's framing advice on a preview still (guidance only; the clip is judged on upload).
+async function adviseFraming(blob) {
+  const form = new FormData();
+  form.append("frame", blob, "frame.jpg");
+  const answer = await api(`/sessions/${state.session.id}/framing`, { method: "POST", form });
+  return answer.advice;
+}
+
 async function openCamera() {
   camera.close();
   showError($("capture-error"), "");
@@ -400,7 +408,7 @@ async function openCamera() {
     return;
   }
   setPrompt({ text: t("capture.ready") });
-  camera.startFraming(showFraming);
+  camera.startFraming(showFraming, adviseFraming);
   $("capture-start").disabled = false;
   $("capture-start").focus();
 }
