@@ -46,6 +46,19 @@ def _validation(exc: ValidationError) -> RequestInvalidError:
     return RequestInvalidError("the form does not match the API", errors=errors)
 
 
+async def _upload(
+    request: Request, name: str, limit: int, what: str
+) -> tuple[bytes, dict[str, str]]:
+    """The multipart body's file ``name`` (at most ``limit`` bytes: 413 beyond) and its fields."""
+    body = await read_multipart(request, limit + OVERHEAD_BYTES)
+    data = body.files.get(name)
+    if data is None:
+        raise RequestInvalidError(f"the {what} file is missing", field=name)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"the {what} is over {limit} bytes", max_bytes=limit)
+    return data, body.fields
+
+
 def _multipart(fields: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
     properties = dict(fields)
     properties.update(
@@ -117,15 +130,9 @@ async def submit_card(ctx: Context, clerk: Clerk, session_id: str, request: Requ
     """Multipart: the chip's fields and the ``portrait`` file. A card breaking a rule answers
     422 ``CARD_REFUSED`` with ``reasons``; an ID locked after failed captures 429 ``ID_LOCKED``.
     The name, number, other fields and portrait are stored encrypted."""
-    limit = ctx.settings.max_image_bytes
-    body = await read_multipart(request, limit + OVERHEAD_BYTES)
-    portrait = body.files.get("portrait")
-    if portrait is None:
-        raise RequestInvalidError("the portrait file is missing", field="portrait")
-    if len(portrait) > limit:
-        raise PayloadTooLargeError(f"the portrait is over {limit} bytes", max_bytes=limit)
+    portrait, fields = await _upload(request, "portrait", ctx.settings.max_image_bytes, "portrait")
     try:
-        form = IdCardForm.model_validate(body.fields)
+        form = IdCardForm.model_validate(fields)
     except ValidationError as exc:
         raise _validation(exc) from None
     card = IdCardInput(**form.model_dump())
@@ -159,13 +166,7 @@ async def framing(ctx: Context, clerk: Clerk, session_id: str, request: Request)
     ``NOT_CENTRED``, ``TOO_DARK``, ...). Nothing is stored or logged; it spends no nonce and no
     attempt. The pool is shared with captures: when full, 503 ``BUSY`` (the page keeps its last
     advice)."""
-    limit = ctx.settings.max_framing_bytes
-    body = await read_multipart(request, limit + OVERHEAD_BYTES)
-    frame = body.files.get("frame")
-    if frame is None:
-        raise RequestInvalidError("the frame file is missing", field="frame")
-    if len(frame) > limit:
-        raise PayloadTooLargeError(f"the frame is over {limit} bytes", max_bytes=limit)
+    frame, _ = await _upload(request, "frame", ctx.settings.max_framing_bytes, "frame")
     await run_in_threadpool(registration.check_open, ctx, clerk, session_id)
     framer = ctx.framer
     if framer is None:
@@ -190,14 +191,8 @@ async def capture(ctx: Context, clerk: Clerk, session_id: str, request: Request)
     answer is ``passed``, ``failed`` (reason codes, attempts left, the next challenge) or
     ``review`` (a supervisor decides), never a score. The nonce is spent even if the capture
     fails; an upload over the limit answers 413 before it is read; a full pool 503 ``BUSY``."""
-    limit = ctx.settings.max_video_bytes
-    body = await read_multipart(request, limit + OVERHEAD_BYTES)
-    clip = body.files.get("clip")
-    if clip is None:
-        raise RequestInvalidError("the clip file is missing", field="clip")
-    if len(clip) > limit:
-        raise PayloadTooLargeError(f"the clip is over {limit} bytes", max_bytes=limit)
-    nonce = body.fields.get("nonce", "")
+    clip, fields = await _upload(request, "clip", ctx.settings.max_video_bytes, "clip")
+    nonce = fields.get("nonce", "")
     try:
         slot = ctx.pool.reserve()  # BUSY before the nonce is spent
     except RealnameError:
@@ -213,7 +208,7 @@ async def capture(ctx: Context, clerk: Clerk, session_id: str, request: Request)
             raise
     finally:
         slot.release_unused()
-    del clip, body
+    del clip
     result = await run_in_threadpool(registration.finish_capture, ctx, clerk, ticket, outcome)
     ctx.metrics.verdicts.labels(result.verdict).inc()
     return CaptureOut(
