@@ -92,9 +92,14 @@ def prepare_clip(data_dir: Path, tmp_path: Path, engines: Any, name: str, start_
 
 
 @contextmanager
-def serving(tmp_path: Path, challenge: str, verifier: Any = None) -> Iterator[LiveServer]:
+def serving(
+    tmp_path: Path, challenge: str, verifier: Any = None, **overrides: Any
+) -> Iterator[LiveServer]:
     settings = make_settings(
-        f"sqlite:///{tmp_path / 'realname.db'}", dev_mode=True, dev_fixed_challenge=challenge
+        f"sqlite:///{tmp_path / 'realname.db'}",
+        dev_mode=True,
+        dev_fixed_challenge=challenge,
+        **overrides,
     )
     app = create_app(settings, verifier=verifier, periodic_tasks=False)
     if isinstance(verifier, BorderlineVerifier):
@@ -529,3 +534,34 @@ def test_the_letterboxed_clip_keeps_the_frame_unstretched(data_dir: Path) -> Non
     assert boxed.shape == (480, 640, 3)
     inner = cv2.resize(frames[0], (480, 480), interpolation=cv2.INTER_AREA)
     assert np.abs(boxed[:, 80:560].astype(int) - inner.astype(int)).mean() < 1.0
+
+
+def test_an_expired_session_is_told_to_the_clerk_and_refused_by_the_service(
+    tmp_path: Path, data_dir: Path, engines: Any, browser_on: Any, shots: Shots
+) -> None:
+    clip = prepare_clip(data_dir, tmp_path, engines, LIVE, LIVE_START_S)
+    browsing = browser_on(clip.y4m)
+    t = EN
+    with serving(tmp_path, LIVE_CHALLENGE, session_ttl_s=10) as server:
+        page = browsing.context(locale="en-US").new_page()
+        sign_in(page, server, "clerk_a", t)
+        page.get_by_role("button", name=t["consent.accept"]).click()
+        page.get_by_role("heading", name=t["card.heading"]).wait_for()
+        fill_card(page, clip.portrait, t)
+        # The page's own clock runs out first and says so ...
+        page.locator("#desk-error").filter(has_text=t["error.SESSION_EXPIRED"]).wait_for(
+            timeout=20_000
+        )
+        shots(page, "session-expired")
+        # ... and the service refuses the card all the same (it never trusts the page).
+        with page.expect_response(lambda r: r.url.endswith("/id-card")) as answer:
+            page.get_by_role("button", name=t["card.submit"]).click()
+        assert answer.value.status == 409
+        assert answer.value.json()["code"] == "SESSION_EXPIRED"
+        page.locator("#card-error, #desk-error").filter(
+            has_text=t["error.SESSION_EXPIRED"]
+        ).first.wait_for()
+    assert browsing.foreign_hosts() == [], browsing.foreign_hosts()
+    # Chromium logs the refused request itself; nothing else may go wrong on the page.
+    refused = "Failed to load resource: the server responded with a status of 409 (Conflict)"
+    assert [e for e in browsing.console_errors if e != refused] == [], browsing.console_errors
