@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
+from realname.engines.base import FaceDetector
 from realname.errors import PolicyError
 from realname.framing import FramingResult
 from realname.policy import MatchPolicy, load_policy
@@ -36,8 +37,6 @@ from realname.settings import Settings
 __all__ = ["build_context", "create_app"]
 
 log = logging.getLogger("realname.service")
-
-VerifierFactory = Callable[[MatchPolicy, ServiceContext], Verifier]
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
@@ -70,17 +69,14 @@ def _check_review_band(policy: MatchPolicy, settings: Settings) -> None:
         )
 
 
-def _framer(policy: MatchPolicy, ctx: ServiceContext) -> Framer:
-    """Framing advice on a preview still: its own detector, loaded now (a few ms per still)."""
-    from realname.engines import create_detector
+def _framer(policy: MatchPolicy, ctx: ServiceContext, detector: FaceDetector) -> Framer:
+    """Framing advice on a preview still, with the detector loaded at start-up (a few ms)."""
     from realname.framing import assess_framing
     from realname.imaging import ImageLimits, decode_image
 
     live = policy.liveness
     if live is None:
         raise PolicyError(f"policy {policy.version} has no liveness section")
-    detector = create_detector(ctx.settings.face_detector)
-    detector.load()
     limits = ImageLimits(
         max_bytes=ctx.settings.max_framing_bytes, max_pixels=ctx.image_limits.max_pixels
     )
@@ -98,7 +94,15 @@ def _framer(policy: MatchPolicy, ctx: ServiceContext) -> Framer:
     return advise
 
 
-def _real_verifier(policy: MatchPolicy, ctx: ServiceContext) -> Verifier:
+def _detector(name: str) -> FaceDetector:
+    from realname.engines import create_detector
+
+    detector = create_detector(name)
+    detector.load()
+    return detector
+
+
+def _real_verifier(policy: MatchPolicy, ctx: ServiceContext) -> EngineVerifier:
     from realname.engines import load_engines
 
     s = ctx.settings
@@ -137,9 +141,11 @@ def create_app(
         ctx.policy = policy
         if verifier is not None:
             ctx.verifier = verifier
+            detector = await anyio.to_thread.run_sync(_detector, settings.face_detector)
         else:
-            ctx.verifier = await anyio.to_thread.run_sync(_real_verifier, policy, ctx)
-        ctx.framer = await anyio.to_thread.run_sync(_framer, policy, ctx)
+            real = await anyio.to_thread.run_sync(_real_verifier, policy, ctx)
+            ctx.verifier, detector = real, real.engines.detector  # one detector for both
+        ctx.framer = _framer(policy, ctx, detector)
         ctx.models_loaded = True
         log.info("realname service ready (keys from %s)", ctx.keys.source)
         tasks = []

@@ -103,12 +103,14 @@ def _identity_for_update(
     number = cipher.decrypt_text(s.id_number_enc, f"id_number:session:{s.id}")
     name = cipher.decrypt_text(s.name_enc, f"name:session:{s.id}")
     card = cipher.decrypt_text(s.card_enc, f"id_card:session:{s.id}")
+    name_enc = cipher.encrypt_text(name, f"name:identity:{s.id_index}")
+    card_enc = cipher.encrypt_text(card, f"id_card:identity:{s.id_index}")
     values = {
         "id_index": s.id_index,
         "id_number_masked": s.id_number_masked or "",
         "id_number_enc": cipher.encrypt_text(number, f"id_number:identity:{s.id_index}"),
-        "name_enc": cipher.encrypt_text(name, f"name:identity:{s.id_index}"),
-        "card_enc": cipher.encrypt_text(card, f"id_card:identity:{s.id_index}"),
+        "name_enc": name_enc,
+        "card_enc": card_enc,
         "created_at": now,
     }
     insert = pg_insert if ctx.database.is_postgres else sqlite_insert
@@ -117,8 +119,7 @@ def _identity_for_update(
         select(Identity).where(Identity.id_index == s.id_index).with_for_update()
     ).one()
     # The latest card read replaces the stored one (a renewed card, a new name).
-    identity.name_enc = cipher.encrypt_text(name, f"name:identity:{s.id_index}")
-    identity.card_enc = cipher.encrypt_text(card, f"id_card:identity:{s.id_index}")
+    identity.name_enc, identity.card_enc = name_enc, card_enc
     identity.retain_until = None
     return identity
 

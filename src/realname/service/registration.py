@@ -19,7 +19,6 @@ A clerk never sees a score: a verdict is ``passed``, ``failed`` (with reason cod
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -52,7 +51,7 @@ from realname.rules import check_id_card
 from realname.service.audit_store import Actor
 from realname.service.context import ServiceContext
 from realname.service.models import IdFailure, IdLockout, RegistrationSession, Review
-from realname.service.security import Principal
+from realname.service.security import Principal, hash_token
 from realname.service.verification import Assessment, CaptureJob, Evidence, Verdict, decide
 
 __all__ = [
@@ -109,10 +108,6 @@ class IdCardInput:
     guardian_consent: bool
 
 
-def _hash_nonce(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode()).hexdigest()
-
-
 def _actor(principal: Principal) -> Actor:
     return Actor(principal.username, principal.outlet_id)
 
@@ -153,7 +148,7 @@ def load_visible(session: Session, principal: Principal, session_id: str) -> Reg
 def _issue_nonce(ctx: ServiceContext, s: RegistrationSession) -> str:
     nonce = secrets.token_urlsafe(24)
     s.challenge = str(ctx.new_challenge())
-    s.nonce_hash = _hash_nonce(nonce)
+    s.nonce_hash = hash_token(nonce)
     return nonce
 
 
@@ -361,7 +356,7 @@ def begin_capture(
         if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
             _raise_locked(until, now)
         expected = s.nonce_hash or ""
-        if not nonce or not hmac.compare_digest(expected, _hash_nonce(nonce)):
+        if not nonce or not hmac.compare_digest(expected, hash_token(nonce)):
             raise NonceInvalidError("the nonce is wrong or was already used")
         consumed = session.execute(
             update(RegistrationSession)

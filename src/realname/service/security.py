@@ -57,6 +57,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def hash_token(token: str) -> str:
+    """SHA-256 of a random one-time secret (bearer tokens, capture nonces): stored instead of it."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -172,11 +172,7 @@ async def framing(ctx: Context, clerk: Clerk, session_id: str, request: Request)
     if framer is None:
         raise SetupError("the face detector is not loaded")
     result = await ctx.pool.run(framer, frame)
-    return FramingOut(
-        advice=result.advice,
-        face_box=None if result.face_box is None else [round(v, 4) for v in result.face_box],
-        faces=result.faces,
-    )
+    return FramingOut.model_validate(result.to_dict())  # the measures beyond the advice: dropped
 
 
 @router.post(
