@@ -9,7 +9,8 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   │   ├── ImageEmptyError        IMAGE_EMPTY       400
     │   │   ├── ImageTypeError         IMAGE_TYPE        415
     │   │   ├── ImageCorruptError      IMAGE_CORRUPT     400
-    │   │   └── ImageTooLargeError     IMAGE_TOO_LARGE   413
+    │   │   ├── ImageTooLargeError     IMAGE_TOO_LARGE   413
+    │   │   └── ImageDimensionsError   IMAGE_DIMENSIONS  422
     │   ├── VideoError                 VIDEO_INVALID     400
     │   │   ├── VideoEmptyError        VIDEO_EMPTY       400
     │   │   ├── VideoTypeError         VIDEO_TYPE        415
@@ -19,13 +20,17 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   │   ├── VideoTooShortError     VIDEO_TOO_SHORT   422
     │   │   ├── VideoFrameRateError    VIDEO_FRAME_RATE  422
     │   │   └── VideoResolutionError   VIDEO_RESOLUTION  422
+    │   ├── CaptureTimeoutError        CAPTURE_TIMEOUT   422
     │   ├── IdNumberError              ID_NUMBER_INVALID 422
     │   ├── MsisdnError                MSISDN_INVALID    422
+    │   ├── UsernameError              USERNAME_INVALID  422
     │   ├── FaceError                  FACE_INVALID      422
     │   │   ├── NoFaceError            NO_FACE           422
     │   │   └── MultipleFacesError     MULTIPLE_FACES    422
     │   ├── RequestInvalidError        REQUEST_INVALID   422
     │   ├── PayloadTooLargeError       PAYLOAD_TOO_LARGE 413
+    │   ├── MethodNotAllowedError      METHOD_NOT_ALLOWED 405 (Allow)
+    │   ├── RequestTimeoutError        REQUEST_TIMEOUT   408
     │   └── IdCardRefusedError         CARD_REFUSED      422
     ├── AuthError                      AUTH_REQUIRED     401
     │   └── AuthInvalidError           AUTH_INVALID      401
@@ -42,9 +47,14 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   ├── SessionUsedError           SESSION_USED      409
     │   ├── NumberCapReachedError      NUMBER_CAP_REACHED 409
     │   ├── NumberTakenError           NUMBER_TAKEN      409
-    │   └── ReviewDecidedError         REVIEW_DECIDED    409
+    │   ├── ReviewDecidedError         REVIEW_DECIDED    409
+    │   ├── CaptureInterruptedError    CAPTURE_INTERRUPTED 409
+    │   ├── UserInactiveError          USER_INACTIVE     409
+    │   ├── SelfDeactivationError      SELF_DEACTIVATION 409
+    │   └── LastAdminError             LAST_ADMIN        409
     ├── RateLimitError                 RATE_LIMITED      429  (Retry-After)
-    │   └── IdLockedError              ID_LOCKED         429  (Retry-After)
+    │   ├── IdLockedError              ID_LOCKED         429  (Retry-After)
+    │   └── AccountLockedError         ACCOUNT_LOCKED    429  (Retry-After)
     ├── BusyError                      BUSY              503  (Retry-After)
     ├── InternalError                  INTERNAL          500
     └── SetupError                     SETUP_INVALID     500
@@ -138,6 +148,14 @@ class ImageTooLargeError(ImageError):
     title = "Image is too large"
 
 
+class ImageDimensionsError(ImageError):
+    """Width, height or aspect ratio that no camera or chip reader produces (a thin strip)."""
+
+    code = "IMAGE_DIMENSIONS"
+    status = 422
+    title = "Image dimensions out of range"
+
+
 class VideoError(InputError):
     code = "VIDEO_INVALID"
     title = "Video cannot be used"
@@ -189,6 +207,14 @@ class VideoResolutionError(VideoError):
     title = "Video resolution is out of range"
 
 
+class CaptureTimeoutError(InputError):
+    """The clip could not be judged within the time budget of one capture."""
+
+    code = "CAPTURE_TIMEOUT"
+    status = 422
+    title = "Clip could not be judged in time"
+
+
 class IdNumberError(InputError):
     code = "ID_NUMBER_INVALID"
     status = 422
@@ -199,6 +225,12 @@ class MsisdnError(InputError):
     code = "MSISDN_INVALID"
     status = 422
     title = "Not a mainland mobile number"
+
+
+class UsernameError(InputError):
+    code = "USERNAME_INVALID"
+    status = 422
+    title = "Not a valid username"
 
 
 class FaceError(InputError):
@@ -239,6 +271,18 @@ class PayloadTooLargeError(InputError):
     code = "PAYLOAD_TOO_LARGE"
     status = 413
     title = "Request body is too large"
+
+
+class MethodNotAllowedError(InputError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+    title = "Method not allowed on this resource"
+
+
+class RequestTimeoutError(InputError):
+    code = "REQUEST_TIMEOUT"
+    status = 408
+    title = "Request body arrived too slowly"
 
 
 class IdCardRefusedError(InputError):
@@ -342,6 +386,26 @@ class ReviewDecidedError(ConflictError):
     title = "The review was already decided or expired"
 
 
+class CaptureInterruptedError(ConflictError):
+    code = "CAPTURE_INTERRUPTED"
+    title = "The capture outlived its time limit and was released"
+
+
+class UserInactiveError(ConflictError):
+    code = "USER_INACTIVE"
+    title = "The user is already deactivated"
+
+
+class SelfDeactivationError(ConflictError):
+    code = "SELF_DEACTIVATION"
+    title = "An administrator cannot deactivate themselves"
+
+
+class LastAdminError(ConflictError):
+    code = "LAST_ADMIN"
+    title = "The last active administrator cannot be deactivated"
+
+
 class RateLimitError(RealnameError):
     code = "RATE_LIMITED"
     status = 429
@@ -351,6 +415,11 @@ class RateLimitError(RealnameError):
 class IdLockedError(RateLimitError):
     code = "ID_LOCKED"
     title = "Too many failed verifications for this ID: locked for a while"
+
+
+class AccountLockedError(RateLimitError):
+    code = "ACCOUNT_LOCKED"
+    title = "Too many failed sign-ins: the account is locked for a while"
 
 
 class BusyError(RealnameError):

@@ -70,3 +70,30 @@ class Settings(BaseSettings):
     busy_retry_after_s: int = Field(5, ge=1, description="Retry-After of a BUSY answer (s)")
     audit_sign_interval_s: int = Field(300, ge=1, description="Sign the audit head every (s)")
     purge_interval_s: int = Field(3600, ge=1, description="Enforce retention every (s)")
+
+    # --- Hardening against a hostile client (issue 9) ---
+    capture_timeout_s: int = Field(
+        60,
+        ge=5,
+        description="Time budget of one capture's verification (s); a capture still running "
+        "30 s past it (a crash, a runaway worker) is released as CAPTURE_INTERRUPTED",
+    )
+    login_rate_account: str = Field(
+        "10/minute", description="Sign-in attempts per account (limits notation, e.g. 10/minute)"
+    )
+    login_rate_address: str = Field(
+        "30/minute", description="Sign-in attempts per client address (limits notation)"
+    )
+    login_lock_failures: int = Field(
+        10, ge=1, description="Failed sign-ins in a row that lock the account"
+    )
+    login_lock_s: int = Field(900, ge=1, description="How long a locked account is refused (s)")
+    signin_workers: int = Field(
+        1, ge=1, description="Threads that check passwords (argon2), apart from verification"
+    )
+    body_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for the next piece of a request body (s)"
+    )
+    shutdown_grace_s: int = Field(
+        10, ge=1, description="Shut-down waits at most this long for running requests (s)"
+    )

@@ -57,6 +57,9 @@ class User(Base):
     outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Sign-in failures in a row (reset by a success) and the lock they set (issue 9).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Token(Base):
@@ -94,6 +97,9 @@ class RegistrationSession(Base):
     challenge: Mapped[str | None] = mapped_column(String(200))
     nonce_hash: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the running capture's nonce was consumed (state ``capturing``); a capture older than
+    # ``capture_timeout_s`` is released as CAPTURE_INTERRUPTED.
+    capture_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     id_index: Mapped[str | None] = mapped_column(String(64), index=True)
     id_number_masked: Mapped[str | None] = mapped_column(String(18))
     id_number_enc: Mapped[str | None] = mapped_column(Text)
