@@ -12,6 +12,7 @@ from datetime import date
 from typing import Literal
 
 from realname.errors import IdNumberError
+from realname.identifiers import canonical_id_number
 
 __all__ = ["IdNumber", "check_character", "mask_id_number", "parse_id_number"]
 
@@ -21,8 +22,8 @@ _CHECK = "10X98765432"
 
 def check_character(first17: str) -> str:
     """The check character for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
-        raise IdNumberError("the first 17 characters of an ID number must be digits")
+    if len(first17) != 17 or not all("0" <= c <= "9" for c in first17):
+        raise IdNumberError("the first 17 characters of an ID number must be ASCII digits")
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
@@ -46,12 +47,10 @@ class IdNumber:
 
 
 def parse_id_number(text: str, *, today: date | None = None) -> IdNumber:
-    """Validate and parse an 18-character ID number (a lower-case ``x`` is accepted)."""
-    number = text.strip().upper()
-    if len(number) != 18:
-        raise IdNumberError(f"an ID number has 18 characters, not {len(number)}")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        raise IdNumberError("an ID number is 17 digits and a digit or X")
+    """Validate and parse an 18-character ID number, in its canonical form
+    (:func:`realname.identifiers.canonical_id_number`: full-width forms fold, a lower-case
+    ``x`` is upper-cased, spaces are dropped, anything else is refused)."""
+    number = canonical_id_number(text)
     expected = check_character(number[:17])
     if number[17] != expected:
         raise IdNumberError("the check character does not match (mistyped number)")

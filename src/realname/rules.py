@@ -9,28 +9,21 @@ A rule that is not met is a result with reason codes, so that the service can re
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
-from realname.errors import MsisdnError
 from realname.idcard import IdNumber, parse_id_number
+from realname.identifiers import canonical_msisdn
 
 __all__ = ["GUARDIAN_AGE", "IdCardCheck", "check_id_card", "parse_msisdn"]
 
 GUARDIAN_AGE = 14
-_MSISDN = re.compile(r"1[3-9]\d{9}")
 
 
 def parse_msisdn(text: str) -> str:
-    """An 11-digit mainland mobile number, with an optional +86/86 prefix and separators."""
-    digits = re.sub(r"[\s-]", "", text.strip())
-    for prefix in ("+86", "0086", "86"):
-        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
-            digits = digits[len(prefix) :]
-    if not _MSISDN.fullmatch(digits):
-        raise MsisdnError("a mainland mobile number has 11 digits and starts with 13-19")
-    return digits
+    """An 11-digit mainland mobile number in its canonical form, with an optional +86/0086/86
+    prefix and separators (:func:`realname.identifiers.canonical_msisdn`)."""
+    return canonical_msisdn(text)
 
 
 @dataclass(frozen=True, slots=True)
