@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from realname.service.models import Identity, Subscription
 from tests.service.conftest import Service, make_id
+from tests.service.invariant import assert_invariants
 
 
 def _active(service: Service) -> int:
@@ -90,6 +91,7 @@ def test_fifty_parallel_binds_for_one_id_leave_exactly_five(service: Service) ->
     assert codes.count(201) == 5 and codes.count(409) == 45, codes
     assert {r.json()["code"] for r in answers if r.status_code == 409} == {"NUMBER_CAP_REACHED"}
     assert _active(service) == 5
+    assert_invariants(service.ctx)
 
 
 def test_parallel_binds_of_one_number_to_two_ids_leave_one(service: Service) -> None:
@@ -100,3 +102,4 @@ def test_parallel_binds_of_one_number_to_two_ids_leave_one(service: Service) -> 
     assert sorted(r.status_code for r in answers) == [201] + [409] * 7
     assert {r.json()["code"] for r in answers if r.status_code == 409} == {"NUMBER_TAKEN"}
     assert _active(service) == 1
+    assert_invariants(service.ctx)

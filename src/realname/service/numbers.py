@@ -29,6 +29,7 @@ from realname.errors import (
 from realname.rules import parse_msisdn
 from realname.service.audit_store import Actor
 from realname.service.context import ServiceContext
+from realname.service.lifecycle import SessionState, move_session
 from realname.service.models import Identity, RegistrationSession, Subscription
 from realname.service.registration import load_visible
 from realname.service.security import Principal
@@ -75,16 +76,8 @@ def _msisdn_index(ctx: ServiceContext, msisdn: str) -> str:
 
 
 def _claim(session: Session, s: RegistrationSession) -> None:
-    claimed = session.execute(
-        update(RegistrationSession)
-        .where(
-            RegistrationSession.id == s.id,
-            RegistrationSession.state.in_(("passed", "approved")),
-        )
-        .values(state="bound")
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount == 1:  # type: ignore[attr-defined]
+    bindable = (SessionState.PASSED, SessionState.APPROVED)
+    if move_session(session, s.id, bindable, SessionState.BOUND):
         return
     session.refresh(s)
     if s.state == "bound":
@@ -211,40 +204,57 @@ def list_numbers(ctx: ServiceContext, principal: Principal, session_id: str) -> 
         return NumberList(identity.id_number_masked, numbers, cap)
 
 
+NOT_HERE = "this number is not registered at your outlet"
+
+
 def deregister_number(
     ctx: ServiceContext, principal: Principal, msisdn_text: str, reason: str
 ) -> str:
-    """End an active number (soft); an identity without numbers is kept for the retention
-    period, then purged. Returns the masked number."""
+    """End an active number (soft) bound at the caller's outlet; an identity without numbers
+    is kept for the retention period, then purged. Returns the masked number.
+
+    A clerk or supervisor ends only numbers bound at their own outlet; a regional supervisor
+    (no outlet, created explicitly with ``--all-outlets``) ends any. Another outlet's number
+    and a number not registered get the same answer (404, same detail), so the answer does
+    not tell anyone whether a number is registered elsewhere. The end is one conditional
+    UPDATE (``ended_at IS NULL``): of concurrent requests one ends it, the others get 404."""
     msisdn = parse_msisdn(msisdn_text)
     masked = mask_msisdn(msisdn)
     index = _msisdn_index(ctx, msisdn)
     now = ctx.now()
+    scope = (
+        [Subscription.outlet_id == principal.outlet_id] if principal.outlet_id is not None else []
+    )
     with ctx.database.transaction() as session:
-        sub = session.scalars(
-            select(Subscription).where(
-                Subscription.msisdn_index == index, Subscription.ended_at.is_(None)
-            )
+        ended = session.execute(
+            update(Subscription)
+            .where(Subscription.msisdn_index == index, Subscription.ended_at.is_(None), *scope)
+            .values(ended_at=now, end_reason=reason.strip())
+            .returning(Subscription.id, Subscription.identity_id)
+            .execution_options(synchronize_session=False)
         ).first()
-        if sub is None:
-            raise NotFoundError("this number is not registered")
-        sub.ended_at, sub.end_reason = now, reason.strip()
-        session.flush()
+        if ended is None:
+            raise NotFoundError(NOT_HERE)
+        subscription_id, identity_id = ended
+        # Lock the identity as a bind does, so that a number bound meanwhile is counted.
+        session.execute(select(Identity.id).where(Identity.id == identity_id).with_for_update())
         remaining = session.scalar(
             select(func.count())
             .select_from(Subscription)
-            .where(Subscription.identity_id == sub.identity_id, Subscription.ended_at.is_(None))
+            .where(Subscription.identity_id == identity_id, Subscription.ended_at.is_(None))
         )
         if not remaining:
-            identity = session.get(Identity, sub.identity_id)
-            assert identity is not None
-            identity.retain_until = now + timedelta(days=ctx.settings.identity_retention_days)
+            session.execute(
+                update(Identity)
+                .where(Identity.id == identity_id)
+                .values(retain_until=now + timedelta(days=ctx.settings.identity_retention_days))
+            )
         ctx.audit.append(
             session,
             Actor(principal.username, principal.outlet_id),
             "number.deregister",
             "ok",
-            {"msisdn": masked, "subscription": sub.id},  # the free-text reason stays in its row
+            {"msisdn": masked, "subscription": subscription_id},  # the reason stays in its row
             at=now,
         )
         return masked

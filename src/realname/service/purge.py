@@ -1,25 +1,37 @@
 """Retention: what is kept, and for how long, enforced by ``realname purge`` and a periodic
-task of the app.
+task of the app. Every session state has a rule (:data:`SESSION_RETENTION`, a test checks that
+none is missing):
 
-* Review evidence (portrait, frame, plot, scores): ``evidence_retention_days`` after the review
-  was opened; a review still pending then expires (its session too).
-* A session's card and portrait: as soon as it ends (the bind moves the record into the
-  identity); a session left open is cut at its deadline; a passed or approved session never
-  bound is cut after ``evidence_retention_days``.
+* ``manual``, ``rejected``, ``failed``, ``bound``, ``expired``: the card and portrait go at once
+  (a bind first moves the record into the identity).
+* ``awaiting_card``, ``awaiting_capture``: cut at the session's deadline (state ``expired``).
+* ``capturing``: released ``CAPTURE_INTERRUPTED`` once it outlives its time limit
+  (:func:`realname.service.registration.release_stale_captures`); then its new state's rule.
+* ``passed``, ``approved`` never bound: cut after ``evidence_retention_days`` (``expired``).
+* ``review``: with its review, whose evidence (portrait, frame, plot, scores) is kept
+  ``evidence_retention_days`` after it was opened; a review still pending then expires, and so
+  does its session.
 * An identity: ``identity_retention_days`` after its last number ended (MIIT Order 25: two
-  years), then deleted with its ended numbers.
+  years), then deleted with its ended numbers (never while a number is active).
 * Expired tokens, failure records outside the window and ended lock-outs are deleted.
+
+Every change of state is conditional on the state it leaves, so a purge never overrides a
+decision or a capture that won a race with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
+from typing import Any, Literal
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy.orm import Session
 
 from realname.service.audit_store import SYSTEM, Actor
 from realname.service.context import ServiceContext
+from realname.service.lifecycle import ReviewState, SessionState, move_review, move_session
 from realname.service.models import (
     Identity,
     IdFailure,
@@ -29,6 +41,7 @@ from realname.service.models import (
     Subscription,
     Token,
 )
+from realname.service.registration import release_stale_captures
 
 __all__ = ["PurgeReport", "purge"]
 
@@ -44,73 +57,108 @@ class PurgeReport:
         return asdict(self)
 
 
-_PERSONAL = {
+Retention = Literal["at_once", "at_deadline", "after_release", "after_evidence", "with_review"]
+
+S = SessionState
+SESSION_RETENTION: Mapping[SessionState, Retention] = {
+    S.MANUAL: "at_once",
+    S.REJECTED: "at_once",
+    S.FAILED: "at_once",
+    S.BOUND: "at_once",
+    S.EXPIRED: "at_once",
+    S.AWAITING_CARD: "at_deadline",
+    S.AWAITING_CAPTURE: "at_deadline",
+    S.CAPTURING: "after_release",
+    S.PASSED: "after_evidence",
+    S.APPROVED: "after_evidence",
+    S.REVIEW: "with_review",
+}
+
+_PERSONAL: dict[str, Any] = {
     "portrait_enc": None,
     "id_number_enc": None,
     "name_enc": None,
     "card_enc": None,
+    "nonce_hash": None,
 }
 
 
+def _has_data() -> ColumnElement[bool]:
+    return or_(
+        RegistrationSession.portrait_enc.is_not(None),
+        RegistrationSession.id_number_enc.is_not(None),
+        RegistrationSession.name_enc.is_not(None),
+        RegistrationSession.card_enc.is_not(None),
+    )
+
+
+def _expire_reviews(ctx: ServiceContext, session: Session) -> int:
+    """Drop the evidence of reviews past retention; a pending one expires with its session."""
+    now = ctx.now()
+    due = list(
+        session.scalars(
+            select(Review).where(Review.expires_at <= now, Review.evidence_purged_at.is_(None))
+        )
+    )
+    for review in due:
+        session.execute(
+            update(Review)
+            .where(Review.id == review.id, Review.evidence_purged_at.is_(None))
+            .values(
+                portrait_enc=None,
+                frame_enc=None,
+                plot_enc=None,
+                details_enc=None,
+                evidence_purged_at=now,
+            )
+        )
+        if move_review(session, review.id, ReviewState.PENDING, ReviewState.EXPIRED):
+            move_session(session, review.session_id, S.REVIEW, S.EXPIRED, ended_at=now, **_PERSONAL)
+    return len(due)
+
+
+def _cut_sessions(ctx: ServiceContext, session: Session) -> int:
+    """Apply each state's rule to the sessions still holding personal data."""
+    now = ctx.now()
+    keep_evidence = timedelta(days=ctx.settings.evidence_retention_days)
+    cut = 0
+    for state, rule in SESSION_RETENTION.items():
+        in_state = [RegistrationSession.state == str(state), _has_data()]
+        if rule == "at_once":
+            query = update(RegistrationSession).where(*in_state).values(**_PERSONAL)
+        elif rule == "at_deadline":
+            query = (
+                update(RegistrationSession)
+                .where(*in_state, RegistrationSession.expires_at <= now)
+                .values(state=str(S.EXPIRED), ended_at=now, **_PERSONAL)
+            )
+        elif rule == "after_evidence":
+            query = (
+                update(RegistrationSession)
+                .where(*in_state, RegistrationSession.created_at <= now - keep_evidence)
+                .values(state=str(S.EXPIRED), ended_at=now, **_PERSONAL)
+            )
+        else:  # after_release, with_review: handled by the release and the review expiry
+            continue
+        result = session.execute(query.execution_options(synchronize_session=False))
+        cut += result.rowcount or 0  # type: ignore[attr-defined]
+    return cut
+
+
 def purge(ctx: ServiceContext, actor: Actor = SYSTEM) -> PurgeReport:
+    release_stale_captures(ctx, actor)
     now = ctx.now()
     settings = ctx.settings
-    keep_evidence = timedelta(days=settings.evidence_retention_days)
     with ctx.database.transaction() as session:
-        expired_reviews = list(
-            session.scalars(
-                select(Review).where(Review.expires_at <= now, Review.evidence_purged_at.is_(None))
-            )
+        evidence = _expire_reviews(ctx, session)
+        sessions = _cut_sessions(ctx, session)
+        active = exists().where(
+            Subscription.identity_id == Identity.id, Subscription.ended_at.is_(None)
         )
-        for review in expired_reviews:
-            review.portrait_enc = review.frame_enc = review.plot_enc = None
-            review.details_enc = None
-            review.evidence_purged_at = now
-            if review.state == "pending":
-                review.state = "expired"
-                session.execute(
-                    update(RegistrationSession)
-                    .where(RegistrationSession.id == review.session_id)
-                    .values(state="expired", ended_at=now)
-                )
-        stale = or_(
-            RegistrationSession.state.in_(("failed", "rejected", "manual", "expired", "bound")),
-            (
-                RegistrationSession.state.in_(("awaiting_card", "awaiting_capture"))
-                & (RegistrationSession.expires_at <= now)
-            ),
-            (
-                RegistrationSession.state.in_(("passed", "approved"))
-                & (RegistrationSession.created_at <= now - keep_evidence)
-            ),
-        )
-        has_data = or_(
-            RegistrationSession.portrait_enc.is_not(None),
-            RegistrationSession.id_number_enc.is_not(None),
-            RegistrationSession.name_enc.is_not(None),
-            RegistrationSession.card_enc.is_not(None),
-        )
-        ids = list(session.scalars(select(RegistrationSession.id).where(stale, has_data)))
-        if ids:
-            session.execute(
-                update(RegistrationSession)
-                .where(RegistrationSession.id.in_(ids))
-                .values(**_PERSONAL, nonce_hash=None)
-            )
-            session.execute(
-                update(RegistrationSession)
-                .where(
-                    RegistrationSession.id.in_(ids),
-                    RegistrationSession.state.in_(
-                        ("awaiting_card", "awaiting_capture", "passed", "approved")
-                    ),
-                )
-                .values(state="expired", ended_at=now)
-            )
         gone = list(
             session.scalars(
                 select(Identity.id).where(
-                    Identity.retain_until.is_not(None), Identity.retain_until <= now
+                    Identity.retain_until.is_not(None), Identity.retain_until <= now, ~active
                 )
             )
         )
@@ -129,8 +177,8 @@ def purge(ctx: ServiceContext, actor: Actor = SYSTEM) -> PurgeReport:
         session.execute(delete(IdFailure).where(IdFailure.at <= now - window))
         session.execute(delete(IdLockout).where(IdLockout.until <= now))
         report = PurgeReport(
-            evidence=len(expired_reviews),
-            sessions=len(ids),
+            evidence=evidence,
+            sessions=sessions,
             identities=len(gone),
             tokens=tokens.rowcount or 0,  # type: ignore[attr-defined]
         )

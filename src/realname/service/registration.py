@@ -13,6 +13,13 @@ States (``sessions.state``)::
           passed <─────────────────────────────────────────────────────────────────────┘
     passed | approved ── POST /subscriptions ──> bound
 
+The states and their allowed transitions are :mod:`realname.service.lifecycle`; every change of
+state here is one conditional UPDATE there (``move_session``), so of concurrent requests exactly
+one wins and the others get 409, on SQLite and on PostgreSQL. A capture still ``capturing``
+after ``capture_timeout_s`` plus a grace (a crash, ``kill -9``, a runaway worker) is released by
+:func:`release_stale_captures` at start-up and by the purge: ``CAPTURE_INTERRUPTED``, the
+attempt counted, audited.
+
 A clerk never sees a score: a verdict is ``passed``, ``failed`` (with reason codes) or
 ``review``. Every change is audited with ids only (session id, masked ID number).
 """
@@ -25,14 +32,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from realname.challenge import Challenge, parse_challenge
 from realname.errors import (
+    CaptureInterruptedError,
     CardAlreadyReadError,
     CardRequiredError,
     ConsentRefusedError,
@@ -46,10 +55,12 @@ from realname.errors import (
     SessionExpiredError,
 )
 from realname.idcard import mask_id_number
+from realname.identifiers import canonical_text
 from realname.imaging import load_image
 from realname.rules import check_id_card
-from realname.service.audit_store import Actor
+from realname.service.audit_store import SYSTEM, Actor
 from realname.service.context import ServiceContext
+from realname.service.lifecycle import SessionState, move_session
 from realname.service.models import IdFailure, IdLockout, RegistrationSession, Review
 from realname.service.security import Principal, hash_token
 from realname.service.verification import Assessment, CaptureJob, Evidence, Verdict, decide
@@ -68,12 +79,15 @@ __all__ = [
     "list_sessions",
     "load_visible",
     "reissue_challenge",
+    "release_stale_captures",
     "run_capture",
     "submit_card",
 ]
 
-OPEN_STATES = ("awaiting_card", "awaiting_capture", "capturing")
-CLOSED_STATES = ("passed", "review", "approved", "rejected", "failed", "bound", "expired")
+S = SessionState
+CLOSED_STATES = (S.PASSED, S.REVIEW, S.APPROVED, S.REJECTED, S.FAILED, S.BOUND, S.EXPIRED)
+INTERRUPTED = "CAPTURE_INTERRUPTED"
+STALE_GRACE_S = 30  # a capture is released this long after its own time budget ran out
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +159,10 @@ def load_visible(session: Session, principal: Principal, session_id: str) -> Reg
     return s
 
 
-def _issue_nonce(ctx: ServiceContext, s: RegistrationSession) -> str:
+def _new_nonce(ctx: ServiceContext) -> tuple[str, dict[str, str]]:
+    """A fresh one-time nonce and the columns that store it with a fresh challenge."""
     nonce = secrets.token_urlsafe(24)
-    s.challenge = str(ctx.new_challenge())
-    s.nonce_hash = hash_token(nonce)
-    return nonce
+    return nonce, {"challenge": str(ctx.new_challenge()), "nonce_hash": hash_token(nonce)}
 
 
 def create_session(
@@ -171,8 +184,11 @@ def create_session(
             attempts=0,
             reasons="",
         )
-        nonce = _issue_nonce(ctx, s) if biometric_consent else None
-        if not biometric_consent:
+        nonce = None
+        if biometric_consent:
+            nonce, columns = _new_nonce(ctx)
+            s.challenge, s.nonce_hash = columns["challenge"], columns["nonce_hash"]
+        else:
             s.ended_at = now
         session.add(s)
         session.flush()
@@ -280,30 +296,43 @@ def submit_card(
         raise IdCardRefusedError("the ID card breaks a registration rule", reasons=reasons)
     load_image(portrait, ctx.image_limits)  # unusable images raise the library's errors
     cipher = ctx.keys.cipher
+    name = canonical_text(card.name, "the name", max_length=100)
     details = {
-        "sex": card.sex,
-        "ethnicity": card.ethnicity,
+        "sex": canonical_text(card.sex, "the sex", max_length=10),
+        "ethnicity": canonical_text(card.ethnicity, "the ethnicity", max_length=50, required=False),
         "birth_date": card.birth_date.isoformat(),
-        "address": card.address,
-        "issuing_authority": card.issuing_authority,
+        "address": canonical_text(card.address, "the address", max_length=300, required=False),
+        "issuing_authority": canonical_text(
+            card.issuing_authority, "the issuing authority", max_length=100, required=False
+        ),
         "valid_from": card.valid_from.isoformat(),
         "valid_until": card.valid_until.isoformat() if card.valid_until else "长期",
         "guardian_consent": card.guardian_consent,
     }
+    sid = session_id
     with ctx.database.transaction() as session:
         s = load_visible(session, principal, session_id)
-        if s.state != "awaiting_card":
-            raise CardAlreadyReadError("this session's ID card was already read")
-        _check_open(ctx, s, now)
-        s.state = "awaiting_capture"
-        s.id_index = id_index
-        s.id_number_masked = masked
-        s.id_number_enc = cipher.encrypt_text(number, f"id_number:session:{s.id}")
-        s.name_enc = cipher.encrypt_text(card.name.strip(), f"name:session:{s.id}")
-        s.card_enc = cipher.encrypt_text(
-            json.dumps(details, ensure_ascii=False), f"id_card:session:{s.id}"
+        won = move_session(
+            session,
+            s.id,
+            S.AWAITING_CARD,
+            S.AWAITING_CAPTURE,
+            where=[RegistrationSession.expires_at > now],
+            id_index=id_index,
+            id_number_masked=masked,
+            id_number_enc=cipher.encrypt_text(number, f"id_number:session:{sid}"),
+            name_enc=cipher.encrypt_text(name, f"name:session:{sid}"),
+            card_enc=cipher.encrypt_text(
+                json.dumps(details, ensure_ascii=False), f"id_card:session:{sid}"
+            ),
+            portrait_enc=cipher.encrypt(portrait, f"portrait:session:{sid}"),
         )
-        s.portrait_enc = cipher.encrypt(portrait, f"portrait:session:{s.id}")
+        session.refresh(s)
+        if not won:
+            if s.state in (S.AWAITING_CAPTURE, S.CAPTURING):
+                raise CardAlreadyReadError("this session's ID card was already read")
+            _check_open(ctx, s, now)
+            raise CardAlreadyReadError("this session's ID card was already read")
         ctx.audit.append(
             session, actor, "id_card.accepted", "ok", {"session": s.id, "id": masked}, at=now
         )
@@ -320,7 +349,13 @@ def reissue_challenge(ctx: ServiceContext, principal: Principal, session_id: str
             raise NonceInvalidError("a capture of this session is being verified")
         if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
             _raise_locked(until, now)
-        nonce = _issue_nonce(ctx, s)
+        state = SessionState(s.state)
+        nonce, columns = _new_nonce(ctx)
+        previous = RegistrationSession.nonce_hash
+        same_nonce = previous.is_(None) if s.nonce_hash is None else previous == s.nonce_hash
+        if not move_session(session, s.id, state, state, where=[same_nonce], **columns):
+            raise NonceInvalidError("another request replaced this session's challenge")
+        session.refresh(s)
         ctx.audit.append(
             session, _actor(principal), "challenge.reissue", "ok", {"session": s.id}, at=now
         )
@@ -358,21 +393,17 @@ def begin_capture(
         expected = s.nonce_hash or ""
         if not nonce or not hmac.compare_digest(expected, hash_token(nonce)):
             raise NonceInvalidError("the nonce is wrong or was already used")
-        consumed = session.execute(
-            update(RegistrationSession)
-            .where(
-                RegistrationSession.id == s.id,
-                RegistrationSession.nonce_hash == expected,
-                RegistrationSession.state == "awaiting_capture",
-            )
-            .values(
-                nonce_hash=None,
-                state="capturing",
-                attempts=RegistrationSession.attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
+        consumed = move_session(
+            session,
+            s.id,
+            S.AWAITING_CAPTURE,
+            S.CAPTURING,
+            where=[RegistrationSession.nonce_hash == expected],
+            nonce_hash=None,
+            attempts=RegistrationSession.attempts + 1,
+            capture_started_at=now,
         )
-        if consumed.rowcount != 1:  # type: ignore[attr-defined]
+        if not consumed:
             raise NonceInvalidError("the nonce was already used")
         session.refresh(s)
         assert s.portrait_enc is not None and s.challenge is not None
@@ -434,73 +465,55 @@ def _record_failure(
     return until
 
 
+def _still_capturing(ticket: CaptureTicket) -> list[Any]:
+    """The guard of every end of a capture: still this attempt's capture (not released)."""
+    return [RegistrationSession.attempts == ticket.attempt]
+
+
 def finish_capture(
     ctx: ServiceContext, principal: Principal, ticket: CaptureTicket, outcome: CaptureOutcome
 ) -> CaptureResult:
+    """Record the verdict: one conditional transition out of ``capturing`` for this attempt.
+    A capture released meanwhile (it outlived its limit) answers CAPTURE_INTERRUPTED."""
     now = ctx.now()
-    cipher = ctx.keys.cipher
     actor = _actor(principal)
     with ctx.database.transaction() as session:
         s = session.get(RegistrationSession, ticket.session_id)
-        assert s is not None and s.state == "capturing"
-        s.verdict = outcome.verdict
-        s.reasons = ",".join(outcome.reasons)
+        assert s is not None
         objects: dict[str, str | int] = {
             "session": s.id,
             "attempt": ticket.attempt,
             "reasons": ",".join(outcome.reasons),
         }
+        common: dict[str, Any] = {
+            "verdict": outcome.verdict,
+            "reasons": ",".join(outcome.reasons),
+            "capture_started_at": None,
+        }
         nonce = None
         locked: datetime | None = None
+        values: dict[str, Any]
         if outcome.verdict == "passed":
-            s.state = "passed"
+            target, values = S.PASSED, {"portrait_enc": None}
         elif outcome.verdict == "review":
-            s.state = "review"
-            review_id = str(uuid.uuid4())
-            portrait = ticket.portrait
-            details = {
-                "score": outcome.assessment.score,
-                "threshold": outcome.assessment.threshold,
-                "review_threshold": ctx.review_threshold(outcome.assessment.engine),
-                "engine": outcome.assessment.engine,
-                "review_fmr": ctx.settings.review_fmr,
-                "library_reasons": list(outcome.assessment.reasons),
-                "verification": outcome.assessment.details,
-            }
-            evidence = outcome.evidence
-            session.add(
-                Review(
-                    id=review_id,
-                    session_id=s.id,
-                    outlet_id=s.outlet_id,
-                    state="pending",
-                    created_at=now,
-                    expires_at=now + timedelta(days=ctx.settings.evidence_retention_days),
-                    reasons=",".join(outcome.assessment.reasons),
-                    details_enc=cipher.encrypt_text(
-                        json.dumps(details, default=str), f"evidence:details:{review_id}"
-                    ),
-                    portrait_enc=cipher.encrypt(portrait, f"evidence:portrait:{review_id}"),
-                    frame_enc=None
-                    if evidence is None
-                    else cipher.encrypt(evidence.frame_jpeg, f"evidence:frame:{review_id}"),
-                    plot_enc=None
-                    if evidence is None or evidence.plot_png is None
-                    else cipher.encrypt(evidence.plot_png, f"evidence:plot:{review_id}"),
-                )
-            )
-            objects["review"] = review_id
+            target, values = S.REVIEW, {"portrait_enc": None}
         else:
             assert s.id_index is not None
             locked = _record_failure(ctx, session, s.id_index, now)
-            if locked is None and s.attempts < ctx.settings.max_capture_attempts:
-                s.state = "awaiting_capture"
-                nonce = _issue_nonce(ctx, s)
+            if locked is None and ticket.attempt < ctx.settings.max_capture_attempts:
+                nonce, columns = _new_nonce(ctx)
+                target, values = S.AWAITING_CAPTURE, dict(columns)
             else:
-                s.state = "failed"
-        if s.state != "awaiting_capture":
-            s.portrait_enc = None  # the evidence keeps its own copy for a review
-            s.ended_at = now if s.state == "failed" else None
+                target, values = S.FAILED, {"portrait_enc": None, "ended_at": now}
+        if not move_session(
+            session, s.id, S.CAPTURING, target, where=_still_capturing(ticket), **common, **values
+        ):
+            raise CaptureInterruptedError(
+                "this capture outlived its time limit and was released: capture again",
+                session_id=s.id,
+            )
+        if target == S.REVIEW:
+            objects["review"] = _open_review(ctx, session, s, ticket, outcome, now)
         ctx.audit.append(session, actor, "capture.verdict", outcome.verdict, objects, at=now)
         if locked is not None:
             ctx.audit.append(
@@ -511,10 +524,86 @@ def finish_capture(
                 {"session": s.id, "id": s.id_number_masked or "", "until": locked.isoformat()},
                 at=now,
             )
+        session.refresh(s)
         view = _view(ctx, s, nonce)
         return CaptureResult(
             outcome.verdict, outcome.reasons, view.attempts_left, view.challenge, nonce
         )
+
+
+def _open_review(
+    ctx: ServiceContext,
+    session: Session,
+    s: RegistrationSession,
+    ticket: CaptureTicket,
+    outcome: CaptureOutcome,
+    now: datetime,
+) -> str:
+    """The review of a borderline capture, with its evidence encrypted; returns its id."""
+    cipher = ctx.keys.cipher
+    review_id = str(uuid.uuid4())
+    details = {
+        "score": outcome.assessment.score,
+        "threshold": outcome.assessment.threshold,
+        "review_threshold": ctx.review_threshold(outcome.assessment.engine),
+        "engine": outcome.assessment.engine,
+        "review_fmr": ctx.settings.review_fmr,
+        "library_reasons": list(outcome.assessment.reasons),
+        "verification": outcome.assessment.details,
+    }
+    evidence = outcome.evidence
+    session.add(
+        Review(
+            id=review_id,
+            session_id=s.id,
+            outlet_id=s.outlet_id,
+            state="pending",
+            created_at=now,
+            expires_at=now + timedelta(days=ctx.settings.evidence_retention_days),
+            reasons=",".join(outcome.assessment.reasons),
+            details_enc=cipher.encrypt_text(
+                json.dumps(details, default=str), f"evidence:details:{review_id}"
+            ),
+            portrait_enc=cipher.encrypt(ticket.portrait, f"evidence:portrait:{review_id}"),
+            frame_enc=None
+            if evidence is None
+            else cipher.encrypt(evidence.frame_jpeg, f"evidence:frame:{review_id}"),
+            plot_enc=None
+            if evidence is None or evidence.plot_png is None
+            else cipher.encrypt(evidence.plot_png, f"evidence:plot:{review_id}"),
+        )
+    )
+    return review_id
+
+
+def _end_attempt(
+    ctx: ServiceContext,
+    session: Session,
+    session_id: str,
+    attempts: int,
+    code: str,
+    now: datetime,
+    where: list[Any],
+) -> SessionState | None:
+    """End a capture that could not be judged (``code``): with attempts left the session waits
+    for a new challenge, else it fails. None when another request ended it first."""
+    if attempts < ctx.settings.max_capture_attempts:
+        target, values = S.AWAITING_CAPTURE, {}
+    else:
+        target, values = S.FAILED, {"ended_at": now, "portrait_enc": None}
+    won = move_session(
+        session,
+        session_id,
+        S.CAPTURING,
+        target,
+        where=where,
+        reasons=code,
+        verdict="failed" if code == INTERRUPTED else None,
+        capture_started_at=None,
+        nonce_hash=None,
+        **values,
+    )
+    return target if won else None
 
 
 def abort_capture(
@@ -525,19 +614,51 @@ def abort_capture(
     now = ctx.now()
     code = error.code if isinstance(error, RealnameError) else "INTERNAL"
     with ctx.database.transaction() as session:
-        s = session.get(RegistrationSession, ticket.session_id)
-        if s is None or s.state != "capturing":
-            return
-        if s.attempts < ctx.settings.max_capture_attempts:
-            s.state = "awaiting_capture"
-        else:
-            s.state, s.ended_at, s.portrait_enc = "failed", now, None
-        s.reasons = code
+        ended = _end_attempt(
+            ctx, session, ticket.session_id, ticket.attempt, code, now, _still_capturing(ticket)
+        )
+        if ended is None:
+            return  # released meanwhile: that release was audited
         ctx.audit.append(
             session,
             _actor(principal),
             "capture.error",
             code,
-            {"session": s.id, "attempt": ticket.attempt},
+            {"session": ticket.session_id, "attempt": ticket.attempt},
             at=now,
         )
+
+
+def release_stale_captures(ctx: ServiceContext, actor: Actor = SYSTEM) -> int:
+    """Release every capture still ``capturing`` ``STALE_GRACE_S`` after its time budget
+    (``capture_timeout_s``): a crash or ``kill -9`` left it, or its worker ran away. Each is
+    failed as ``CAPTURE_INTERRUPTED`` (the attempt stays counted), audited, and its session
+    waits for a new challenge or, without attempts left, fails. Returns how many."""
+    now = ctx.now()
+    limit = now - timedelta(seconds=ctx.settings.capture_timeout_s + STALE_GRACE_S)
+    stale = (RegistrationSession.capture_started_at.is_(None)) | (
+        RegistrationSession.capture_started_at <= limit
+    )
+    released = 0
+    with ctx.database.transaction() as session:
+        rows = session.execute(
+            select(RegistrationSession.id, RegistrationSession.attempts).where(
+                RegistrationSession.state == str(S.CAPTURING), stale
+            )
+        ).all()
+    for session_id, attempts in rows:
+        with ctx.database.transaction() as session:
+            guard = [RegistrationSession.attempts == attempts, stale]
+            ended = _end_attempt(ctx, session, session_id, attempts, INTERRUPTED, now, guard)
+            if ended is None:
+                continue
+            ctx.audit.append(
+                session,
+                actor,
+                "capture.interrupted",
+                str(ended),
+                {"session": session_id, "attempt": attempts, "reasons": INTERRUPTED},
+                at=now,
+            )
+            released += 1
+    return released

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from realname.errors import NotFoundError, ReviewDecidedError
 from realname.service.audit_store import Actor
 from realname.service.context import ServiceContext
+from realname.service.lifecycle import ReviewState, SessionState, move_review, move_session
 from realname.service.models import RegistrationSession, Review
 from realname.service.security import Principal
 
@@ -118,25 +119,43 @@ def evidence_image(
 def decide_review(
     ctx: ServiceContext, principal: Principal, review_id: str, approve: bool, reason: str
 ) -> ReviewView:
-    """Approve (the session becomes bindable) or reject; once, while pending."""
+    """Approve (the session becomes bindable) or reject; once, while pending. The review and
+    its session move together, each by a conditional UPDATE: of concurrent decisions exactly
+    one wins, the others answer 409 REVIEW_DECIDED."""
     now = ctx.now()
+    review_state = ReviewState.APPROVED if approve else ReviewState.REJECTED
+    session_state = SessionState.APPROVED if approve else SessionState.REJECTED
     with ctx.database.transaction() as session:
         r = _visible(principal, session.get(Review, review_id))
-        if r.state != "pending":
+        decided = move_review(
+            session,
+            r.id,
+            ReviewState.PENDING,
+            review_state,
+            decided_by=principal.user_id,
+            decided_at=now,
+            decision_reason=reason.strip(),
+        )
+        if not decided:
+            session.refresh(r)
             raise ReviewDecidedError(f"the review is {r.state}", state=r.state)
-        s = session.get(RegistrationSession, r.session_id)
-        assert s is not None
-        r.state = "approved" if approve else "rejected"
-        r.decided_by, r.decided_at, r.decision_reason = principal.user_id, now, reason.strip()
-        s.state = r.state
-        if not approve:
-            s.ended_at = now
+        moved = move_session(
+            session,
+            r.session_id,
+            SessionState.REVIEW,
+            session_state,
+            ended_at=None if approve else now,
+        )
+        if not moved:  # the session left review another way (retention): nothing is decided
+            raise ReviewDecidedError("the review's session is no longer in review")
         ctx.audit.append(
             session,
             Actor(principal.username, principal.outlet_id),
             "review.decision",
-            r.state,
-            {"review": r.id, "session": s.id},  # the free-text reason stays in its row
+            str(review_state),
+            {"review": r.id, "session": r.session_id},  # the free-text reason stays in its row
             at=now,
         )
-        return _view(ctx, r, s.id_number_masked, True)
+        session.refresh(r)
+        s = session.get(RegistrationSession, r.session_id)
+        return _view(ctx, r, s.id_number_masked if s else None, True)
