@@ -7,6 +7,7 @@ detection score in hundredths.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,3 +70,17 @@ def fake_image(identity: int, faces: int = 1, score: int = 90) -> np.ndarray:
     for i, value in enumerate((identity, faces, score)):
         image[: 480 // 16, i * 80 : (i + 1) * 80, 0] = value
     return image
+
+
+class SlowDetector:
+    """A real detector, 50 ms slower a call: a clip then takes far longer than its budget."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.name, self.version = inner, inner.name, inner.version
+
+    def load(self) -> None:
+        pass
+
+    def detect(self, image):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)
+        return self.inner.detect(image)

@@ -3,7 +3,14 @@ import pytest
 
 from realname.engines.base import Face
 from realname.errors import MultipleFacesError, NoFaceError
-from realname.faces import find_faces, select_face, whole_image_face
+from realname.faces import (
+    FaceSearch,
+    alignment_view,
+    find_faces,
+    select_face,
+    upsample_factor,
+    whole_image_face,
+)
 
 
 def face(x: float, y: float, size: float, score: float) -> Face:
@@ -70,3 +77,36 @@ def test_small_images_are_upsampled_and_large_ones_refined(engines, astronaut_fa
     big = cv2.resize(astronaut_face, (960, 1200))
     large = find_faces(engines.detector, big)
     assert len(large) == 1 and large[0].inter_eye_px > 150
+
+
+class _SizeRecorder:
+    """A detector that finds nothing and records the size of every image it is given."""
+
+    name, version = "recorder", "0"
+
+    def __init__(self) -> None:
+        self.sizes: list[tuple[int, int]] = []
+
+    def load(self) -> None:
+        pass
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        self.sizes.append((int(image.shape[1]), int(image.shape[0])))
+        return []
+
+
+def test_enlargement_never_exceeds_the_pixel_bound_whatever_the_input() -> None:
+    # A second guard behind the aspect limit of decode_image: a 20,000 x 40 strip was enlarged
+    # to 150,000 x 300 (45 megapixels, 4 GB in the detector); now it is not enlarged at all.
+    search = FaceSearch()
+    bound = 1_000_000  # pixels; the default upsample_max_pixels is half of it
+    for width, height in ((20_000, 40), (40, 20_000), (1_000_000, 40), (3_000, 150), (102, 126)):
+        strip = np.zeros((height, width, 3), np.uint8)
+        factor = upsample_factor(strip.shape, search)
+        assert width * height * factor**2 <= max(bound, width * height)
+        detector = _SizeRecorder()
+        assert find_faces(detector, strip, search) == []
+        assert all(w * h <= max(bound, width * height) for w, h in detector.sizes)
+        view, _ = alignment_view(strip, face(0, 0, 10, 0.9), search)
+        assert view.size <= 3 * max(bound, width * height)
+    assert upsample_factor((126, 102, 3), search) == pytest.approx(300 / 102)  # chips as before

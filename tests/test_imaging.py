@@ -7,6 +7,7 @@ import pytest
 
 from realname.errors import (
     ImageCorruptError,
+    ImageDimensionsError,
     ImageEmptyError,
     ImageTooLargeError,
     ImageTypeError,
@@ -74,6 +75,33 @@ def test_when_image_is_a_decompression_bomb_then_refused_before_decoding() -> No
 def test_when_image_is_over_40_megapixels_then_too_large() -> None:
     with pytest.raises(ImageTooLargeError):
         decode_image(_png_header_claiming(8000, 5001))
+
+
+def test_when_image_is_a_thin_strip_then_dimensions_error_before_decoding() -> None:
+    # A real 20,000 x 40 PNG of zeros is a couple of kilobytes; enlarged for face detection it
+    # was 45 megapixels and 4 GB. It is refused from the header, in either orientation.
+    ok, buf = cv2.imencode(".png", np.zeros((40, 20_000, 3), np.uint8))
+    assert ok and len(buf) < 5_000
+    for data in (buf.tobytes(), _png_header_claiming(40, 1_000_000)):
+        with pytest.raises(ImageDimensionsError) as info:
+            decode_image(data)
+        assert info.value.code == "IMAGE_DIMENSIONS" and info.value.status == 422
+    with pytest.raises(ImageDimensionsError):
+        decode_image(_png_header_claiming(40, 20_000))
+    with pytest.raises(ImageDimensionsError):
+        load_image(np.zeros((40, 20_000, 3), np.uint8))  # arrays are held to the same limits
+
+
+def test_aspect_ratios_of_cameras_chips_and_phones_pass() -> None:
+    # chip portrait 102x126, 4:3, 16:9, 9:16, 20:9 phones, and the 3:1 limit itself
+    sizes = [(102, 126), (640, 480), (1280, 720), (720, 1280), (1080, 2400), (300, 900)]
+    for width, height in sizes:
+        _, buf = cv2.imencode(".png", np.zeros((height, width, 3), np.uint8))
+        assert decode_image(buf.tobytes()).shape == (height, width, 3)
+    with pytest.raises(ImageDimensionsError):
+        decode_image(_png_header_claiming(301, 100))
+    with pytest.raises(ImageDimensionsError):
+        decode_image(_png_header_claiming(102, 126), ImageLimits(max_aspect=1.2))
 
 
 def test_when_file_is_over_the_byte_limit_then_too_large(astronaut_face: np.ndarray) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 
 import cv2
 import numpy as np
 import pytest
 
 from realname.challenge import parse_challenge
+from realname.errors import CaptureTimeoutError
 from realname.evaluation.datasets import to_chip
 from realname.liveness import LivenessReason, check_liveness
 from realname.media import frames_clip
 from realname.verify import MATCH_SKIPPED, verify_identity
+from tests.fakes import SlowDetector
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +72,18 @@ def test_verify_matches_only_after_liveness_passed(
     assert not bad.passed and bad.match is None
     assert MATCH_SKIPPED in bad.reasons
     assert bad.to_dict()["match"] is None
+
+
+def test_when_the_deadline_passes_then_judging_stops_between_frames(
+    engines, policy, still_clip, astronaut_face
+) -> None:  # type: ignore[no-untyped-def]
+    slow = dataclasses.replace(engines, detector=SlowDetector(engines.detector))
+    challenge = parse_challenge("blink")
+    start = time.monotonic()
+    with pytest.raises(CaptureTimeoutError) as info:  # 45 frames would take over 2 s
+        check_liveness(still_clip, challenge, slow, policy.liveness, policy, deadline=start + 0.3)
+    assert time.monotonic() - start < 1.0
+    assert info.value.context["stage"] == "analysing the frames"
+    portrait = cv2.imencode(".png", cv2.resize(astronaut_face, (102, 126)))[1].tobytes()
+    with pytest.raises(CaptureTimeoutError):
+        verify_identity(portrait, still_clip, challenge, engines, policy, deadline=start - 1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import time
 from pathlib import Path
 
 import cv2
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from realname.errors import (
+    CaptureTimeoutError,
     VideoCorruptError,
     VideoEmptyError,
     VideoError,
@@ -348,5 +350,57 @@ def test_default_limits_are_the_documented_ones() -> None:
         min_short_side=240,
         max_short_side=1080,
         max_frames=2000,
+        max_aspect=2.5,
+        max_pixels=1920 * 1080,
     )
     assert documented == DEFAULT_VIDEO_LIMITS
+
+
+def grey_clip(folder: Path, size: tuple[int, int], n_frames: int = 30) -> bytes:
+    """``n_frames`` flat grey MJPEG frames at 15 fps: tiny on disk, whatever the size."""
+    path = folder / f"grey_{size[0]}x{size[1]}.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, size)
+    frame = np.full((size[1], size[0], 3), 128, dtype=np.uint8)
+    for _ in range(n_frames):
+        writer.write(frame)
+    writer.release()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("size", [(1080, 4320), (4320, 1080)], ids=["tall", "wide"])
+def test_when_a_clip_is_a_strip_no_camera_records_then_refused_before_decoding(
+    clip_dir: Path, size: tuple[int, int]
+) -> None:
+    # Its 1080 px short side passes, but each frame is 4.7 megapixels to decode and downscale,
+    # and its 160 px short side after the analysis downscale made every face search an
+    # enlarged 1200x300 detection: 15 s of such a clip held a worker for 20-30 s.
+    data = grey_clip(clip_dir, size)
+    start = time.monotonic()
+    with pytest.raises(VideoResolutionError) as info:
+        decode_clip(data)
+    assert time.monotonic() - start < 0.5  # from the header, before any frame is decoded
+    assert info.value.context["max_aspect"] == 2.5
+
+
+def test_when_frames_are_over_1080p_pixels_then_resolution_error() -> None:
+    frame = np.zeros((1080, 2000, 3), dtype=np.uint8)  # 16.7:9, 2.16 megapixels
+    with pytest.raises(VideoResolutionError) as info:
+        frames_clip([frame] * 10, [i / 10 for i in range(10)])
+    assert info.value.context["max_pixels"] == 1920 * 1080
+    strip = np.zeros((240, 700, 3), dtype=np.uint8)  # 2.9:1
+    with pytest.raises(VideoResolutionError):
+        frames_clip([strip] * 10, [i / 10 for i in range(10)])
+    phone = np.zeros((1920, 1080, 3), dtype=np.uint8)  # 9:16, exactly 1080p
+    assert frames_clip([phone] * 10, [i / 10 for i in range(10)]).width == 1080
+
+
+def test_when_the_deadline_passes_then_decoding_stops_with_capture_timeout(
+    mp4_2s: bytes,
+) -> None:
+    with pytest.raises(CaptureTimeoutError) as info:
+        decode_clip(mp4_2s, deadline=time.monotonic() - 1.0)
+    assert info.value.code == "CAPTURE_TIMEOUT" and info.value.status == 422
+    frames = [frame_at(i) for i in range(15)]
+    with pytest.raises(CaptureTimeoutError):
+        frames_clip(frames, [i / 15 for i in range(15)], deadline=time.monotonic() - 1.0)
+    assert len(decode_clip(mp4_2s, deadline=time.monotonic() + 60).frames) > 0

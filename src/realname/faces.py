@@ -42,6 +42,11 @@ class FaceSearch:
     work_long_side: int = 320  # detect at most at this long side, then refine at native size
     upsample_below_short_side: int = 200  # smaller images are upsampled ...
     upsample_to_short_side: int = 300  # ... to this short side
+    # ... but never past this many pixels, whatever the input: a second guard behind the
+    # aspect limit of ImageLimits (a 20,000 x 40 strip enlarged to a 300 px short side was 45
+    # megapixels, and 4 GB in the detector). 4:3 at a 300 px short side is 0.12 megapixels;
+    # 3:1 (the widest image accepted) is 0.27.
+    upsample_max_pixels: int = 500_000
     refine: bool = True
     fallback_max_side: int = 400  # whole-image fallback only for tight crops up to this size
     fallback_aspect: tuple[float, float] = (0.6, 1.05)  # width / height of a portrait crop
@@ -58,6 +63,10 @@ def _resize(image: Image, factor: float) -> Image:
     # Lanczos when enlarging: on 102x126 chips it gave a sharper aligned crop than bicubic
     # (lfw_chip FNMR 2.62% against 2.90%, and 3.10% aligning on the chip itself).
     interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LANCZOS4
+    height, width = image.shape[:2]
+    if round(width * factor) < 1 or round(height * factor) < 1:  # a strip: keep 1 px a side
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        return np.asarray(cv2.resize(image, size, interpolation=interpolation), dtype=np.uint8)
     return np.asarray(
         cv2.resize(image, None, fx=factor, fy=factor, interpolation=interpolation), dtype=np.uint8
     )
@@ -118,11 +127,18 @@ def _refine(detector: FaceDetector, image: Image, face: Face, work: int) -> Face
 
 
 def upsample_factor(shape: tuple[int, ...], search: FaceSearch = DEFAULT_SEARCH) -> float:
-    """How much a small image is enlarged for detection and alignment (1.0: not at all)."""
+    """How much a small image is enlarged for detection and alignment (1.0: not at all).
+
+    The enlarged image never exceeds ``search.upsample_max_pixels`` (an image already that
+    large is not enlarged at all)."""
     short = min(shape[:2])
-    if short < search.upsample_below_short_side:
-        return search.upsample_to_short_side / short
-    return 1.0
+    if short < 1 or short >= search.upsample_below_short_side:
+        return 1.0
+    factor = search.upsample_to_short_side / short
+    pixels = float(shape[0]) * float(shape[1])
+    if pixels * factor * factor > search.upsample_max_pixels:
+        factor = (search.upsample_max_pixels / pixels) ** 0.5
+    return factor if factor > 1.0 else 1.0
 
 
 def alignment_view(

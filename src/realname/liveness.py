@@ -21,7 +21,7 @@ from realname.challenge import Challenge, StepResult, match_steps
 from realname.engines import Engines
 from realname.engines.sface import l2_normalise
 from realname.faces import alignment_view
-from realname.media import Clip
+from realname.media import Clip, check_deadline
 from realname.passive import (
     Check,
     banding,
@@ -183,13 +183,22 @@ def check_liveness(
     match_policy: MatchPolicy,
     *,
     step_timeout_s: float | None = None,
+    deadline: float | None = None,
 ) -> LivenessReport:
-    """Judge a clip against a challenge; see the module docstring."""
+    """Judge a clip against a challenge; see the module docstring. ``deadline`` (a
+    :func:`time.monotonic` instant) is checked between frames and between checks:
+    :class:`~realname.errors.CaptureTimeoutError` once it passes."""
     start = time.perf_counter()
     frames = clip.frames
     track = extract_signals(
-        frames, clip.timestamps_s, engines, match_policy.search, detect_every=policy.detect_every
+        frames,
+        clip.timestamps_s,
+        engines,
+        match_policy.search,
+        detect_every=policy.detect_every,
+        deadline=deadline,
     )
+    check_deadline(deadline, "checking liveness")
     t_signals = time.perf_counter()
     events, base = detect_actions(track, policy.actions)
     steps = match_steps(challenge, events, step_timeout_s=step_timeout_s or policy.step_timeout_s)
@@ -212,6 +221,7 @@ def check_liveness(
         checks["colour"] = colour_spread(frames, track, policy.passive)
         checks["banding"] = banding(frames, track, policy.passive)
         checks["temporal"] = temporal_sanity(frames, track, policy.passive)
+        check_deadline(deadline, "checking liveness")
         step_frames = [
             f.index
             for s in steps

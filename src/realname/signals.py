@@ -25,6 +25,7 @@ from realname.engines import Engines
 from realname.engines.base import Face
 from realname.errors import FaceError, SetupError
 from realname.faces import FaceSearch, find_faces, iou, redetect_near, select_face
+from realname.media import check_deadline
 from realname.pose import (
     eye_aspect_ratios,
     five_points,
@@ -147,11 +148,14 @@ def extract_signals(
     *,
     detect_every: int = 5,
     workers: int = 2,
+    deadline: float | None = None,
 ) -> SignalTrack:
     """Signals for every frame given (sample the clip before calling).
 
     With ``workers`` > 1 the clip is cut into that many consecutive parts, each starting with a
-    full detection, analysed in threads (OpenCV releases the GIL while it detects)."""
+    full detection, analysed in threads (OpenCV releases the GIL while it detects).
+    ``deadline`` (a :func:`time.monotonic` instant) is checked before every frame:
+    :class:`~realname.errors.CaptureTimeoutError` once it passes."""
     if engines.landmarker is None:
         raise SetupError("liveness needs a landmarker engine (REALNAME_LANDMARKER)")
     start = time.perf_counter()
@@ -159,11 +163,13 @@ def extract_signals(
     parts = max(1, min(workers, n // 20))
     bounds = [round(i * n / parts) for i in range(parts + 1)]
     if parts == 1:
-        results = [_extract(frames, timestamps, 0, n, engines, search, detect_every)]
+        results = [_extract(frames, timestamps, 0, n, engines, search, detect_every, deadline)]
     else:
         with ThreadPoolExecutor(max_workers=parts) as pool:
             futures = [
-                pool.submit(_extract, frames, timestamps, a, b, engines, search, detect_every)
+                pool.submit(
+                    _extract, frames, timestamps, a, b, engines, search, detect_every, deadline
+                )
                 for a, b in itertools.pairwise(bounds)
             ]
             results = [f.result() for f in futures]
@@ -185,6 +191,7 @@ def _extract(
     engines: Engines,
     search: FaceSearch,
     detect_every: int,
+    deadline: float | None = None,
 ) -> tuple[list[FrameSignals], int]:
     assert engines.landmarker is not None
     landmarker = engines.landmarker
@@ -194,6 +201,7 @@ def _extract(
     since_detection = detect_every
     detections = 0
     for index in range(first, stop):
+        check_deadline(deadline, "analysing the frames")
         image, t = frames[index], timestamps[index]
         height, width = image.shape[:2]
         gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)

@@ -16,7 +16,7 @@ from realname.errors import PolicyError
 from realname.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from realname.liveness import LivenessReport, check_liveness
 from realname.match import FaceMatch, ImageSource, match_faces
-from realname.media import Clip
+from realname.media import Clip, check_deadline
 from realname.policy import MatchPolicy
 
 __all__ = ["Verification", "verify_identity"]
@@ -63,20 +63,29 @@ def verify_identity(
     step_timeout_s: float | None = None,
     fmr: str | None = None,
     limits: ImageLimits = DEFAULT_LIMITS,
+    deadline: float | None = None,
 ) -> Verification:
     """``fmr``: the match's operating point (``1e-3``, ``1e-4``, ``1e-5``); the policy's default
-    when None."""
+    when None. ``deadline``: a :func:`time.monotonic` instant, checked between frames and
+    between stages; :class:`~realname.errors.CaptureTimeoutError` once it passes."""
     if policy.liveness is None:
         raise PolicyError(f"policy {policy.version} has no liveness section")
     start = time.perf_counter()
     reference = load_image(portrait, limits)  # bad portraits fail before any video work
     liveness = check_liveness(
-        clip, challenge, engines, policy.liveness, policy, step_timeout_s=step_timeout_s
+        clip,
+        challenge,
+        engines,
+        policy.liveness,
+        policy,
+        step_timeout_s=step_timeout_s,
+        deadline=deadline,
     )
     t_live = time.perf_counter()
     match: FaceMatch | None = None
     reasons = list(liveness.reasons)
     if liveness.passed and liveness.best_frames:
+        check_deadline(deadline, "matching the portrait")
         probes = [clip.frames[i] for i in liveness.best_frames]
         match = match_faces(reference, probes, engines, policy, fmr=fmr, limits=limits)
         reasons += list(match.reasons) if not match.passed else []

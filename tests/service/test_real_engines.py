@@ -3,14 +3,23 @@ judged by the library, answered without scores."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
+from realname.challenge import parse_challenge
+from realname.errors import CaptureTimeoutError
+from realname.imaging import ImageLimits
+from realname.media import VideoLimits
 from realname.service.app import create_app
+from realname.service.verification import CaptureJob, EngineVerifier
 from tests.conftest import encode
+from tests.fakes import SlowDetector
 from tests.service.conftest import Clock, Service, make_settings, populate
 
 
@@ -46,3 +55,21 @@ def test_a_still_picture_fails_the_fixed_challenge_with_the_real_engines(
         assert body["challenge"] == ["turn_left", "blink"]
         broken = svc.capture(s["id"], body["nonce"], clip=b"\x00\x00\x00\x18ftypmp42" + bytes(99))
         assert broken.status_code == 400 and broken.json()["code"].startswith("VIDEO_")
+
+
+def test_the_engine_verifier_stops_a_capture_past_its_time_budget(
+    tmp_path: Path, engines, policy, astronaut: np.ndarray, astronaut_face: np.ndarray
+) -> None:  # type: ignore[no-untyped-def]
+    video = tmp_path / "still.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (640, 480))
+    for _ in range(45):
+        writer.write(cv2.resize(astronaut, (640, 480)))
+    writer.release()
+    slow = dataclasses.replace(engines, detector=SlowDetector(engines.detector))
+    verifier = EngineVerifier(slow, policy, VideoLimits(), ImageLimits(), capture_timeout_s=0.5)
+    portrait = encode(cv2.resize(astronaut_face, (102, 126)), ".png")
+    job = CaptureJob(portrait, video.read_bytes(), parse_challenge("blink"))
+    start = time.monotonic()
+    with pytest.raises(CaptureTimeoutError):  # 45 frames at over 50 ms each: over 2 s
+        verifier(job)
+    assert time.monotonic() - start < 1.5

@@ -11,6 +11,7 @@ clerk (``passed``, ``failed`` or ``review``) is decided by :func:`decide`, never
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,7 @@ class EngineVerifier:
         image_limits: ImageLimits,
         *,
         fmr: str | None = None,
+        capture_timeout_s: float | None = None,
     ) -> None:
         if policy.liveness is None:
             from realname.errors import PolicyError
@@ -137,15 +139,21 @@ class EngineVerifier:
         self.video_limits = video_limits
         self.image_limits = image_limits
         self.fmr = fmr  # the operating point (REALNAME_MATCH_FMR); the policy default when None
+        # REALNAME_CAPTURE_TIMEOUT_S: one capture's decoding and judging stop (CAPTURE_TIMEOUT)
+        # once it is spent, checked between frames; None: no limit.
+        self.capture_timeout_s = capture_timeout_s
 
     def __call__(self, job: CaptureJob) -> Assessment:
         live = self.policy.liveness
         assert live is not None
+        budget = self.capture_timeout_s
+        deadline = None if budget is None else time.monotonic() + budget
         clip = decode_clip(
             job.clip,
             self.video_limits,
             sample_fps=live.sample_fps,
             analysis_long_side=live.analysis_long_side,
+            deadline=deadline,
         )
         result = verify_identity(
             job.portrait,
@@ -155,6 +163,7 @@ class EngineVerifier:
             self.policy,
             fmr=self.fmr,
             limits=self.image_limits,
+            deadline=deadline,
         )
         match = result.match
 
