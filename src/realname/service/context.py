@@ -1,5 +1,5 @@
 """What every request needs, built once per app: settings, database, keys, audit, policy,
-verifier, pool, metrics and the clock."""
+verifier, pool, metrics, the sign-in guard and the clock."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from realname.service.audit_store import AuditStore
 from realname.service.db import Database
 from realname.service.keys import ServiceKeys
 from realname.service.metrics import Metrics
+from realname.service.signin import SignInGuard
 from realname.service.verification import Verifier
 from realname.service.workers import VerificationPool
 from realname.settings import Settings
@@ -52,6 +53,7 @@ class ServiceContext:
     audit: AuditStore
     pool: VerificationPool
     metrics: Metrics
+    signin: SignInGuard  # sign-in throttles, locks and thread pool (realname.service.signin)
     clock: Clock = _utcnow
     challenge_override: Challenge | None = None
     policy: MatchPolicy | None = None  # loaded at start-up

@@ -45,5 +45,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.signin_refused = Counter(
+            "realname_signin_refused",
+            "Sign-ins refused before any password check (not audited): by throttle (address, "
+            "account), account lock (locked) or a full sign-in pool (busy)",
+            ["reason"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

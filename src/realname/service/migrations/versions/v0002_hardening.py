@@ -1,4 +1,5 @@
-"""Hardening (issue 9): sign-in failures and account locks; when a running capture started.
+"""Hardening (issue 9): sign-in failures and account locks; when a running capture started;
+usernames in their canonical lower-case form.
 
 Revision ID: 0002
 Revises: 0001
@@ -28,6 +29,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("capture_started_at", sa.DateTime(timezone=True), nullable=True)
         )
+    # Sign-in looks usernames up in their canonical (lower-case) form: bring stored ones to it
+    # where that names no one else (a clash keeps its name and must be renamed by hand).
+    op.execute(
+        "UPDATE users SET username = lower(username) WHERE username <> lower(username) "
+        "AND NOT EXISTS (SELECT 1 FROM users AS other WHERE other.username = lower(users.username))"
+    )
 
 
 def downgrade() -> None:
