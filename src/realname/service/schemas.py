@@ -1,6 +1,13 @@
 """Request and response bodies of the API (apart from domain types and tables).
 
 No response carries a score for a clerk, a plain ID number, a name, or a plain mobile number.
+Booleans are strict: ``true`` or ``false`` (in a multipart form the text ``true`` or ``false``),
+never ``0``, ``1``, ``"yes"`` or ``"on"``.
+
+The patterns of the ID number and the mobile number are documented on their fields (the
+canonical form); the check itself is :mod:`realname.identifiers`', after Unicode NFKC (so that a
+full-width ``１３８`` is the same number as ``138``), which answers with the identifier's own
+error code rather than a generic validation error.
 """
 
 from __future__ import annotations
@@ -9,6 +16,28 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9X]$"
+MSISDN_PATTERN = r"^(\+86)?1[3-9][0-9]{9}$"
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str = Field(description="URI naming the problem type (one per code)")
+    title: str
+    status: int = Field(description="The HTTP status of the answer")
+    detail: str = Field(description="What went wrong, for a person (no personal data)")
+    code: str = Field(description="Stable code clients switch on (docs/errors.md)")
+    instance: str | None = Field(None, description="The request path")
+    request_id: str = Field(description="Quote it to the operator; also in X-Request-ID")
+    context: dict[str, str | int | float | bool] | None = Field(
+        None, description="Facts about the error (a limit, a field, retry_after_s)"
+    )
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="REQUEST_INVALID: each field's location, message and type"
+    )
+    reasons: list[str] | None = Field(None, description="CARD_REFUSED: the rules' reason codes")
 
 
 class TokenOut(BaseModel):
@@ -21,7 +50,7 @@ class ConsentIn(BaseModel):
     """The customer's separate consent to the biometric check (PIPL art. 28-29)."""
 
     model_config = ConfigDict(extra="forbid")
-    biometric_consent: bool
+    biometric_consent: bool = Field(strict=True, description="true or false (nothing else)")
     consent_text_version: str = Field(min_length=1, max_length=50)
 
 
@@ -57,11 +86,27 @@ class IdCardForm(BaseModel):
     ethnicity: str = Field("", max_length=50)
     birth_date: date
     address: str = Field("", max_length=300)
-    id_number: str = Field(min_length=15, max_length=20)
+    id_number: str = Field(
+        min_length=15,
+        max_length=20,
+        description="18 characters: 17 digits and a digit or X, after Unicode NFKC (full-width "
+        "digits are read as digits) and with spaces removed; checked by the server, which "
+        "answers ID_NUMBER_INVALID",
+        json_schema_extra={"pattern": ID_NUMBER_PATTERN},
+    )
     issuing_authority: str = Field("", max_length=100)
     valid_from: date
     valid_until: date | None = Field(None, description="Empty or 长期 for a long-term card")
-    guardian_consent: bool = False
+    guardian_consent: bool = Field(False, description="The text true or false (nothing else)")
+
+    @field_validator("guardian_consent", mode="before")
+    @classmethod
+    def _strict_flag(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValueError("guardian_consent must be the text true or false")
 
     @field_validator("valid_until", mode="before")
     @classmethod
@@ -105,7 +150,14 @@ class CaptureOut(BaseModel):
 class BindIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_id: str = Field(min_length=1, max_length=36)
-    msisdn: str = Field(min_length=1, max_length=20, description="11 digits, optional +86")
+    msisdn: str = Field(
+        min_length=1,
+        max_length=20,
+        description="A mainland mobile number: 11 digits starting 13-19, optionally after +86; "
+        "read after Unicode NFKC (full-width digits are digits), with spaces, hyphens, dots and "
+        "parentheses removed; checked by the server, which answers MSISDN_INVALID",
+        json_schema_extra={"pattern": MSISDN_PATTERN},
+    )
 
 
 class BindingOut(BaseModel):
@@ -153,7 +205,7 @@ class ReviewOut(BaseModel):
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    approve: bool
+    approve: bool = Field(strict=True, description="true or false (nothing else)")
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -181,6 +233,9 @@ class UserIn(BaseModel):
     password: str = Field(min_length=10, max_length=200)
     role: Literal["clerk", "supervisor", "auditor", "admin"]
     outlet: str | None = None
+    all_outlets: bool = Field(
+        False, description="A supervisor of no outlet, who sees every outlet (regional)"
+    )
 
 
 class UserOut(BaseModel):

@@ -6,12 +6,18 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from realname.service.deps import AuditReader, Context
+from realname.service.openapi import AUTHENTICATED, problems
 from realname.service.schemas import AuditVerifyOut
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-@router.get("/verify", response_model=AuditVerifyOut, summary="Verify the audit chain")
+@router.get(
+    "/verify",
+    response_model=AuditVerifyOut,
+    summary="Verify the audit chain",
+    responses=problems(*AUTHENTICATED),
+)
 async def verify(ctx: Context, user: AuditReader) -> AuditVerifyOut:
     """Every link, hash and signed head; names the first bad entry."""
     result = await run_in_threadpool(ctx.audit.verify)

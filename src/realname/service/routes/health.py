@@ -18,7 +18,28 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready to serve: models loaded and database reachable")
+_READINESS = {
+    "type": "object",
+    "properties": {
+        "ready": {"type": "boolean"},
+        "models_loaded": {"type": "boolean"},
+        "database": {"type": "boolean", "description": "The database answered"},
+    },
+    "required": ["ready", "models_loaded", "database"],
+}
+
+
+@router.get(
+    "/readyz",
+    summary="Ready to serve: models loaded and database reachable",
+    responses={
+        200: {"description": "Ready", "content": {"application/json": {"schema": _READINESS}}},
+        503: {
+            "description": "Not ready: the models are not loaded or the database is unreachable",
+            "content": {"application/json": {"schema": _READINESS}},
+        },
+    },
+)
 async def readyz(ctx: Context) -> JSONResponse:
     database = await run_in_threadpool(ctx.database.reachable)
     ready = ctx.models_loaded and database
@@ -26,7 +47,12 @@ async def readyz(ctx: Context) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def metrics(ctx: Context) -> Response:
     ctx.metrics.pool_in_use.set(ctx.pool.in_use)
     ctx.metrics.pool_capacity.set(ctx.pool.capacity)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from realname.service import reviews
 from realname.service.deps import Context, ReviewReader, Supervisor
+from realname.service.openapi import AUTHENTICATED, WITH_BODY, problems
 from realname.service.reviews import ReviewView
 from realname.service.schemas import DecisionIn, ReviewOut
 
@@ -32,7 +33,12 @@ def _out(view: ReviewView) -> ReviewOut:
     )
 
 
-@router.get("", response_model=list[ReviewOut], summary="Reviews (default: pending)")
+@router.get(
+    "",
+    response_model=list[ReviewOut],
+    summary="Reviews (default: pending)",
+    responses=problems(*AUTHENTICATED),
+)
 def list_reviews(
     ctx: Context,
     user: ReviewReader,
@@ -45,7 +51,12 @@ def list_reviews(
     return [_out(v) for v in found]
 
 
-@router.get("/{review_id}", response_model=ReviewOut, summary="One review with its scores")
+@router.get(
+    "/{review_id}",
+    response_model=ReviewOut,
+    summary="One review with its scores",
+    responses=problems(*AUTHENTICATED, 404),
+)
 def get_review(ctx: Context, user: ReviewReader, review_id: str) -> ReviewOut:
     return _out(reviews.get_review(ctx, user, review_id))
 
@@ -53,7 +64,10 @@ def get_review(ctx: Context, user: ReviewReader, review_id: str) -> ReviewOut:
 @router.get(
     "/{review_id}/evidence/{kind}",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+    responses={
+        200: {"content": {"image/jpeg": {}, "image/png": {}}},
+        **problems(*AUTHENTICATED, 404),
+    },
     summary="An evidence image: the portrait, the best frame or the liveness plot",
 )
 def evidence(
@@ -63,7 +77,12 @@ def evidence(
     return Response(data, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/{review_id}/decision", response_model=ReviewOut, summary="Approve or reject")
+@router.post(
+    "/{review_id}/decision",
+    response_model=ReviewOut,
+    summary="Approve or reject",
+    responses=problems(*AUTHENTICATED, *WITH_BODY, 404, 409),
+)
 def decide(ctx: Context, supervisor: Supervisor, review_id: str, body: DecisionIn) -> ReviewOut:
     """Approve (the session can then bind a number) or reject, with a reason; once."""
     return _out(reviews.decide_review(ctx, supervisor, review_id, body.approve, body.reason))

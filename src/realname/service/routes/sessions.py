@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from realname.errors import PayloadTooLargeError, RealnameError, RequestInvalidError, SetupError
 from realname.service import registration
 from realname.service.deps import Clerk, Context, Reader
+from realname.service.openapi import AUTHENTICATED, UPLOAD, WITH_BODY, problems
 from realname.service.registration import IdCardInput, SessionView
 from realname.service.schemas import CaptureOut, ConsentIn, FramingOut, IdCardForm, SessionOut
 from realname.service.uploads import OVERHEAD_BYTES, read_multipart
@@ -93,7 +94,13 @@ _CAPTURE_FORM = _multipart(
 )
 
 
-@router.post("", status_code=201, response_model=SessionOut, summary="Start a registration")
+@router.post(
+    "",
+    status_code=201,
+    response_model=SessionOut,
+    summary="Start a registration",
+    responses=problems(*AUTHENTICATED, *WITH_BODY),
+)
 def create_session(ctx: Context, clerk: Clerk, body: ConsentIn) -> SessionOut:
     """Record the customer's separate biometric consent. Given: the session awaits the ID card
     and carries the liveness challenge and its one-time nonce. Refused: the session is created
@@ -104,7 +111,12 @@ def create_session(ctx: Context, clerk: Clerk, body: ConsentIn) -> SessionOut:
     return _out(view)
 
 
-@router.get("", response_model=list[SessionOut], summary="List sessions")
+@router.get(
+    "",
+    response_model=list[SessionOut],
+    summary="List sessions",
+    responses=problems(*AUTHENTICATED),
+)
 def list_sessions(
     ctx: Context,
     user: Reader,
@@ -115,7 +127,12 @@ def list_sessions(
     return [_out(v) for v in registration.list_sessions(ctx, user, limit, state)]
 
 
-@router.get("/{session_id}", response_model=SessionOut, summary="One session")
+@router.get(
+    "/{session_id}",
+    response_model=SessionOut,
+    summary="One session",
+    responses=problems(*AUTHENTICATED, 404),
+)
 def get_session(ctx: Context, user: Reader, session_id: str) -> SessionOut:
     return _out(registration.get_session(ctx, user, session_id))
 
@@ -125,6 +142,7 @@ def get_session(ctx: Context, user: Reader, session_id: str) -> SessionOut:
     response_model=SessionOut,
     summary="Submit the ID card's chip fields and portrait",
     openapi_extra=_CARD_FORM,
+    responses=problems(*AUTHENTICATED, *UPLOAD, 404, 409, 429),
 )
 async def submit_card(ctx: Context, clerk: Clerk, session_id: str, request: Request) -> SessionOut:
     """Multipart: the chip's fields and the ``portrait`` file. A card breaking a rule answers
@@ -144,6 +162,7 @@ async def submit_card(ctx: Context, clerk: Clerk, session_id: str, request: Requ
     "/{session_id}/challenge",
     response_model=SessionOut,
     summary="A new challenge and nonce",
+    responses=problems(*AUTHENTICATED, 404, 409),
 )
 def reissue_challenge(ctx: Context, clerk: Clerk, session_id: str) -> SessionOut:
     """After a capture that could not be judged (its nonce is spent), while attempts are left.
@@ -159,6 +178,7 @@ _FRAMING_FORM = _multipart({}, {"frame": "A JPEG or PNG still of the preview (64
     response_model=FramingOut,
     summary="Framing advice on a preview still",
     openapi_extra=_FRAMING_FORM,
+    responses=problems(*AUTHENTICATED, *UPLOAD, 404, 409, 503),
 )
 async def framing(ctx: Context, clerk: Clerk, session_id: str, request: Request) -> FramingOut:
     """Multipart: a ``frame`` still of the camera preview. The answer says whether the face is
@@ -180,6 +200,7 @@ async def framing(ctx: Context, clerk: Clerk, session_id: str, request: Request)
     response_model=CaptureOut,
     summary="Upload the live clip: the verdict",
     openapi_extra=_CAPTURE_FORM,
+    responses=problems(*AUTHENTICATED, *UPLOAD, 404, 409, 429, 503),
 )
 async def capture(ctx: Context, clerk: Clerk, session_id: str, request: Request) -> CaptureOut:
     """Multipart: the ``clip`` file and the ``nonce``. The server decodes the clip in memory

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from realname.errors import RequestInvalidError
 from realname.service import numbers
 from realname.service.deps import Clerk, Context, Reader, Staff
+from realname.service.openapi import AUTHENTICATED, WITH_BODY, problems
 from realname.service.schemas import (
     ActiveNumberOut,
     BindIn,
@@ -20,7 +21,13 @@ from realname.service.schemas import (
 router = APIRouter(prefix="/api/v1/subscriptions", tags=["subscriptions"])
 
 
-@router.post("", status_code=201, response_model=BindingOut, summary="Bind a number")
+@router.post(
+    "",
+    status_code=201,
+    response_model=BindingOut,
+    summary="Bind a number",
+    responses=problems(*AUTHENTICATED, *WITH_BODY, 404, 409),
+)
 def bind(ctx: Context, clerk: Clerk, body: BindIn) -> BindingOut:
     """Bind an 11-digit mainland number to the identity of a passed (or supervisor-approved)
     session. The session is usable once (``SESSION_USED``); an ID holds at most
@@ -36,7 +43,12 @@ def bind(ctx: Context, clerk: Clerk, body: BindIn) -> BindingOut:
     )
 
 
-@router.get("", response_model=NumberListOut, summary="Active numbers of a session's ID")
+@router.get(
+    "",
+    response_model=NumberListOut,
+    summary="Active numbers of a session's ID",
+    responses=problems(*AUTHENTICATED, 404),
+)
 def list_numbers(
     ctx: Context, user: Reader, session_id: Annotated[str, Query(min_length=1, max_length=36)]
 ) -> NumberListOut:
@@ -52,7 +64,12 @@ def list_numbers(
     )
 
 
-@router.delete("/{msisdn}", response_model=DeregisteredOut, summary="Deregister a number")
+@router.delete(
+    "/{msisdn}",
+    response_model=DeregisteredOut,
+    summary="Deregister a number",
+    responses=problems(*AUTHENTICATED, 404, 409),
+)
 def deregister(
     ctx: Context,
     user: Staff,
