@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(
         10.0, gt=0, description="Longest wait for the next piece of a request body (s)"
     )
+    max_connections: int = Field(
+        200, ge=1, description="Open connections and requests at once; beyond, uvicorn answers 503"
+    )
     shutdown_grace_s: int = Field(
         10, ge=1, description="Shut-down waits at most this long for running requests (s)"
     )

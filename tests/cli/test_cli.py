@@ -1,8 +1,10 @@
 import json
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from realname.cli.main import app
@@ -100,3 +102,39 @@ def test_verify_refuses_a_corrupt_clip(tmp_path: Path, astronaut_face: np.ndarra
     result = runner.invoke(app, ["verify", "--portrait", str(portrait), "--video", str(video)])
     assert result.exit_code == 2
     assert "VIDEO_" in result.output
+
+
+def test_when_a_setting_is_invalid_then_serve_prints_one_sentence_naming_it() -> None:
+    result = runner.invoke(app, ["serve"], env={"REALNAME_WORKERS": "abc"})
+    assert result.exit_code not in (0, None), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    message = result.output.strip()
+    assert "REALNAME_WORKERS" in message and "Traceback" not in message
+    assert len(message.splitlines()) == 1, message
+    assert "abc" not in message  # the value is not echoed (a setting may be a key)
+
+
+def test_demo_leaves_nothing_in_the_system_temp_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
+    database = tmp_path / "demo" / "demo.db"
+    database.parent.mkdir()
+    result = runner.invoke(app, ["demo", "--no-serve", "--database", str(database)])
+    assert result.exit_code == 0, result.output
+    assert list(system_temp.iterdir()) == []
+    images = database.parent / "demo-images"
+    assert (images / "id_portrait_102x126.png").exists()
+    assert str(images) in result.output.replace("\n", "")
+
+
+def test_a_supervisor_of_every_outlet_is_created_only_when_asked_for(tmp_path: Path) -> None:
+    env = {"REALNAME_DATABASE_URL": f"sqlite:///{tmp_path / 'rn.db'}", "REALNAME_DEV_MODE": "1"}
+    base = ["admin", "create-user", "regional", "--role", "supervisor", "--password", "x" * 12]
+    refused = runner.invoke(app, base, env=env)
+    assert refused.exit_code == 2 and "--all-outlets" in refused.output, refused.output
+    made = runner.invoke(app, [*base, "--all-outlets"], env=env)
+    assert made.exit_code == 0, made.output
+    assert "regional (supervisor, outlet all outlets)" in made.output

@@ -43,6 +43,24 @@ def make_id(birth: str = "19900307", sequence: str = "457", region: str = "11010
     return first + check_character(first)
 
 
+def card_form(**fields: str) -> dict[str, str]:
+    """The chip's fields of a valid card (the default ``make_id()`` holder), as form fields."""
+    form = {
+        "name": "张三",
+        "sex": "男",
+        "ethnicity": "汉",
+        "birth_date": "1990-03-07",
+        "address": "北京市东城区某街1号",
+        "id_number": make_id(),
+        "issuing_authority": "北京市公安局东城分局",
+        "valid_from": "2020-01-01",
+        "valid_until": "",
+        "guardian_consent": "false",
+    }
+    form.update(fields)
+    return form
+
+
 def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
@@ -132,19 +150,7 @@ class Service:
         portrait: bytes | None = None,
         **fields: str,
     ) -> Response:
-        form = {
-            "name": "张三",
-            "sex": "男",
-            "ethnicity": "汉",
-            "birth_date": "1990-03-07",
-            "address": "北京市东城区某街1号",
-            "id_number": make_id(),
-            "issuing_authority": "北京市公安局东城分局",
-            "valid_from": "2020-01-01",
-            "valid_until": "",
-            "guardian_consent": "false",
-        }
-        form.update(fields)
+        form = card_form(**fields)
         return self.client.put(
             f"/api/v1/sessions/{session_id}/id-card",
             data=form,

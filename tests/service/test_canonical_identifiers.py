@@ -134,3 +134,25 @@ def test_a_name_with_an_invisible_character_is_refused(service: Service) -> None
     assert r.status_code == 400 and r.json()["code"] == "INPUT_INVALID"
     assert "U+200B" in r.json()["detail"]
     assert service.card(s["id"], name="张　三").status_code == 200
+
+
+def test_a_session_id_in_another_form_finds_nothing_and_changes_nothing(
+    service: Service,
+) -> None:
+    sid = service.passed_session()
+    for form in (sid.upper(), sid.translate(FULL_WIDTH), sid[:8] + ZERO_WIDTH + sid[8:]):
+        r = service.bind(form, "13700000000")
+        assert r.status_code in (404, 422) and r.json()["code"] in ("NOT_FOUND", "REQUEST_INVALID")
+        r = service.client.get(
+            f"/api/v1/sessions/{quote(form)}", headers=service.headers["clerk_a"]
+        )
+        assert r.status_code == 404
+    assert service.bind(sid, "13700000000").status_code == 201
+
+
+def test_an_outlet_name_has_one_form(service: Service) -> None:
+    admin = service.headers["admin"]
+    r = service.client.post("/api/v1/outlets", json={"name": "Ｏｕｔｌｅｔ　Ａ"}, headers=admin)
+    assert r.status_code == 409  # the same name as "Outlet A" once folded
+    r = service.client.post("/api/v1/outlets", json={"name": "Outlet\u200bC"}, headers=admin)
+    assert r.status_code == 400 and "U+200B" in r.json()["detail"]

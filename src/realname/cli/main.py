@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -30,6 +29,8 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 app.add_typer(audit_app, name="audit")
 admin_app = typer.Typer(help="Outlets and users of the service (audited).", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+check_app = typer.Typer(help="Check the service's records against its rules.", no_args_is_help=True)
+app.add_typer(check_app, name="check")
 
 console = Console()
 if not console.is_terminal:  # logs and CI: wide enough for the evaluation tables
@@ -43,12 +44,40 @@ def _fail(exc: RealnameError) -> None:
     raise typer.Exit(2 if isinstance(exc, InputError) else 3)
 
 
+def _settings_sentence(exc: Any) -> str:
+    """One sentence naming each invalid ``REALNAME_*`` variable and why (never its value: a
+    setting may be a key)."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        variable = f"REALNAME_{field.upper()}" if field else "a REALNAME_* setting"
+        problems.append(f"{variable} ({error['msg'][:1].lower()}{error['msg'][1:]})")
+    verb = "is" if len(problems) == 1 else "are"
+    return f"{' and '.join(problems)} {verb} not valid; fix it in the environment or .env."
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
+    """Errors as one line, never a traceback: the library's with their code (exit 2 for an
+    unusable input, 3 otherwise), an invalid setting as one sentence naming the variable."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+    from rich.markup import escape
+
     try:
         yield
     except RealnameError as exc:
         _fail(exc)
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        sentence = escape(_settings_sentence(exc))
+        err_console.print(f"[bold red]error SETUP_INVALID[/]: {sentence}", soft_wrap=True)
+        raise typer.Exit(3) from None
+    except SettingsError as exc:  # a value pydantic-settings could not even decode
+        sentence = escape(str(exc).split("\n")[0])
+        err_console.print(f"[bold red]error SETUP_INVALID[/]: {sentence}", soft_wrap=True)
+        raise typer.Exit(3) from None
 
 
 @contextmanager
@@ -521,11 +550,18 @@ def admin_create_user(
     outlet: Annotated[
         str | None, typer.Option("--outlet", help="Outlet name (clerks and supervisors)")
     ] = None,
+    all_outlets: Annotated[
+        bool,
+        typer.Option(
+            "--all-outlets", help="A supervisor of no outlet, who sees every outlet (regional)"
+        ),
+    ] = False,
     password: Annotated[
         str | None, typer.Option("--password", help="Prompted for when omitted")
     ] = None,
 ) -> None:
-    """Create a user with an argon2id password hash (audited, actor `cli`)."""
+    """Create a user with an argon2id password hash (audited, actor `cli`). A clerk needs
+    --outlet; a supervisor needs --outlet, or --all-outlets to see every outlet."""
     from realname.service.audit_store import Actor
     from realname.service.people import create_user
 
@@ -542,9 +578,49 @@ def admin_create_user(
             role=role,
             outlet=outlet,
             now=ctx.now(),
+            all_outlets=all_outlets,
         )
         ctx.database.dispose()
-    console.print(f"user {user.id}: {user.username} ({user.role}, outlet {user.outlet or '-'})")
+    where = user.outlet or ("all outlets" if all_outlets else "-")
+    console.print(f"user {user.id}: {user.username} ({user.role}, outlet {where})")
+
+
+@check_app.command("invariants")
+def check_invariants(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Check the registration rules on the service's records: the cap per ID, one ID per
+    active number, every number bound from a verified session used once, no session stuck
+    mid-capture, reviews agreeing with their sessions, the audit chain intact. Exit 1 if any
+    is broken."""
+    from realname.service.invariants import check_invariants as run_check
+
+    with _errors():
+        ctx = _service_context()
+        report = run_check(ctx)
+        ctx.database.dispose()
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+    else:
+        table = Table(title="registration invariants")
+        for column in ("rule", "status", "count", "examples"):
+            table.add_column(column)
+        broken = {v.rule: v for v in report.violations}
+        for rule in report.checked:
+            v = broken.get(rule)
+            status = "[green]ok[/]" if v is None else f"[red]BROKEN[/]: {v.detail}"
+            table.add_row(rule, status, "" if v is None else str(v.count), _examples(v))
+        console.print(table)
+        console.print(
+            f"{report.sessions} sessions, {report.active_numbers} active numbers, "
+            f"{report.audit_entries} audit entries checked"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _examples(violation: Any) -> str:
+    return "" if violation is None else ", ".join(violation.examples)
 
 
 @app.command()
@@ -563,15 +639,36 @@ def purge() -> None:
     )
 
 
-def _run_uvicorn(application: Any, host: str, port: int) -> None:
+def _run_uvicorn(application: Any, host: str, port: int, settings: Settings) -> None:
     """uvicorn without its access log (raw paths may hold a mobile number): the service logs
-    each request by its route template instead."""
+    each request by its route template instead.
+
+    Against slow or idle clients: a request head must arrive within ``REALNAME_BODY_TIMEOUT_S``
+    of the connection opening (uvicorn itself arms no timer before the head), each piece of a
+    body too (the app's middleware), a kept-alive connection idles 5 s at most, a head is at
+    most 16 KiB, and past ``REALNAME_MAX_CONNECTIONS`` open connections and requests uvicorn
+    answers 503. On SIGTERM, open requests get ``REALNAME_SHUTDOWN_GRACE_S`` before they are
+    cancelled; the app's shut-down then waits at most as long again for running verifications,
+    and never for a runaway worker."""
     import logging
 
     import uvicorn
 
+    from realname.service.server import header_timeout_protocol
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        http=header_timeout_protocol(settings.body_timeout_s),
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
+        limit_concurrency=settings.max_connections,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
+    )
 
 
 @app.command()
@@ -583,8 +680,9 @@ def serve(
     from realname.service.app import create_app
 
     with _errors():
-        application = create_app(Settings())
-    _run_uvicorn(application, host, port)
+        settings = Settings()
+        application = create_app(settings)
+    _run_uvicorn(application, host, port, settings)
 
 
 @app.command()
@@ -624,8 +722,9 @@ def demo(
 ) -> None:
     """Match a chip portrait against 'live' frames, then serve a dev-mode demo service with a
     demo outlet, a clerk, a supervisor and an auditor on 127.0.0.1."""
-    _demo_match()
-    settings = _demo_settings(database)
+    with _errors():
+        settings = _demo_settings(database)
+    _demo_match(_demo_images(database))
     logins = _demo_people(settings)
     url = f"http://127.0.0.1:{port}"
     console.print(f"\n[bold]Demo service[/] (dev mode, {database}): {url}  (API docs: {url}/docs)")
@@ -641,7 +740,7 @@ def demo(
 
     with _errors():
         application = create_app(settings)
-    _run_uvicorn(application, "127.0.0.1", port)
+    _run_uvicorn(application, "127.0.0.1", port, settings)
 
 
 def _demo_settings(database: Path) -> Settings:
@@ -685,8 +784,15 @@ def _demo_people(settings: Settings) -> dict[str, tuple[str, str]]:
     return logins
 
 
-def _demo_match() -> None:
-    """Match an ID-style chip portrait cut from a packaged photo against three 'live' frames."""
+def _demo_images(database: Path) -> Path:
+    """The demo's own folder for its images, beside its database (``realname-demo-images/``
+    next to ``realname-demo.db``); each run overwrites them. Never the system temp folder."""
+    return database.resolve().parent / f"{database.stem}-images"
+
+
+def _demo_match(folder: Path) -> None:
+    """Match an ID-style chip portrait cut from a packaged photo against three 'live' frames
+    (the images are written to ``folder``, which the demo owns)."""
     import cv2
     import numpy as np
 
@@ -698,7 +804,7 @@ def _demo_match() -> None:
         err_console.print("the demo image ships in scikit-image: run `make install` first")
         raise typer.Exit(3) from None
     photo = np.asarray(cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR), dtype=np.uint8)  # type: ignore[no-untyped-call]
-    folder = Path(tempfile.mkdtemp(prefix="realname-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
     portrait = folder / "id_portrait_102x126.png"
     cv2.imwrite(str(portrait), to_chip(photo[0:300, 100:340]))
     frames = []

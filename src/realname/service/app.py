@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,8 +28,11 @@ from realname.service.db import Database
 from realname.service.keys import load_keys
 from realname.service.metrics import Metrics
 from realname.service.migrate import upgrade
+from realname.service.openapi import install_docs
 from realname.service.problems import ObservabilityMiddleware, install_error_handlers
+from realname.service.registration import release_stale_captures
 from realname.service.routes import admin, audit, auth, health, reviews, sessions, subscriptions
+from realname.service.signin import SignInGuard
 from realname.service.verification import EngineVerifier, Verifier
 from realname.service.web import mount_pages
 from realname.service.workers import VerificationPool
@@ -51,6 +55,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
         audit=AuditStore(database, keys.signing_key),
         pool=VerificationPool(settings.workers, settings.queue_limit, settings.busy_retry_after_s),
         metrics=Metrics(),
+        signin=SignInGuard.from_settings(settings),
         challenge_override=challenge,
     )
     if clock is not None:
@@ -72,14 +77,13 @@ def _check_review_band(policy: MatchPolicy, settings: Settings) -> None:
 def _framer(policy: MatchPolicy, ctx: ServiceContext, detector: FaceDetector) -> Framer:
     """Framing advice on a preview still, with the detector loaded at start-up (a few ms)."""
     from realname.framing import assess_framing
-    from realname.imaging import ImageLimits, decode_image
+    from realname.imaging import decode_image
 
     live = policy.liveness
     if live is None:
         raise PolicyError(f"policy {policy.version} has no liveness section")
-    limits = ImageLimits(
-        max_bytes=ctx.settings.max_framing_bytes, max_pixels=ctx.image_limits.max_pixels
-    )
+    # The portrait's limits (pixels, aspect ratio), with the preview's smaller byte limit.
+    limits = dataclasses.replace(ctx.image_limits, max_bytes=ctx.settings.max_framing_bytes)
 
     def advise(data: bytes) -> FramingResult:
         return assess_framing(
@@ -107,7 +111,14 @@ def _real_verifier(policy: MatchPolicy, ctx: ServiceContext) -> EngineVerifier:
 
     s = ctx.settings
     engines = load_engines(s.face_detector, s.face_embedder, s.landmarker)
-    return EngineVerifier(engines, policy, ctx.video_limits, ctx.image_limits, fmr=s.match_fmr)
+    return EngineVerifier(
+        engines,
+        policy,
+        ctx.video_limits,
+        ctx.image_limits,
+        fmr=s.match_fmr,
+        capture_timeout_s=s.capture_timeout_s,
+    )
 
 
 async def _every(seconds: float, job: Callable[[], object], name: str) -> None:
@@ -136,6 +147,8 @@ def create_app(
         from realname.service.purge import purge
 
         await anyio.to_thread.run_sync(upgrade, ctx.database)
+        # Captures a crash left running (kill -9 mid-capture) are released before serving.
+        await anyio.to_thread.run_sync(release_stale_captures, ctx)
         policy = await anyio.to_thread.run_sync(load_policy, settings.policy_file)
         _check_review_band(policy, settings)
         ctx.policy = policy
@@ -165,7 +178,10 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             ctx.models_loaded = False
-            await anyio.to_thread.run_sync(ctx.pool.shutdown)
+            # Waits at most REALNAME_SHUTDOWN_GRACE_S for running verifications: a runaway
+            # worker is a daemon thread, left behind rather than waited for.
+            await anyio.to_thread.run_sync(ctx.pool.shutdown, float(settings.shutdown_grace_s))
+            await anyio.to_thread.run_sync(ctx.signin.pool.shutdown, 1.0)
             await anyio.to_thread.run_sync(ctx.audit.sign)
             ctx.database.dispose()
 
@@ -174,11 +190,17 @@ def create_app(
         version="0.1.0",
         summary="Telecom real-name registration with portrait matching (issue 4).",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served from this origin by install_docs; ReDoc is off
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    app.add_middleware(ObservabilityMiddleware, metrics=ctx.metrics)
+    app.add_middleware(
+        ObservabilityMiddleware, metrics=ctx.metrics, body_timeout_s=settings.body_timeout_s
+    )
     for module in (health, auth, sessions, subscriptions, reviews, audit, admin):
         app.include_router(module.router)
     mount_pages(app)
+    install_docs(app)
     return app
