@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from realname.actions import ActionEvent
 from realname.challenge import parse_challenge
 from realname.errors import CaptureTimeoutError
 from realname.evaluation.datasets import to_chip
@@ -87,3 +88,26 @@ def test_when_the_deadline_passes_then_judging_stops_between_frames(
     portrait = cv2.imencode(".png", cv2.resize(astronaut_face, (102, 126)))[1].tobytes()
     with pytest.raises(CaptureTimeoutError):
         verify_identity(portrait, still_clip, challenge, engines, policy, deadline=start - 1.0)
+
+
+def test_a_scheduled_challenge_is_judged_by_its_prompts_and_unprompted_actions_fail(
+    engines, policy, still_clip, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import realname.liveness
+
+    real = realname.liveness.detect_actions
+    turn = ActionEvent("turn_left", 0.8, 1.4, 1.1, 20.0)
+    nod = ActionEvent("nod", 2.0, 2.5, 2.2, 15.0)
+    challenge = parse_challenge("turn_left@0.50-2.70")
+    for events, reasons in (([turn], ()), ([turn, nod], (LivenessReason.UNPROMPTED_ACTION,))):
+        monkeypatch.setattr(
+            realname.liveness,
+            "detect_actions",
+            lambda track, p, ev=events: (tuple(ev), real(track, p)[1]),
+        )
+        report = check_liveness(still_clip, challenge, engines, policy.liveness, policy)
+        assert report.reasons == reasons
+        step = report.to_dict()["steps"][0]
+        assert step["prompt_s"] == 0.5 and step["window_end_s"] == 2.7
+        assert step["reaction_s"] == pytest.approx(0.3)
+    assert [e.action for e in report.unprompted] == ["nod"]

@@ -48,3 +48,25 @@ def test_when_policy_file_is_malformed_then_policy_error(tmp_path: Path) -> None
         load_policy(bad)
     bad.write_text(json.dumps({**shipped, "engines": {}}))
     assert load_policy(bad).engines == {}
+
+
+def test_shipped_prompt_timing_has_provenance_and_a_three_step_capture_fits_in_11_s() -> None:
+    live = load_policy().liveness
+    assert live is not None
+    prompts = live.prompts
+    numbers = {"first_prompt_s", "gap_s", "min_reaction_s", "window_s", "tail_s", "steps"}
+    assert numbers | {"capture_s", "tolerated"} <= set(prompts.provenance)
+    assert all(len(prompts.provenance[name]) > 40 for name in numbers)
+    # the page: 1 s settle (the earliest first prompt), the prompts, the last window, 0.5 s
+    assert prompts.first_prompt_s[0] >= 1.0 and prompts.tail_s == 0.5
+    assert prompts.longest_capture_s(3) <= prompts.capture_s <= 11.0
+    assert prompts.tolerated == ("blink",)
+
+
+def test_when_a_prompt_number_has_no_provenance_then_policy_error(tmp_path: Path) -> None:
+    shipped = json.loads(default_policy_path().read_text())
+    del shipped["liveness"]["prompts"]["provenance"]["window_s"]
+    bad = tmp_path / "p.json"
+    bad.write_text(json.dumps(shipped))
+    with pytest.raises(PolicyError, match="window_s"):
+        load_policy(bad)

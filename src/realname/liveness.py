@@ -2,8 +2,10 @@
 
 :func:`check_liveness` re-judges everything from the frames themselves (never a client's
 verdict): per-frame signals, action events against the person's own baseline, the challenge steps
-in order and in time, and passive checks (3-D structure during turns, screen borders, temporal
-sanity, the same face in every step). A spoof is a result with reason codes, not an exception.
+in order and in time (a challenge with a prompt schedule: each action after its prompt and in its
+window, and no other action unprompted; see :mod:`realname.challenge`), and passive checks (3-D
+structure during turns, screen borders, temporal sanity, the same face in every step). A spoof
+is a result with reason codes, not an exception.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realname.actions import ActionEvent, Baseline, detect_actions
-from realname.challenge import Challenge, StepResult, match_steps
+from realname.challenge import Challenge, StepResult, match_scheduled, match_steps
 from realname.engines import Engines
 from realname.engines.sface import l2_normalise
 from realname.faces import alignment_view
@@ -45,6 +47,7 @@ class LivenessReason:
 
     FACE_NOT_SEEN = "FACE_NOT_SEEN"
     CHALLENGE_INCOMPLETE = "CHALLENGE_INCOMPLETE"
+    UNPROMPTED_ACTION = "UNPROMPTED_ACTION"  # only for a challenge with a prompt schedule
     FACE_CHANGED = "FACE_CHANGED"
     FLAT_FACE = "FLAT_FACE"
     SCREEN_BORDER = "SCREEN_BORDER"
@@ -75,6 +78,7 @@ class LivenessReport:
     challenge: tuple[str, ...]
     steps: tuple[StepResult, ...]
     actions: tuple[ActionEvent, ...]
+    unprompted: tuple[ActionEvent, ...]  # actions outside their windows (scheduled rule only)
     checks: dict[str, Check]
     baseline: Baseline
     best_frames: tuple[int, ...]  # indices of the analysed frames best for matching
@@ -89,10 +93,25 @@ class LivenessReport:
             "passed": self.passed,
             "reasons": list(self.reasons),
             "challenge": list(self.challenge),
-            "steps": [{"action": s.action, "seen_at_s": s.seen_at_s} for s in self.steps],
+            "steps": [
+                {
+                    "action": s.action,
+                    "seen_at_s": s.seen_at_s,
+                    "prompt_s": s.prompt_s,
+                    "window_end_s": s.window_end_s,
+                    "onset_s": s.onset_s,
+                    "peak_s": s.peak_s,
+                    "reaction_s": s.reaction_s,
+                }
+                for s in self.steps
+            ],
             "actions": [
                 {"action": a.action, "start_s": a.start_s, "end_s": a.end_s, "peak_s": a.peak_s}
                 for a in self.actions
+            ],
+            "unprompted": [
+                {"action": a.action, "start_s": a.start_s, "end_s": a.end_s, "peak_s": a.peak_s}
+                for a in self.unprompted
             ],
             "checks": {
                 name: {
@@ -187,7 +206,9 @@ def check_liveness(
 ) -> LivenessReport:
     """Judge a clip against a challenge; see the module docstring. ``deadline`` (a
     :func:`time.monotonic` instant) is checked between frames and between checks:
-    :class:`~realname.errors.CaptureTimeoutError` once it passes."""
+    :class:`~realname.errors.CaptureTimeoutError` once it passes. A challenge with a schedule is
+    judged by the prompt-locked rule (``policy.prompts``; ``step_timeout_s`` does not apply);
+    one without, by the order-only rule, meant for recordings made without prompts."""
     start = time.perf_counter()
     frames = clip.frames
     track = extract_signals(
@@ -201,7 +222,13 @@ def check_liveness(
     check_deadline(deadline, "checking liveness")
     t_signals = time.perf_counter()
     events, base = detect_actions(track, policy.actions)
-    steps = match_steps(challenge, events, step_timeout_s=step_timeout_s or policy.step_timeout_s)
+    unprompted: tuple[ActionEvent, ...] = ()
+    if challenge.schedule is not None:
+        matched = match_scheduled(challenge, events, policy.prompts)
+        steps, unprompted = matched.steps, matched.unprompted
+    else:
+        timeout = step_timeout_s or policy.step_timeout_s
+        steps = match_steps(challenge, events, step_timeout_s=timeout)
     checks: dict[str, Check] = {}
     face_fraction = track.face_fraction
     checks["face_presence"] = Check(
@@ -245,6 +272,8 @@ def check_liveness(
         reasons.append(LivenessReason.FACE_NOT_SEEN)
     if any(s.seen_at_s is None for s in steps):
         reasons.append(LivenessReason.CHALLENGE_INCOMPLETE)
+    if unprompted:
+        reasons.append(LivenessReason.UNPROMPTED_ACTION)
     for name, check in checks.items():
         code = _CHECK_REASONS[name]
         if not check.passed and code not in reasons:
@@ -255,6 +284,7 @@ def check_liveness(
         challenge=challenge.steps,
         steps=steps,
         actions=events,
+        unprompted=unprompted,
         checks=checks,
         baseline=base,
         best_frames=best,

@@ -18,6 +18,7 @@ from realname.errors import PolicyError
 
 if TYPE_CHECKING:
     from realname.actions import ActionPolicy
+    from realname.challenge import PromptPolicy
     from realname.framing import FramingPolicy
     from realname.passive import PassivePolicy
 from realname.faces import DEFAULT_SEARCH, FaceSearch
@@ -91,7 +92,8 @@ class TemplatePolicy:
 
 @dataclass(frozen=True, slots=True)
 class LivenessPolicy:
-    """How clips are judged: sampling, action thresholds, passive checks, with provenance."""
+    """How clips are judged: sampling, action thresholds, prompt timing (``prompts``: the
+    schedule of prompt-locked challenges, each number with its provenance), passive checks."""
 
     sample_fps: float
     analysis_long_side: int
@@ -102,6 +104,7 @@ class LivenessPolicy:
     actions: ActionPolicy
     passive: PassivePolicy
     framing: FramingPolicy
+    prompts: PromptPolicy
     provenance: str
 
 
@@ -144,12 +147,33 @@ def _engine(name: str, raw: dict[str, Any]) -> EngineCalibration:
     return EngineCalibration(name, points, Provenance(**raw["provenance"]))
 
 
+def _bounds(raw: Any) -> tuple[float, float]:
+    low, high = raw
+    return float(low), float(high)
+
+
 def _liveness(raw: dict[str, Any]) -> LivenessPolicy:
     from realname.actions import ActionPolicy
+    from realname.challenge import PromptPolicy
     from realname.framing import FramingPolicy
     from realname.passive import PassivePolicy
 
     fields = dict(raw)
+    prompts = raw["prompts"]
+    fields["prompts"] = PromptPolicy(
+        first_prompt_s=_bounds(prompts["first_prompt_s"]),
+        gap_s=_bounds(prompts["gap_s"]),
+        min_reaction_s=float(prompts["min_reaction_s"]),
+        window_s=float(prompts["window_s"]),
+        tail_s=float(prompts["tail_s"]),
+        steps=tuple(int(n) for n in prompts["steps"]),
+        capture_s=float(prompts["capture_s"]),
+        tolerated=tuple(prompts.get("tolerated", ("blink",))),
+        provenance={str(k): str(v) for k, v in prompts["provenance"].items()},
+    )
+    unsourced = sorted(set(prompts) - {"provenance"} - set(fields["prompts"].provenance))
+    if unsourced:
+        raise ValueError(f"liveness.prompts numbers without provenance: {', '.join(unsourced)}")
     fields["framing"] = FramingPolicy(**raw["framing"])
     fields["actions"] = ActionPolicy(**raw["actions"])
     fields["passive"] = PassivePolicy(**raw["passive"])

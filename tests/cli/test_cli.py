@@ -138,3 +138,13 @@ def test_a_supervisor_of_every_outlet_is_created_only_when_asked_for(tmp_path: P
     made = runner.invoke(app, [*base, "--all-outlets"], env=env)
     assert made.exit_code == 0, made.output
     assert "regional (supervisor, outlet all outlets)" in made.output
+
+
+def test_eval_attacks_prints_both_rules_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "attacks.json"
+    args = ["eval", "attacks", "--draws", "300", "--phases", "2", "--json", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "order-only rule" in result.stdout and "prompt-locked rule" in result.stdout
+    payload = json.loads(out.read_text())
+    assert payload["worst_old"]["pass"] == 1.0 and payload["worst_new"]["pass"] == 0.0

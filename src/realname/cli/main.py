@@ -465,6 +465,79 @@ def eval_liveness(
         console.print(f"wrote {json_out}")
 
 
+@eval_app.command("attacks")
+def eval_attacks(
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON")
+    ] = None,
+    draws: Annotated[
+        int, typer.Option(min=100, help="Challenges drawn for the prompt-locked rule")
+    ] = 100_000,
+    phases: Annotated[int, typer.Option(min=1, help="Phases tried per loop rate")] = 24,
+    steps: Annotated[int, typer.Option(min=2, help="Steps per challenge")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the drawn challenges")] = 0,
+    clip: Annotated[
+        str,
+        typer.Option(
+            help="policy: every clip lasts prompts.capture_s; schedule: each ends tail_s after "
+            "its last window"
+        ),
+    ] = "policy",
+) -> None:
+    """The universal recording (a loop of every action, 0.5-2 a second, any phase) against the
+    order-only and the prompt-locked challenge rules, on event timelines (no data needed)."""
+    from realname.evaluation.attacks import evaluate_universal_recording, upper_95
+    from realname.policy import load_policy
+
+    with _errors():
+        policy = load_policy(Settings().policy_file)
+        if policy.liveness is None:
+            raise InputError(f"policy {policy.version} has no liveness section")
+        if clip not in ("policy", "schedule"):
+            raise InputError(f"--clip must be policy or schedule, not {clip!r}")
+        live = policy.liveness
+        result = evaluate_universal_recording(
+            live.prompts,
+            step_timeout_s=live.step_timeout_s,
+            policy_version=policy.version,
+            steps=steps,
+            draws=draws,
+            phases=phases,
+            seed=seed,
+            clip=clip,
+        )
+    table = Table(title=f"universal recording, {steps}-step challenges, worst phase per rate")
+    for column in ("actions/s", "order-only pass", "phase (s)", "prompt-locked pass", "phase (s)"):
+        table.add_column(column, justify="right")
+    for rate, (old, new) in result.by_rate().items():
+        table.add_row(
+            f"{rate:.2f}",
+            f"{old.old_passed}/{old.old_total}",
+            f"{old.phase_s:.2f}",
+            f"{new.new_passed}/{new.new_total}",
+            f"{new.phase_s:.2f}",
+        )
+    console.print(table)
+    old, new = result.worst_old, result.worst_new
+    console.print(
+        f"worst case, order-only rule ({result.old_clip_s:.1f} s clip, every challenge): "
+        f"{old.old_rate:.4f} at {old.rate:.2f} actions/s, phase {old.phase_s:.2f} s"
+    )
+    where = (
+        f"at {new.rate:.2f} actions/s, phase {new.phase_s:.2f} s"
+        if new.new_passed
+        else f"no draw passed at any of the {len(result.cells)} loops"
+    )
+    console.print(
+        f"worst case, prompt-locked rule ({draws} draws, clip: {clip}): {new.new_rate:.2e} "
+        f"{where}; 95% upper bound {upper_95(new.new_passed, new.new_total):.1e} "
+        f"(policy {policy.version}, {result.seconds:.0f} s)"
+    )
+    if json_out:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
 @audit_app.command("verify")
 def audit_verify(
     export: Annotated[Path, typer.Argument(help="An audit export (JSON lines)")],
