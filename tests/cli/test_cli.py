@@ -148,3 +148,9 @@ def test_eval_attacks_prints_both_rules_and_writes_json(tmp_path: Path) -> None:
     assert "order-only rule" in result.stdout and "prompt-locked rule" in result.stdout
     payload = json.loads(out.read_text())
     assert payload["worst_old"]["pass"] == 1.0 and payload["worst_new"]["pass"] == 0.0
+
+
+def test_eval_attacks_with_a_missing_data_folder_exits_with_an_input_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", "attacks", "--data", str(tmp_path / "absent")])
+    assert result.exit_code == 2
+    assert "INPUT_INVALID" in result.output

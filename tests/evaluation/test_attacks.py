@@ -8,17 +8,20 @@ from random import Random
 
 import pytest
 
-from realname.actions import ActionEvent
+from realname.actions import Action, ActionEvent
 from realname.challenge import issue_challenge, match_scheduled
 from realname.evaluation.attacks import (
+    ClipEvents,
     Draws,
     all_challenges,
+    evaluate_clip_replays,
+    evaluate_prompted_genuine,
     evaluate_universal_recording,
     loop_events,
     pass_scheduled,
     upper_95,
 )
-from realname.policy import load_policy
+from realname.policy import LivenessPolicy, load_policy
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,7 @@ def test_the_vectorised_rule_agrees_with_match_scheduled_on_prompted_timelines(l
     assert agreed_passes == 25  # all but the 5 with an unprompted nod
 
 
-def _shown(event, clip_s: float) -> bool:  # type: ignore[no-untyped-def]
+def _shown(event: ActionEvent, clip_s: float) -> bool:
     return (event.end_s if event.action == "blink" else event.peak_s) <= clip_s + 1e-9
 
 
@@ -114,3 +117,47 @@ def test_clips_that_end_with_their_last_window_would_let_a_slow_loop_through(liv
         clip="schedule",
     )
     assert result.worst_new.new_passed > 0  # why the page records prompts.capture_s every time
+
+
+def _clip(path: str, actions: tuple[Action, ...], events: tuple[ActionEvent, ...]) -> ClipEvents:
+    return ClipEvents(path, actions, 12.0, events)
+
+
+STILL_PERSON = (
+    ActionEvent("blink", 2.0, 2.2, 2.1, 0.5),
+    ActionEvent("turn_left", 5.0, 5.8, 5.4, 20.0),
+    ActionEvent("blink", 7.5, 7.7, 7.6, 0.5),
+)
+
+
+def test_a_clip_replayed_passes_the_old_rule_where_its_actions_fit_and_rarely_the_new(
+    live: LivenessPolicy,
+) -> None:
+    result = evaluate_clip_replays(
+        [_clip("a.mp4", ("blink", "turn_left"), STILL_PERSON)],
+        live.prompts,
+        step_timeout_s=live.step_timeout_s,
+        draws=2000,
+    )
+    (row,) = result.rows
+    assert row.old_passed >= 1  # blink, turn_left, blink among the 34
+    assert row.new_rate < 0.05
+
+
+def test_a_still_person_prompted_before_each_action_passes_and_a_fidget_fails(
+    live: LivenessPolicy,
+) -> None:
+    fidget = (*STILL_PERSON, ActionEvent("nod", 9.5, 10.2, 9.8, 12.0))
+    result = evaluate_prompted_genuine(
+        [
+            _clip("still.mp4", ("blink", "turn_left"), STILL_PERSON),
+            _clip("fidget.mp4", ("blink", "turn_left"), fidget),
+            _clip("unlabelled.mp4", (), STILL_PERSON),
+        ],
+        live.prompts,
+        trials=200,
+    )
+    still, moving = result.rows
+    assert still.passed == still.trials
+    assert moving.passed == 0 and moving.unprompted_actions == ("nod",)
+    assert result.bpcer == pytest.approx(0.5)

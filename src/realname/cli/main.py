@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -483,12 +484,26 @@ def eval_attacks(
             "its last window"
         ),
     ] = "policy",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder laid out as ../shared/data: also replay every live clip as a recording "
+            "and simulate genuine users following prompts on the labelled ones"
+        ),
+    ] = None,
+    trials: Annotated[
+        int, typer.Option(min=10, help="Reaction-time draws per clip for prompted genuine users")
+    ] = 1000,
 ) -> None:
     """The universal recording (a loop of every action, 0.5-2 a second, any phase) against the
-    order-only and the prompt-locked challenge rules, on event timelines (no data needed)."""
+    order-only and the prompt-locked challenge rules, on event timelines (no data needed); with
+    ``--data``, every live clip replayed unchanged, and prompted genuine users (BPCER)."""
     from realname.evaluation.attacks import evaluate_universal_recording, upper_95
     from realname.policy import load_policy
 
+    if data is not None and not data.is_dir():
+        with _errors():
+            raise InputError(f"data folder {data} does not exist")
     with _errors():
         policy = load_policy(Settings().policy_file)
         if policy.liveness is None:
@@ -533,9 +548,104 @@ def eval_attacks(
         f"{where}; 95% upper bound {upper_95(new.new_passed, new.new_total):.1e} "
         f"(policy {policy.version}, {result.seconds:.0f} s)"
     )
+    payload = result.to_dict()
+    if data is not None:
+        payload |= _eval_clip_attacks(data, draws=draws, seed=seed, trials=trials)
     if json_out:
-        json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        json_out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {json_out}")
+
+
+def _eval_clip_attacks(data: Path, *, draws: int, seed: int, trials: int) -> dict[str, Any]:
+    """``eval attacks --data``: the per-clip replay and the prompted genuine users, printed;
+    their results as JSON keys ``clip_replays`` and ``prompted_genuine``."""
+    from realname.evaluation.attacks import (
+        evaluate_clip_replays,
+        evaluate_prompted_genuine,
+        measure_clip_events,
+        upper_95,
+    )
+
+    with _errors():
+        engines, policy = _liveness_runtime()
+        live = policy.liveness
+        t0 = time.perf_counter()
+        with _progress("events per live clip") as update:
+            clips = measure_clip_events(data, engines, policy, progress=update)
+        measured_s = time.perf_counter() - t0
+        replays = evaluate_clip_replays(
+            clips,
+            live.prompts,
+            step_timeout_s=live.step_timeout_s,
+            policy_version=policy.version,
+            draws=draws,
+            seed=seed,
+        )
+        genuine = evaluate_prompted_genuine(
+            clips, live.prompts, policy_version=policy.version, trials=trials, seed=seed
+        )
+    table = Table(title=f"live clips replayed unchanged ({draws} drawn schedules per clip)")
+    for column in ("clip", "s", "events", "order-only pass", "prompt-locked pass", "unprompted"):
+        table.add_column(column, justify="right")
+    for r in sorted(replays.rows, key=lambda r: (-r.new_rate, -r.old_rate, r.path)):
+        table.add_row(
+            r.path,
+            f"{r.duration_s:.1f}",
+            str(r.events),
+            f"{r.old_passed}/{r.old_total}",
+            f"{r.new_passed}/{r.new_total}",
+            f"{r.new_unprompted}",
+        )
+    console.print(table)
+    old, new = replays.worst_old, replays.worst_new
+    console.print(
+        f"worst clip of {len(replays.rows)} replayed ({len(replays.refused)} refused as uploads): "
+        f"order-only rule {old.old_rate:.4f} ({old.path}); prompt-locked rule "
+        f"{new.new_rate:.2e} "
+        f"({new.path if new.new_passed else 'no clip passed any draw'}), 95% upper bound "
+        f"{upper_95(new.new_passed, new.new_total):.1e}"
+    )
+    rt = genuine.reaction
+    table = Table(
+        title=f"genuine users following prompts (simulated: reaction ex-Gaussian mu {rt.mu_s} s, "
+        f"sigma {rt.sigma_s} s, tau {rt.tau_s} s; {trials} trials per clip)"
+    )
+    for column in ("clip", "actions", "onset gaps (s)", "passed", "missed", "unprompted", "which"):
+        table.add_column(column, justify="right")
+    for g in sorted(genuine.rows, key=lambda g: (-g.fail_rate, g.path)):
+        gaps = "-" if g.min_gap_s is None else f"{g.min_gap_s:.2f}-{g.max_gap_s:.2f}"
+        if not g.found:
+            gaps = g.refused or "not found"
+        table.add_row(
+            g.path,
+            ",".join(g.actions),
+            gaps,
+            f"{g.passed}/{g.trials}",
+            str(g.missed),
+            str(g.unprompted),
+            ",".join(g.unprompted_actions),
+        )
+    console.print(table)
+    summary = genuine.to_dict()
+    console.print(
+        f"prompted BPCER {_percent(genuine.bpcer)} over {len(genuine.rows)} labelled live clips "
+        f"({summary['expected_rejections']:.2f} expected rejections; "
+        f"{summary['clips_always_failing']} fail every trial, "
+        f"{summary['clips_always_passing']} pass every trial; "
+        f"{summary['clips_not_found']} with a labelled action not detected); "
+        f"{len(genuine.close())} clips with labelled actions closer than the "
+        f"{genuine.gap_s[0]} s shortest gap, "
+        f"{len(summary['clips_wider_than_max_gap'])} wider than the {genuine.gap_s[1]} s longest; "
+        f"BPCER on the clips within the gaps {_percent(genuine.bpcer_within_gaps())}; trials "
+        f"with a step missed {_percent(genuine.bpcer_missed)}, with an unprompted action "
+        f"{_percent(genuine.bpcer_unprompted)} (a trial may have both)"
+    )
+    console.print(f"events measured in {measured_s:.0f} s (policy {policy.version})")
+    return {
+        "events_seconds": round(measured_s, 1),
+        "clip_replays": replays.to_dict(),
+        "prompted_genuine": summary,
+    }
 
 
 @audit_app.command("verify")

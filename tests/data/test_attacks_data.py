@@ -1,0 +1,52 @@
+"""Every live clip of the data replayed as a recording, and genuine users following prompts
+(simulated), against the figures ``realname eval attacks --data ../shared/data`` measured on
+2026-12-01 (policy 2026-12-01.1). Same draws and trials as the command (seeded), so the figures
+are the command's; the events of the 76 live clips are measured once for the module (about
+2.5 minutes on 2 CPUs, nearly all of this file's 2 min 42 s)."""
+
+from __future__ import annotations
+
+import pytest
+
+from realname.evaluation.attacks import (
+    ClipEvents,
+    evaluate_clip_replays,
+    evaluate_prompted_genuine,
+    measure_clip_events,
+)
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture(scope="module")
+def clips(data_dir, engines, policy) -> tuple[ClipEvents, ...]:  # type: ignore[no-untyped-def]
+    return measure_clip_events(data_dir, engines, policy)
+
+
+def test_no_live_clip_replayed_unchanged_passes_a_prompt_locked_challenge(clips, policy) -> None:  # type: ignore[no-untyped-def]
+    live = policy.liveness
+    result = evaluate_clip_replays(
+        clips, live.prompts, step_timeout_s=live.step_timeout_s, draws=100_000
+    )
+    assert len(result.rows) == 75
+    assert result.refused == ("face_videos/manikantha_liveness/frames_live_crops",)
+    # Target 1e-3; measured: no pass in 100,000 draws for any clip (95% upper bound 3e-5).
+    assert result.worst_new.new_rate <= 1e-3
+    assert all(r.new_passed == 0 for r in result.rows)
+    # The order-only rule, for contrast: the worst clip passes 21 of the 34 challenges.
+    worst = result.worst_old
+    assert worst.path == "face_videos/styletalk/style_clips__furious_talk1_clip2.mp4"
+    assert (worst.old_passed, worst.old_total) == (21, 34)
+    assert sum(r.old_passed > 0 for r in result.rows) == 13
+
+
+def test_prompted_genuine_users_are_rejected_mostly_for_unprompted_movements(clips, policy) -> None:  # type: ignore[no-untyped-def]
+    result = evaluate_prompted_genuine(clips, policy.liveness.prompts, trials=1000)
+    summary = result.to_dict()
+    assert summary["clips"] == 48
+    # Measured 39.6% (target 4%): pinned so that a change to the detector, the rule or the
+    # simulation updates the documented figure.
+    assert result.bpcer == pytest.approx(0.396, abs=0.01)
+    assert result.bpcer_unprompted > result.bpcer_missed
+    assert summary["clips_not_found"] == 1
+    assert len(result.close()) == 7
