@@ -230,16 +230,13 @@ def pass_scheduled(
     return steps_seen.all(axis=1) & ~unprompted, unprompted
 
 
-@dataclass(frozen=True, slots=True)
-class AttackCell:
-    """One loop (rate, phase) under both rules."""
+class _TwoRules:
+    """The pass rates of a tally under the order-only and the prompt-locked rule."""
 
-    rate: float
-    phase_s: float
-    old_passed: int  # challenges passed under the order-only rule
+    __slots__ = ()
+    old_passed: int
     old_total: int
-    new_passed: int  # draws passed under the prompt-locked rule
-    new_unprompted: int  # draws failed (also) for an unprompted action
+    new_passed: int
     new_total: int
 
     @property
@@ -249,6 +246,19 @@ class AttackCell:
     @property
     def new_rate(self) -> float:
         return self.new_passed / self.new_total
+
+
+@dataclass(frozen=True, slots=True)
+class AttackCell(_TwoRules):
+    """One loop (rate, phase) under both rules."""
+
+    rate: float
+    phase_s: float
+    old_passed: int  # challenges passed under the order-only rule
+    old_total: int
+    new_passed: int  # draws passed under the prompt-locked rule
+    new_unprompted: int  # draws failed (also) for an unprompted action
+    new_total: int
 
 
 def upper_95(passed: int, total: int) -> float:
@@ -436,7 +446,7 @@ def measure_clip_events(
 
 
 @dataclass(frozen=True, slots=True)
-class ReplayRow:
+class ReplayRow(_TwoRules):
     """One live clip replayed unchanged from the recording's start: the share of every drawable
     challenge it passes under the order-only rule, and of ``new_total`` drawn challenges with
     schedules under the prompt-locked rule (``new_unprompted``: draws failed, also, for an
@@ -450,14 +460,6 @@ class ReplayRow:
     new_passed: int
     new_unprompted: int
     new_total: int
-
-    @property
-    def old_rate(self) -> float:
-        return self.old_passed / self.old_total
-
-    @property
-    def new_rate(self) -> float:
-        return self.new_passed / self.new_total
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -328,10 +328,9 @@ def submit_card(
             portrait_enc=cipher.encrypt(portrait, f"portrait:session:{sid}"),
         )
         session.refresh(s)
-        if not won:
-            if s.state in (S.AWAITING_CAPTURE, S.CAPTURING):
-                raise CardAlreadyReadError("this session's ID card was already read")
-            _check_open(ctx, s, now)
+        if not won:  # another request read a card first, or the session closed meanwhile
+            if s.state not in (S.AWAITING_CAPTURE, S.CAPTURING):
+                _check_open(ctx, s, now)
             raise CardAlreadyReadError("this session's ID card was already read")
         ctx.audit.append(
             session, actor, "id_card.accepted", "ok", {"session": s.id, "id": masked}, at=now
