@@ -111,3 +111,33 @@ def test_a_scheduled_challenge_is_judged_by_its_prompts_and_unprompted_actions_f
         assert step["prompt_s"] == 0.5 and step["window_end_s"] == 2.7
         assert step["reaction_s"] == pytest.approx(0.3)
     assert [e.action for e in report.unprompted] == ["nod"]
+
+
+def test_the_supervisor_plot_explains_each_step_without_pyplot(
+    engines, policy, still_clip, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    import realname.liveness
+    from realname.evaluation.liveness_plot import render_liveness_png
+
+    real = realname.liveness.detect_actions
+    events = (
+        ActionEvent("turn_left", 0.8, 1.4, 1.1, 20.0),
+        ActionEvent("nod", 2.0, 2.5, 2.2, 15.0),
+    )
+    monkeypatch.setattr(
+        realname.liveness, "detect_actions", lambda track, p: (events, real(track, p)[1])
+    )
+    challenge = parse_challenge("turn_left@0.50-2.70")
+    report = check_liveness(still_clip, challenge, engines, policy.liveness, policy)
+    assert report.steps[0].explain() == (
+        "turn_left: prompt 0.50 s, window to 2.70 s; began 0.80 s (reaction 0.30 s), peaked 1.10 s"
+    )
+    png = render_liveness_png(report, title="capture")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert "matplotlib.pyplot" not in sys.modules
+    unseen = check_liveness(
+        still_clip, parse_challenge("blink@0.50-2.70"), engines, policy.liveness, policy
+    )
+    assert unseen.steps[0].explain() == "blink: prompt 0.50 s, window to 2.70 s; not seen"

@@ -150,6 +150,22 @@ class StepResult:
     peak_s: float | None = None
     reaction_s: float | None = None  # onset - prompt
 
+    def explain(self) -> str:
+        """One line: the prompt and its window (scheduled rule), when the action began and
+        peaked, and the reaction time; or that the step was not seen."""
+        timing = (
+            f"prompt {self.prompt_s:.2f} s, window to {self.window_end_s:.2f} s"
+            if self.prompt_s is not None and self.window_end_s is not None
+            else "no prompt schedule"
+        )
+        if self.event is None or self.onset_s is None or self.peak_s is None:
+            return f"{self.action}: {timing}; not seen"
+        reaction = f" (reaction {self.reaction_s:.2f} s)" if self.reaction_s is not None else ""
+        return (
+            f"{self.action}: {timing}; began {self.onset_s:.2f} s{reaction}, "
+            f"peaked {self.peak_s:.2f} s"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ChallengeMatch:

@@ -50,3 +50,23 @@ def test_prompted_genuine_users_are_rejected_mostly_for_unprompted_movements(cli
     assert result.bpcer_unprompted > result.bpcer_missed
     assert summary["clips_not_found"] == 1
     assert len(result.close()) == 7
+
+
+def test_no_tested_relaxation_of_the_unprompted_rule_meets_both_targets(clips, policy) -> None:  # type: ignore[no-untyped-def]
+    """Why the rule stays strict: every candidate that forgives natural movement lowers the
+    simulated BPCER only by letting a replay or the universal loop through above 1e-3, and none
+    comes near the 4% target (measured 2026-12-01 by ``realname eval attacks --data
+    ../shared/data --tolerances``; about 50 s here)."""
+    from realname.evaluation.tolerance import evaluate_tolerances
+
+    live = policy.liveness
+    rows, _ = evaluate_tolerances(clips, live.prompts, live.actions)
+    by_name = {r.name: r for r in rows}
+    strict = by_name.pop("strict")
+    assert strict.replay_passed == 0 and strict.loop_passed == 0
+    assert strict.bpcer == pytest.approx(0.396, abs=0.01)
+    for row in by_name.values():
+        assert row.bpcer > 0.04, row
+        if row.bpcer < strict.bpcer - 0.01:
+            leaks = max(row.replay_passed / row.replay_draws, row.loop_passed / row.loop_draws)
+            assert leaks > 1e-3, row

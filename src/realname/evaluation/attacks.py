@@ -73,6 +73,7 @@ from realname.actions import ACTIONS, Action, ActionEvent, detect_actions
 from realname.challenge import (
     TURNS,
     Challenge,
+    ChallengeMatch,
     PromptPolicy,
     Schedule,
     issue_challenge,
@@ -723,6 +724,9 @@ def evaluate_prompted_genuine(
     reaction: ReactionTime = PROMPTED_REACTION,
     trials: int = 1000,
     seed: int = 0,
+    rule: Callable[[Challenge, Sequence[ActionEvent], PromptPolicy], ChallengeMatch] = (
+        match_scheduled
+    ),
 ) -> PromptedGenuine:
     """Genuine users following prompts, simulated on every live clip with labelled actions.
 
@@ -736,7 +740,8 @@ def evaluate_prompted_genuine(
     still); that changes nothing the rule measures. Prompts that would not be in increasing
     order (two labelled actions beginning within a reaction time's difference) fail that trial
     as missed steps. A clip whose labelled actions are not all found, or that an upload would
-    refuse, fails every trial."""
+    refuse, fails every trial. ``rule``: the shipped rule, or a candidate relaxation of it
+    (:mod:`realname.evaluation.tolerance`)."""
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     rows: list[PromptedRow] = []
@@ -788,7 +793,7 @@ def evaluate_prompted_genuine(
                 for e in clip.events
                 if _shown(e.action, e.start_s, e.peak_s, e.end_s, begin, end)
             )
-            match = match_scheduled(Challenge(clip.actions, schedule), events, prompts)
+            match = rule(Challenge(clip.actions, schedule), events, prompts)
             if not match.complete:
                 missed += 1
             if match.unprompted:

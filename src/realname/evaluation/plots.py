@@ -1,4 +1,4 @@
-"""DET plots (PNG) for ``realname eval match --plot``."""
+"""DET plots (PNG) for ``realname eval match --plot`` (matplotlib's object API, no pyplot)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ __all__ = ["plot_det"]
 
 def plot_det(evaluation: MatchEvaluation, path: Path) -> Path:
     """One DET curve (FNMR against FMR, log axes) per data set, the shipped threshold marked."""
-    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
+    fig = Figure(figsize=(8, 6), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     for name, result in evaluation.datasets.items():
         if len(result.impostor_scores) == 0 or len(result.genuine_scores) == 0:
             continue
@@ -52,5 +52,4 @@ def plot_det(evaluation: MatchEvaluation, path: Path) -> Path:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    plt.close(fig)
     return path
