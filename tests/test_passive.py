@@ -120,3 +120,102 @@ def test_a_colour_cast_and_banding_are_recapture_cues() -> None:
     combed = np.repeat(grey, 3, axis=2)
     result = banding(_frames_with_face(len(t.frames), combed), t, policy.passive)
     assert not result.passed and result.score > 0.5, result
+
+
+# Cues for a screen that fills the frame (measured by `realname eval passive`): synthetic
+# clips of the astronaut photo shown in a fake video player, built at test time.
+
+
+def _moving_track(boxes: list[tuple[float, float, float, float]], fps: float = 5.0):  # type: ignore[no-untyped-def]
+    from realname.engines.base import Face
+    from realname.signals import FrameSignals, SignalTrack
+
+    frames = []
+    for i, (x, y, w, h) in enumerate(boxes):
+        cx, cy = x + w / 2, y + h / 2
+        points = ((cx - 25, cy - 15), (cx + 25, cy - 15), (cx, cy + 5), (cx - 20, cy + 30))
+        face = Face((x, y, w, h), (*points, (cx + 20, cy + 30)), 0.9)
+        frames.append(FrameSignals(i, i / fps, True, 1, True, face, None))
+    return SignalTrack(tuple(frames), (640, 360), len(frames))
+
+
+def _player_clip(*, shaky: bool, controls: bool, n: int = 12) -> tuple[list[np.ndarray], object]:
+    """A 640x360 frame showing the astronaut (face near (250, 100)), moved as a hand-held
+    phone's video moves when ``shaky``, under a player's fixed control bar when ``controls``."""
+    import cv2
+    from skimage import data
+
+    scene = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)  # 512x512
+    rng = np.random.default_rng(1)
+    frames, boxes = [], []
+    for _ in range(n):
+        dx, dy = (int(v) for v in rng.integers(-14, 15, 2)) if shaky else (0, 0)
+        # The visible part of the scene (at most 512 px wide), stretched to the player's 640x360.
+        frame = cv2.resize(np.ascontiguousarray(scene[40 + dy : 400 + dy, dx + 20 :]), (640, 360))
+        if controls:
+            frame[300:360] = (frame[300:360] * 0.35).astype(np.uint8)
+            cv2.rectangle(frame, (20, 312), (620, 316), (255, 255, 255), -1)  # progress bar
+            cv2.fillPoly(frame, [np.array([[24, 326], [24, 350], [44, 338]])], (255, 255, 255))
+            cv2.putText(frame, "0:12 / 1:05", (60, 346), 0, 0.7, (255, 255, 255), 2)
+            cv2.putText(frame, "HD  CC", (540, 346), 0, 0.6, (255, 255, 255), 2)
+        frames.append(frame)
+        boxes.append((170.0 - dx - 20, 20.0 - dy, 130.0, 150.0))
+    return frames, _moving_track(boxes)
+
+
+def test_a_player_bar_fixed_over_moving_video_is_a_static_overlay() -> None:
+    from realname.passive import static_overlay
+
+    frames, t = _player_clip(shaky=True, controls=True)
+    replay = static_overlay(frames, t, every=1)  # type: ignore[arg-type]
+    frames, t = _player_clip(shaky=True, controls=False)
+    handheld = static_overlay(frames, t, every=1)  # type: ignore[arg-type]
+    frames, t = _player_clip(shaky=False, controls=True)
+    still_camera = static_overlay(frames, t, every=1)  # type: ignore[arg-type]
+    assert replay > 0.3, replay
+    assert abs(handheld) < 0.15, handheld  # everything moves: nothing stands out
+    assert abs(still_camera) < 0.15, still_camera  # everything still: nothing stands out
+
+
+def test_a_re_filmed_screen_lifts_the_black_level_and_compresses_the_range() -> None:
+    from realname.passive import tone_levels
+
+    frames, _ = _player_clip(shaky=False, controls=False, n=4)
+    # An emissive screen filmed again: blacks lifted by the backlight, highlights compressed.
+    screen = [(f * 0.55 + 70).astype(np.uint8) for f in frames]
+    black, spread = tone_levels(frames, every=1)
+    black_screen, spread_screen = tone_levels(screen, every=1)
+    assert black_screen > black + 50
+    assert spread_screen < 0.6 * spread
+    assert np.isnan(tone_levels([], every=1)[0])
+
+
+def test_a_background_as_sharp_as_the_face_is_flat() -> None:
+    import cv2
+
+    from realname.passive import depth_flatness
+
+    frames, t = _player_clip(shaky=False, controls=False, n=4)
+    # A real scene near the camera: the background out of focus, the face sharp.
+    soft = []
+    for f in frames:
+        blurred = cv2.GaussianBlur(f, (0, 0), 4)
+        blurred[20:170, 150:280] = f[20:170, 150:280]
+        soft.append(blurred)
+    assert depth_flatness(frames, t, every=1) > 3 * depth_flatness(soft, t, every=1)  # type: ignore[arg-type]
+
+
+def test_a_replay_of_face_crops_jumps_around_a_still_face() -> None:
+    from realname.passive import frame_jumps
+
+    frames, t = _player_clip(shaky=False, controls=False)
+    face = frames[0][20:170, 150:280].copy()
+    rng = np.random.default_rng(2)
+    crops = []
+    for f in frames:
+        # Each crop was cut at another moment: the surroundings jump, the face stays put.
+        jumped = np.roll(f, tuple(int(v) for v in rng.integers(-60, 60, 2)), axis=(0, 1))
+        jumped[20:170, 150:280] = face
+        crops.append(jumped)
+    still = frame_jumps(frames, t)  # type: ignore[arg-type]
+    assert frame_jumps(crops, t) > 10 * max(still, 1.0)  # type: ignore[arg-type]

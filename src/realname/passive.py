@@ -16,6 +16,10 @@
   with saturated highlights and colour casts that skin under one light does not show;
   ``banding``: empty grey levels inside the face's range (the comb a low bit-depth screen or a
   re-quantised picture leaves in the histogram).
+* Measured only, not in the liveness check (``realname eval passive``: none gained anything
+  cross-validated without a live false rejection): ``tone_levels`` (black level and tonal range
+  of an emissive screen), ``static_overlay`` (player controls fixed over moving video),
+  ``depth_flatness`` (a background as sharp as the face), ``frame_jumps`` (a replay of crops).
 """
 
 from __future__ import annotations
@@ -36,13 +40,17 @@ __all__ = [
     "PassivePolicy",
     "banding",
     "colour_spread",
+    "depth_flatness",
     "face_crops",
+    "frame_jumps",
     "glare",
     "moire",
     "moire_peak",
     "screen_border",
+    "static_overlay",
     "temporal_sanity",
     "three_d_structure",
+    "tone_levels",
 ]
 
 Image = npt.NDArray[np.uint8]
@@ -333,8 +341,12 @@ def _median_check(
     )
 
 
-def moire(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
-    values = [moire_peak(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY)) for c in face_crops(frames, track)]
+def moire(
+    frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
+) -> Check:
+    values = [
+        moire_peak(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY)) for c in face_crops(frames, track, every)
+    ]
     return _median_check(
         "moire",
         values,
@@ -344,10 +356,12 @@ def moire(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) ->
     )
 
 
-def colour_spread(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
+def colour_spread(
+    frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
+) -> Check:
     values = [
         float(cv2.cvtColor(c, cv2.COLOR_BGR2YCrCb)[:, :, 1].std())
-        for c in face_crops(frames, track, inner=0.2)
+        for c in face_crops(frames, track, every, inner=0.2)
     ]
     return _median_check(
         "colour",
@@ -358,9 +372,11 @@ def colour_spread(frames: Sequence[Image], track: SignalTrack, policy: PassivePo
     )
 
 
-def banding(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
+def banding(
+    frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
+) -> Check:
     values = []
-    for crop in face_crops(frames, track):
+    for crop in face_crops(frames, track, every):
         gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         low, high = (int(v) for v in np.percentile(gray, [1, 99]))
         if high - low < 16:  # a flat patch has no histogram to judge
@@ -374,3 +390,145 @@ def banding(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) 
         "share of empty grey levels within the face's range",
         "no face with a tonal range",
     )
+
+
+# Cues for a screen that fills the frame (issue 10), measured by ``realname eval passive``: each
+# a score of the whole clip, with no threshold here (see :mod:`realname.evaluation.passive_cv`).
+_SMALL_WIDTH = 160  # the frames are compared at this width: codec noise and sub-pixel motion fade
+
+
+def _small_greys(frames: Sequence[Image], every: int) -> tuple[list[npt.NDArray[np.uint8]], float]:
+    picked = list(frames[::every])
+    if not picked:
+        return [], 1.0
+    height, width = picked[0].shape[:2]
+    scale = _SMALL_WIDTH / width
+    size = (_SMALL_WIDTH, max(8, round(height * scale)))
+    greys = [
+        np.asarray(
+            cv2.resize(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), size, interpolation=cv2.INTER_AREA),
+            dtype=np.uint8,
+        )
+        for f in picked
+    ]
+    return greys, scale
+
+
+def tone_levels(frames: Sequence[Image], every: int = 3) -> tuple[float, float]:
+    """The black level and the tonal range of the whole frame: medians over frames of the 2nd
+    percentile of grey and of the 98th minus the 2nd. An emissive screen filmed again lifts its
+    blacks (backlight, reflections) and compresses the range; a real scene has deep shadows."""
+    greys, _ = _small_greys(frames, every)
+    if not greys:
+        return float("nan"), float("nan")
+    levels = np.asarray([np.percentile(g, [2, 98]) for g in greys], dtype=np.float64)
+    return float(np.median(levels[:, 0])), float(np.median(levels[:, 1] - levels[:, 0]))
+
+
+def _face_mask(
+    track: SignalTrack, shape: tuple[int, int], scale: float, grow: float
+) -> npt.NDArray[np.bool_]:
+    """Every pixel (at the small scale) that a face box, grown by ``grow`` on each side, ever
+    covered: the face and the head's motion are left out of the background."""
+    mask = np.zeros(shape, dtype=bool)
+    for f in track.frames:
+        if f.face is None:
+            continue
+        x, y, w, h = (v * scale for v in f.face.box)
+        x0, y0 = max(0, int(x - grow * w)), max(0, int(y - grow * h))
+        x1, y1 = int(x + w + grow * w) + 1, int(y + h + grow * h) + 1
+        mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def static_overlay(frames: Sequence[Image], track: SignalTrack, every: int = 3) -> float:
+    """A player's controls or captions laid over a replayed video stay fixed in the image while
+    the scene under them moves. An edge pixel here is one whose gradient (at 160 px wide)
+    exceeds 80 in at least 20% of the frames, outside every face box grown by half its size; it
+    is *fixed* if it is an edge in at least 80% of them (a moving edge visits a pixel now and
+    then; a semi-transparent bar over moving video still keeps its own edges). The frame is cut
+    into 12 horizontal strips: the score is the largest fixed share among the top 2 and bottom
+    4 strips, minus the fixed share of the middle strips. A still camera gives about 0 or less
+    (everything fixed), a hand-held one about 0 (nothing fixed), an overlay on moving content
+    up to 1. NaN: fewer than 4 frames, or no strip or middle with 20 edge pixels."""
+    greys, scale = _small_greys(frames, every)
+    if len(greys) < 4:
+        return float("nan")
+    strong = np.stack(
+        [
+            np.hypot(
+                cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+            )
+            > 80.0
+            for g in greys
+        ]
+    ).mean(axis=0)
+    edges = (strong >= 0.2) & ~_face_mask(track, strong.shape, scale, 0.5)
+    fixed = strong >= 0.8
+    height = strong.shape[0]
+    cuts = [round(i * height / 12) for i in range(13)]
+
+    def share(top: int, bottom: int) -> float:
+        part = edges[cuts[top] : cuts[bottom]]
+        if part.sum() < 20:
+            return float("nan")
+        return float(fixed[cuts[top] : cuts[bottom]][part].mean())
+
+    shares = [v for i in (0, 1, 8, 9, 10, 11) if np.isfinite(v := share(i, i + 1))]
+    middle = share(2, 8)
+    if not shares or not np.isfinite(middle):
+        return float("nan")
+    return max(shares) - middle
+
+
+def depth_flatness(frames: Sequence[Image], track: SignalTrack, every: int = 3) -> float:
+    """A flat scene is as sharp behind the face as on it. Median over frames of the Laplacian
+    variance of the background (outside the face box grown by half its size) over that of the
+    face box, at native resolution. A real scene close to the camera usually has a softer
+    background; a screen or a photo in focus has one focal plane. NaN without background."""
+    ratios = []
+    for f in track.frames[::every]:
+        if f.face is None:
+            continue
+        gray = cv2.cvtColor(frames[f.index], cv2.COLOR_BGR2GRAY)
+        height, width = gray.shape
+        x, y, w, h = f.face.box
+        x0, y0 = max(0, round(x)), max(0, round(y))
+        x1, y1 = min(width, round(x + w)), min(height, round(y + h))
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            continue
+        lap = cv2.Laplacian(gray, cv2.CV_32F)
+        mask = np.ones(gray.shape, dtype=bool)
+        gx0, gy0 = max(0, round(x - 0.5 * w)), max(0, round(y - 0.5 * h))
+        mask[gy0 : round(y + 1.5 * h), gx0 : round(x + 1.5 * w)] = False
+        if mask.sum() < 0.1 * mask.size:
+            continue
+        face_var = float(lap[y0:y1, x0:x1].var())
+        if face_var > 0:
+            ratios.append(float(lap[mask].var()) / face_var)
+    return float(np.median(ratios)) if ratios else float("nan")
+
+
+def frame_jumps(frames: Sequence[Image], track: SignalTrack) -> float:
+    """A replayed sequence of face crops jumps from frame to frame: each crop is cut around the
+    face at another moment, so the surroundings change while the face stays put. Median over
+    consecutive frames of the mean absolute grey difference outside the face boxes (at 160 px
+    wide) per second, over the face-centre motion in face widths per second plus 0.1. NaN
+    without two frames with a face."""
+    greys, scale = _small_greys(frames, 1)
+    faces = {f.index: f for f in track.frames if f.face is not None}
+    if len(greys) < 2 or len(faces) < 2:
+        return float("nan")
+    outside = ~_face_mask(track, greys[0].shape, scale, 0.2)
+    if outside.sum() < 0.05 * outside.size:
+        outside = np.ones(greys[0].shape, dtype=bool)
+    ratios = []
+    for (i, a), (j, b) in itertools.pairwise(sorted(faces.items())):
+        dt = b.t - a.t
+        if dt <= 0 or a.face is None or b.face is None:
+            continue
+        diff = np.abs(greys[j].astype(np.float32) - greys[i].astype(np.float32))[outside]
+        moved = np.hypot(b.face.centre[0] - a.face.centre[0], b.face.centre[1] - a.face.centre[1])
+        speed = float(moved) / max(a.face.box[2], 1.0) / dt
+        ratios.append(float(diff.mean()) / dt / (speed + 0.1))
+    return float(np.median(ratios)) if ratios else float("nan")
