@@ -18,6 +18,7 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   │   ├── VideoTooLargeError     VIDEO_TOO_LARGE   413
     │   │   ├── VideoTooLongError      VIDEO_TOO_LONG    422
     │   │   ├── VideoTooShortError     VIDEO_TOO_SHORT   422
+    │   │   ├── ClipTooShortError      CLIP_TOO_SHORT    422
     │   │   ├── VideoFrameRateError    VIDEO_FRAME_RATE  422
     │   │   └── VideoResolutionError   VIDEO_RESOLUTION  422
     │   ├── CaptureTimeoutError        CAPTURE_TIMEOUT   422
@@ -49,11 +50,14 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   ├── NumberTakenError           NUMBER_TAKEN      409
     │   ├── ReviewDecidedError         REVIEW_DECIDED    409
     │   ├── CaptureInterruptedError    CAPTURE_INTERRUPTED 409
+    │   ├── ChallengeExpiredError      CHALLENGE_EXPIRED 409
+    │   ├── ChallengeLimitError        CHALLENGE_LIMIT   409
     │   ├── UserInactiveError          USER_INACTIVE     409
     │   ├── SelfDeactivationError      SELF_DEACTIVATION 409
     │   └── LastAdminError             LAST_ADMIN        409
     ├── RateLimitError                 RATE_LIMITED      429  (Retry-After)
     │   ├── IdLockedError              ID_LOCKED         429  (Retry-After)
+    │   ├── SessionRateLimitError      SESSION_RATE_LIMITED 429 (Retry-After)
     │   └── AccountLockedError         ACCOUNT_LOCKED    429  (Retry-After)
     ├── BusyError                      BUSY              503  (Retry-After)
     ├── InternalError                  INTERNAL          500
@@ -193,6 +197,15 @@ class VideoTooShortError(VideoError):
     code = "VIDEO_TOO_SHORT"
     status = 422
     title = "Video is too short"
+
+
+class ClipTooShortError(VideoError):
+    """The clip ends before the challenge's schedule does (the recording was stopped early):
+    it is not judged."""
+
+    code = "CLIP_TOO_SHORT"
+    status = 422
+    title = "Clip shorter than the challenge's schedule"
 
 
 class VideoFrameRateError(VideoError):
@@ -391,6 +404,21 @@ class CaptureInterruptedError(ConflictError):
     title = "The capture outlived its time limit and was released"
 
 
+class ChallengeExpiredError(ConflictError):
+    """The challenge was not answered in time (its recording must begin within
+    ``REALNAME_CHALLENGE_TTL_S`` of its issue): its nonce is spent; ask for a new one."""
+
+    code = "CHALLENGE_EXPIRED"
+    title = "The liveness challenge expired before its clip arrived"
+
+
+class ChallengeLimitError(ConflictError):
+    """The session was issued as many challenges as it may have."""
+
+    code = "CHALLENGE_LIMIT"
+    title = "No further liveness challenge for this session"
+
+
 class UserInactiveError(ConflictError):
     code = "USER_INACTIVE"
     title = "The user is already deactivated"
@@ -415,6 +443,11 @@ class RateLimitError(RealnameError):
 class IdLockedError(RateLimitError):
     code = "ID_LOCKED"
     title = "Too many failed verifications for this ID: locked for a while"
+
+
+class SessionRateLimitError(RateLimitError):
+    code = "SESSION_RATE_LIMITED"
+    title = "Too many registration sessions opened: try again later"
 
 
 class AccountLockedError(RateLimitError):

@@ -37,7 +37,9 @@ class Settings(BaseSettings):
         False, description="Development: generate keys (kept beside the SQLite file) if unset"
     )
     dev_fixed_challenge: str | None = Field(
-        None, description="Dev mode only: every session gets this challenge (recorded clips)"
+        None,
+        description="Dev mode only: every challenge issued is this one (recorded clips), with "
+        "its schedule (blink@1.00-3.20,...) or, without one, the policy's fixed schedule",
     )
     data_keys: str | None = Field(
         None, description="Comma-separated base64 32-byte AES-GCM data keys, newest last"
@@ -51,7 +53,19 @@ class Settings(BaseSettings):
     )
     token_ttl_s: int = Field(8 * 3600, ge=60, description="Bearer token lifetime (s)")
     session_ttl_s: int = Field(180, ge=10, description="Registration session lifetime (s)")
-    challenge_length: int = Field(3, ge=2, le=6, description="Steps in a liveness challenge")
+    challenge_ttl_s: int = Field(
+        20,
+        ge=5,
+        description="A liveness challenge is revealed when the customer is ready; its recording "
+        "must begin within this (s). Its clip must then arrive within liveness.prompts.capture_s "
+        "plus 30 s for the upload, else CHALLENGE_EXPIRED",
+    )
+    max_challenges: int = Field(
+        6,
+        ge=1,
+        description="Challenges one session may be issued (answered or not): every new one is "
+        "another draw for a replayed recording; beyond, CHALLENGE_LIMIT",
+    )
     max_capture_attempts: int = Field(3, ge=1, description="Captures per session")
     lockout_failures: int = Field(5, ge=1, description="Failed captures per ID that lock it")
     lockout_window_s: int = Field(180, ge=1, description="Window counting those failures (s)")
@@ -83,6 +97,16 @@ class Settings(BaseSettings):
     )
     login_rate_address: str = Field(
         "30/minute", description="Sign-in attempts per client address (limits notation)"
+    )
+    session_rate_per_clerk: str = Field(
+        "30/hour",
+        description="Sessions one clerk may open (limits notation): a busy counter opens one "
+        "every few minutes; each session is a new look at challenges for a replayed recording",
+    )
+    session_rate_per_outlet: str = Field(
+        "300/hour",
+        description="Sessions one outlet may open (limits notation): ten clerks at full pace; "
+        "bounds an outlet whose clerks' accounts are shared or stolen",
     )
     login_lock_failures: int = Field(
         10, ge=1, description="Failed sign-ins in a row that lock the account"

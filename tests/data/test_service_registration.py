@@ -1,10 +1,17 @@
 """A whole registration through HTTP with the real engines and real clips of ../shared/data.
 
-The live clip is a person who blinks, turns right and turns left (liveportrait/d12, 7.3 s); the
-ID portrait is cut from its first frame and downscaled to the chip's 102x126, and the uploaded
-clip starts after that frame (re-encoded in a temp folder), so the portrait is never one of the
-frames matched. The replay is a phone screen showing a face that turns left (manikantha fake.mp4),
-challenged with exactly that action.
+The live clip is a person at a webcam who turns right, left, right and left (headtrackr
+capture4, 19.2 s); the ID portrait is cut from its first frame and downscaled to the chip's
+102x126, and the uploaded clip is the 11 s the page records, from 0.3 s in (re-encoded in a temp
+folder), so the portrait is never one of the frames matched. The service runs in dev mode with
+a fixed challenge whose explicit schedule fits the clip's measured actions (clip time, after the
+cut: turn right onset 1.52 s, peak 1.91 s; turn left 2.99 s, 3.63 s; turn right 4.72 s, 5.26 s;
+turn left 5.99 s, 6.53 s): each prompt at least 0.2 s before its action begins, each peak before
+its window's end (the schedule of the browser test, which allows 0.8 s of recording jitter).
+liveportrait/d12, used before, shows a real left turn before its first prompt and an open mouth
+between two windows, so the prompt-locked rule refuses it (UNPROMPTED_ACTION). The replay is a
+phone screen showing a face that turns left (manikantha fake.mp4), challenged with exactly that
+action and the policy's fixed schedule (``turn_left@1.00-3.20``).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from realname.audit import read_export, verify_chain
+from realname.challenge import parse_challenge
 from realname.faces import find_faces
 from realname.service.app import create_app
 from tests.conftest import encode
@@ -24,7 +32,10 @@ from tests.service.conftest import Clock, Service, make_settings, populate
 
 pytestmark = pytest.mark.data
 
-LIVE = "face_videos/liveportrait/d12.mp4"
+LIVE = "face_videos/headtrackr/capture4.mp4"
+LIVE_CHALLENGE = "turn_right@0.40-2.60,turn_left@1.80-4.00,turn_right@3.50-5.70,turn_left@4.80-7.00"
+LIVE_START_S = 0.3
+CAPTURE_S = 11.0  # liveness.prompts.capture_s: what the page records
 REPLAY = "face_videos/manikantha_liveness/fake.mp4"
 
 
@@ -64,11 +75,12 @@ def write_clip(frames: list[np.ndarray], fps: float, path: Path) -> bytes:
 
 
 def register(
-    tmp_path: Path, engines, clip_path: Path, challenge: str, skip: int
+    tmp_path: Path, engines, clip_path: Path, challenge: str, skip: int, keep_s: float | None = None
 ) -> tuple[Service, dict, dict]:  # type: ignore[no-untyped-def,type-arg]
     frames, fps = read_frames(clip_path)
     portrait = chip_portrait(frames[0], engines)
-    clip = write_clip(frames[skip:], fps, tmp_path / "clip.mp4")
+    stop = None if keep_s is None else skip + round(keep_s * fps)
+    clip = write_clip(frames[skip:stop], fps, tmp_path / "clip.mp4")
     settings = make_settings(
         f"sqlite:///{tmp_path / 'realname.db'}", dev_mode=True, dev_fixed_challenge=challenge
     )
@@ -80,10 +92,12 @@ def register(
     for who in ("clerk_a", "auditor"):
         svc.headers[who] = svc.login(who)
     session = svc.start()
-    assert session["challenge"] == challenge.split(",")
     card = svc.card(session["id"], portrait=portrait)
     assert card.status_code == 200, card.text
-    r = svc.capture(session["id"], session["nonce"], clip=clip)
+    issued = svc.challenge(session["id"]).json()
+    fixed = parse_challenge(challenge)
+    assert [x["action"] for x in issued["steps"]] == list(fixed.steps), issued
+    r = svc.capture(session["id"], issued["nonce"], clip=clip)
     assert r.status_code == 200, r.text
     return svc, session, r.json()
 
@@ -91,8 +105,14 @@ def register(
 def test_a_live_customer_is_registered_bound_and_audited(
     tmp_path: Path, data_dir: Path, engines
 ) -> None:  # type: ignore[no-untyped-def]
+    fps = read_frames(data_dir / LIVE)[1]
     svc, session, verdict = register(
-        tmp_path, engines, data_dir / LIVE, "blink,turn_right,turn_left", skip=6
+        tmp_path,
+        engines,
+        data_dir / LIVE,
+        LIVE_CHALLENGE,
+        skip=round(LIVE_START_S * fps),
+        keep_s=CAPTURE_S + 0.1,
     )
     try:
         assert verdict["verdict"] == "passed", verdict
@@ -115,7 +135,13 @@ def test_a_live_customer_is_registered_bound_and_audited(
         assert heads
         assert verify_chain(entries, heads, svc.ctx.audit.signing_key.public_key()).ok
         actions = [e.action for e in entries]
-        for expected in ("session.create", "id_card.accepted", "capture.verdict", "number.bind"):
+        for expected in (
+            "session.create",
+            "id_card.accepted",
+            "challenge.issue",
+            "capture.verdict",
+            "number.bind",
+        ):
             assert expected in actions, (expected, actions)
         verdicts = [e for e in entries if e.action == "capture.verdict"]
         assert verdicts[-1].outcome == "passed", verdicts

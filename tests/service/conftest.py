@@ -158,6 +158,18 @@ class Service:
             headers=self.headers[who],
         )
 
+    def challenge(self, session_id: str, who: str = "clerk_a") -> Response:
+        """``POST .../challenge``: the page asks for a challenge when the customer is ready."""
+        return self.client.post(
+            f"/api/v1/sessions/{session_id}/challenge", headers=self.headers[who]
+        )
+
+    def nonce(self, session_id: str, who: str = "clerk_a") -> str:
+        """A new challenge's nonce (the challenge must be granted)."""
+        r = self.challenge(session_id, who)
+        assert r.status_code == 200, r.text
+        return str(r.json()["nonce"])
+
     def capture(
         self, session_id: str, nonce: str, clip: bytes = b"PASS", who: str = "clerk_a"
     ) -> Response:
@@ -177,7 +189,7 @@ class Service:
             fields["sex"] = "男" if int(id_number[16]) % 2 else "女"  # type: ignore[index]
         r = self.card(s["id"], who, **fields)
         assert r.status_code == 200, r.text
-        r = self.capture(s["id"], s["nonce"], who=who)
+        r = self.capture(s["id"], self.nonce(s["id"], who), who=who)
         assert r.status_code == 200 and r.json()["verdict"] == "passed", r.text
         return str(s["id"])
 
@@ -193,6 +205,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "queue_limit": 60,
+        # The session rate limits are tested on their own (test_session_limits.py).
+        "session_rate_per_clerk": "100000/hour",
+        "session_rate_per_outlet": "100000/hour",
         **key_settings(),
         **overrides,
     }

@@ -3,7 +3,8 @@
 ``PASS`` passes; ``FAIL`` fails liveness (CHALLENGE_INCOMPLETE, MATCH_SKIPPED); ``MISMATCH``
 passes liveness and clearly fails the match; ``REVIEW`` passes liveness with a score in the
 review band; ``CORRUPT`` raises the library's VideoCorruptError; ``BOOM`` raises an unexpected
-error whose message holds personal data; ``WAIT`` blocks until the test releases it.
+error whose message holds personal data; ``WAIT`` blocks until the test releases it;
+``SHORT`` is a 2 s clip, refused as the real verifier refuses a clip shorter than its schedule.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import numpy as np
 
 from realname.errors import VideoCorruptError
 from realname.policy import load_policy
-from realname.service.verification import Assessment, CaptureJob, Evidence
+from realname.service.verification import (
+    Assessment,
+    CaptureJob,
+    Evidence,
+    require_clip_length,
+)
 
 SECRET_IN_ERROR = "110101199003074578 张三"
 
@@ -40,6 +46,8 @@ EVIDENCE = Evidence(frame_jpeg=_jpeg(1), plot_png=_png(2))
 class FakeVerifier:
     def __init__(self) -> None:
         policy = load_policy()
+        assert policy.liveness is not None
+        self.prompts = policy.liveness.prompts
         self.threshold = policy.operating_point("sface").threshold
         self.review_threshold = policy.operating_point("sface", "1e-3").threshold
         self.release = threading.Event()
@@ -55,6 +63,8 @@ class FakeVerifier:
             kind = b"PASS"
         if kind == b"CORRUPT":
             raise VideoCorruptError("the container cannot be opened")
+        if kind == b"SHORT":
+            require_clip_length(2.0, job.challenge, self.prompts)
         if kind == b"BOOM":
             raise RuntimeError(f"unexpected failure for {SECRET_IN_ERROR}")
         if kind == b"PASS":

@@ -151,6 +151,12 @@ class Api:
             files={"portrait": (name, portrait, kind)},
         )
 
+    def nonce(self, session_id: str) -> str:
+        """A new challenge's nonce (``POST .../challenge``, after the card)."""
+        r = self.client.post(f"/api/v1/sessions/{session_id}/challenge")
+        assert r.status_code == 200, r.text
+        return str(r.json()["nonce"])
+
     def framing(
         self, session_id: str, frame: bytes, name: str = "frame.png", kind: str = "image/png"
     ) -> httpx2.Response:

@@ -90,7 +90,7 @@ def test_a_traceback_never_reaches_a_client(
     s = service.start()
     service.card(s["id"])
     with caplog.at_level(logging.INFO):
-        r = service.capture(s["id"], s["nonce"], clip=b"BOOM")
+        r = service.capture(s["id"], service.nonce(s["id"]), clip=b"BOOM")
     assert r.status_code == 500
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
@@ -131,7 +131,8 @@ def test_dev_mode_generates_keys_beside_the_database_and_reuses_them(tmp_path: P
     first = json.loads(key_file.read_text())
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 200
-        assert str(app.state.ctx.new_challenge()) == "turn_left,turn_right"
+        # Without a schedule of its own the fixed challenge gets the policy's fixed schedule.
+        assert str(app.state.ctx.new_challenge()) == "turn_left@1.00-3.20,turn_right@3.50-5.70"
     again = create_app(settings, verifier=verifier, periodic_tasks=False)
     assert json.loads(key_file.read_text()) == first
     assert again.state.ctx.keys.cipher.index("x") == app.state.ctx.keys.cipher.index("x")

@@ -410,7 +410,8 @@ def test_a_hostile_clip_is_refused_with_its_code(served: Served, case: Case) -> 
         session["id"], portrait_png(), id_number=make_id(sequence=f"{sequence:03d}")
     )
     assert card.status_code == 200, card.text
-    r = served.api.capture(session["id"], session["nonce"], data, case.filename, case.content_type)
+    nonce = served.api.nonce(session["id"])
+    r = served.api.capture(session["id"], nonce, data, case.filename, case.content_type)
     _check(r, case.code)
 
 

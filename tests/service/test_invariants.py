@@ -97,10 +97,23 @@ def test_a_session_stuck_mid_capture_is_found(service: Service) -> None:
     assert _rules(service) == {"SESSION_STUCK"}
 
 
+def test_a_nonce_outside_an_outstanding_challenge_is_found(service: Service) -> None:
+    sid = service.passed_session()
+    assert _rules(service) == set()
+    with service.ctx.database.transaction() as session:
+        session.execute(
+            update(RegistrationSession)
+            .where(RegistrationSession.id == sid)
+            .values(nonce_hash="0" * 64)
+        )
+    assert _rules(service) == {"CHALLENGE_STRAY"}
+
+
 def test_a_review_disagreeing_with_its_session_is_found(service: Service) -> None:
     s = service.start()
     service.card(s["id"])
-    assert service.capture(s["id"], s["nonce"], clip=b"REVIEW").json()["verdict"] == "review"
+    nonce = service.nonce(s["id"])
+    assert service.capture(s["id"], nonce, clip=b"REVIEW").json()["verdict"] == "review"
     with service.ctx.database.transaction() as session:
         session.execute(update(Review).values(state="approved"))
         session.execute(

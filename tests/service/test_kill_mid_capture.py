@@ -44,10 +44,11 @@ def test_a_capture_killed_with_sigkill_is_released_by_the_next_start_up(tmp_path
         api = Api(server.url)
         s = api.start()
         assert api.card(s["id"], portrait_png()).status_code == 200
+        nonce = api.nonce(s["id"])
 
         def capture() -> None:
             with contextlib.suppress(httpx2.HTTPError):  # the server dies under it
-                api.capture(s["id"], s["nonce"], b"WAIT")
+                api.capture(s["id"], nonce, b"WAIT")
 
         threading.Thread(target=capture, daemon=True).start()
         deadline = time.monotonic() + 20

@@ -35,7 +35,7 @@ def test_a_still_picture_fails_the_fixed_challenge_with_the_real_engines(
     settings = make_settings(
         f"sqlite:///{tmp_path / 'real.db'}",
         dev_mode=True,
-        dev_fixed_challenge="turn_left,blink",
+        dev_fixed_challenge="turn_left@0.20-1.20,blink@1.30-2.30",  # fits the 3 s clip
     )
     app = create_app(settings, clock=Clock(), periodic_tasks=False)
     with TestClient(app) as client:
@@ -44,16 +44,22 @@ def test_a_still_picture_fails_the_fixed_challenge_with_the_real_engines(
         populate(svc.ctx)
         svc.headers["clerk_a"] = svc.login("clerk_a")
         s = svc.start()
-        assert s["challenge"] == ["turn_left", "blink"]
         portrait = encode(cv2.resize(astronaut_face, (102, 126)), ".png")
         assert svc.card(s["id"], portrait=portrait).status_code == 200
-        r = svc.capture(s["id"], s["nonce"], clip=video.read_bytes())
+        challenge = svc.challenge(s["id"]).json()
+        assert [(x["action"], x["prompt_s"], x["window_end_s"]) for x in challenge["steps"]] == [
+            ("turn_left", 0.2, 1.2),
+            ("blink", 1.3, 2.3),
+        ]
+        r = svc.capture(s["id"], challenge["nonce"], clip=video.read_bytes())
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["verdict"] == "failed" and body["attempts_left"] == 2
         assert {"CHALLENGE_INCOMPLETE", "MATCH_SKIPPED"} <= set(body["reasons"])
-        assert body["challenge"] == ["turn_left", "blink"]
-        broken = svc.capture(s["id"], body["nonce"], clip=b"\x00\x00\x00\x18ftypmp42" + bytes(99))
+        assert set(body) == {"verdict", "reasons", "attempts_left"}  # no next challenge in it
+        broken = svc.capture(
+            s["id"], svc.nonce(s["id"]), clip=b"\x00\x00\x00\x18ftypmp42" + bytes(99)
+        )
         assert broken.status_code == 400 and broken.json()["code"].startswith("VIDEO_")
 
 

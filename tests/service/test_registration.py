@@ -11,24 +11,19 @@ from tests.service.conftest import Service, make_id
 
 def test_a_passed_capture_answers_a_verdict_without_scores(service: Service) -> None:
     s = service.start()
-    assert s["state"] == "awaiting_card" and len(s["challenge"]) == 3 and s["nonce"]
+    assert s["state"] == "awaiting_card" and "challenge" not in s and "nonce" not in s
     r = service.card(s["id"])
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["state"] == "awaiting_capture"
+    assert body["state"] == "awaiting_capture" and "challenge" not in body
     assert body["id_number_masked"] == "1101**********" + make_id()[-4:]
-    r = service.capture(s["id"], s["nonce"])
+    challenge = service.challenge(s["id"]).json()
+    r = service.capture(s["id"], challenge["nonce"])
     assert r.status_code == 200
-    assert r.json() == {
-        "verdict": "passed",
-        "reasons": [],
-        "attempts_left": 2,
-        "challenge": None,
-        "nonce": None,
-    }
+    assert r.json() == {"verdict": "passed", "reasons": [], "attempts_left": 2}
     assert "score" not in r.text and "threshold" not in r.text
     job = service.verifier.calls[-1]
-    assert tuple(job.challenge.steps) == tuple(s["challenge"])
+    assert list(job.challenge.steps) == [x["action"] for x in challenge["steps"]]
     view = service.client.get(f"/api/v1/sessions/{s['id']}", headers=service.headers["clerk_a"])
     assert view.json()["state"] == "passed" and view.json()["verdict"] == "passed"
 
@@ -36,8 +31,9 @@ def test_a_passed_capture_answers_a_verdict_without_scores(service: Service) -> 
 def test_refused_consent_creates_a_manual_session_without_challenge(service: Service) -> None:
     s = service.start(consent=False)
     assert s["state"] == "manual" and s["manual_alternative"] is True
-    assert s["challenge"] is None and s["nonce"] is None
     r = service.card(s["id"])
+    assert r.status_code == 409 and r.json()["code"] == "CONSENT_REFUSED"
+    r = service.challenge(s["id"])
     assert r.status_code == 409 and r.json()["code"] == "CONSENT_REFUSED"
     with service.ctx.database.transaction() as session:
         actions = [e.action for e in service.ctx.audit.entries(session)]
@@ -87,31 +83,37 @@ def test_a_wrong_check_character_and_a_bad_portrait_use_the_library_codes(
     assert "not a date" not in r.text  # values sent are never echoed
 
 
-def test_capture_before_the_card_is_refused(service: Service) -> None:
+def test_capture_or_challenge_before_the_card_is_refused(service: Service) -> None:
     s = service.start()
-    r = service.capture(s["id"], s["nonce"])
+    r = service.capture(s["id"], "no-nonce-yet")
+    assert r.status_code == 409 and r.json()["code"] == "CARD_REQUIRED"
+    r = service.challenge(s["id"])
     assert r.status_code == 409 and r.json()["code"] == "CARD_REQUIRED"
 
 
 def test_a_nonce_works_once_and_a_wrong_one_never(service: Service) -> None:
     s = service.start()
     service.card(s["id"])
+    nonce = service.nonce(s["id"])
     r = service.capture(s["id"], "not-the-nonce")
     assert r.status_code == 409 and r.json()["code"] == "NONCE_INVALID"
-    first = service.capture(s["id"], s["nonce"], clip=b"FAIL")
+    first = service.capture(s["id"], nonce, clip=b"FAIL")
     assert first.json()["verdict"] == "failed"
     assert first.json()["reasons"] == ["CHALLENGE_INCOMPLETE", "MATCH_SKIPPED"]
-    again = service.capture(s["id"], s["nonce"])
+    again = service.capture(s["id"], nonce)
     assert again.status_code == 409 and again.json()["code"] == "NONCE_INVALID"
-    retry = service.capture(s["id"], first.json()["nonce"])
+    retry = service.capture(s["id"], service.nonce(s["id"]))
     assert retry.json()["verdict"] == "passed"
 
 
 def test_an_expired_session_is_refused(service: Service) -> None:
     s = service.start()
     service.card(s["id"])
+    nonce = service.nonce(s["id"])
     service.clock.advance(service.ctx.settings.session_ttl_s + 1)
-    r = service.capture(s["id"], s["nonce"])
+    r = service.capture(s["id"], nonce)
+    assert r.status_code == 409 and r.json()["code"] == "SESSION_EXPIRED"
+    r = service.challenge(s["id"])
     assert r.status_code == 409 and r.json()["code"] == "SESSION_EXPIRED"
 
 
@@ -124,16 +126,15 @@ def test_a_capture_after_the_session_ended_is_refused(service: Service) -> None:
 def test_three_failed_captures_close_the_session(service: Service) -> None:
     s = service.start()
     service.card(s["id"])
-    nonce = s["nonce"]
     lefts = []
     for _ in range(3):
-        r = service.capture(s["id"], nonce, clip=b"MISMATCH")
+        r = service.capture(s["id"], service.nonce(s["id"]), clip=b"MISMATCH")
         assert r.json()["verdict"] == "failed" and r.json()["reasons"] == ["FACE_MISMATCH"]
         lefts.append(r.json()["attempts_left"])
-        nonce = r.json()["nonce"]
-    assert lefts == [2, 1, 0] and nonce is None
+    assert lefts == [2, 1, 0]
     view = service.client.get(f"/api/v1/sessions/{s['id']}", headers=service.headers["clerk_a"])
-    assert view.json()["state"] == "failed"
+    assert view.json()["state"] == "failed" and view.json()["challenges_issued"] == 3
+    assert service.challenge(s["id"]).json()["code"] == "SESSION_CLOSED"
     r = service.capture(s["id"], "x")
     assert r.json()["code"] == "SESSION_CLOSED"
 
@@ -141,17 +142,17 @@ def test_three_failed_captures_close_the_session(service: Service) -> None:
 def _fail_session(service: Service, times: int) -> dict[str, Any]:
     s = service.start()
     assert service.card(s["id"]).status_code == 200
-    nonce = s["nonce"]
     for _ in range(times):
-        r = service.capture(s["id"], nonce, clip=b"FAIL")
-        nonce = r.json()["nonce"]
-    return {"id": s["id"], "nonce": nonce}
+        r = service.capture(s["id"], service.nonce(s["id"]), clip=b"FAIL")
+        assert r.json()["verdict"] == "failed", r.text
+    return {"id": s["id"]}
 
 
 def test_five_failures_for_one_id_lock_it_out(service: Service) -> None:
     _fail_session(service, 3)
     last = _fail_session(service, 2)  # the fifth failure within 180 s
-    assert last["nonce"] is None  # locked: no further attempt in this session either
+    closed = service.challenge(last["id"])  # locked: no further attempt in this session either
+    assert closed.status_code == 409 and closed.json()["code"] == "SESSION_CLOSED"
     s = service.start()
     r = service.card(s["id"])
     assert r.status_code == 429 and r.json()["code"] == "ID_LOCKED"
@@ -176,12 +177,11 @@ def test_an_unreadable_clip_spends_the_nonce_and_a_new_challenge_is_issued(
 ) -> None:
     s = service.start()
     service.card(s["id"])
-    r = service.capture(s["id"], s["nonce"], clip=b"CORRUPT")
+    nonce = service.nonce(s["id"])
+    r = service.capture(s["id"], nonce, clip=b"CORRUPT")
     assert r.status_code == 400 and r.json()["code"] == "VIDEO_CORRUPT"
-    assert service.capture(s["id"], s["nonce"]).json()["code"] == "NONCE_INVALID"
-    reissued = service.client.post(
-        f"/api/v1/sessions/{s['id']}/challenge", headers=service.headers["clerk_a"]
-    )
+    assert service.capture(s["id"], nonce).json()["code"] == "NONCE_INVALID"
+    reissued = service.challenge(s["id"])
     assert reissued.status_code == 200 and reissued.json()["attempts_left"] == 2
     r = service.capture(s["id"], reissued.json()["nonce"])
     assert r.json()["verdict"] == "passed" and r.json()["attempts_left"] == 1
@@ -190,6 +190,7 @@ def test_an_unreadable_clip_spends_the_nonce_and_a_new_challenge_is_issued(
 def test_an_oversized_clip_is_refused_before_it_is_read(service: Service) -> None:
     s = service.start()
     service.card(s["id"])
+    nonce = service.nonce(s["id"])
     limit = service.ctx.settings.max_video_bytes
     r = service.client.post(
         f"/api/v1/sessions/{s['id']}/capture",
@@ -217,7 +218,7 @@ def test_an_oversized_clip_is_refused_before_it_is_read(service: Service) -> Non
     )
     assert r.status_code == 413 and r.json()["code"] == "PAYLOAD_TOO_LARGE"
     # The nonce was never spent.
-    assert service.capture(s["id"], s["nonce"]).json()["verdict"] == "passed"
+    assert service.capture(s["id"], nonce).json()["verdict"] == "passed"
 
 
 def test_a_clerk_sees_only_their_own_outlets_sessions(service: Service) -> None:
@@ -228,7 +229,10 @@ def test_a_clerk_sees_only_their_own_outlets_sessions(service: Service) -> None:
     listed = service.client.get("/api/v1/sessions", headers=service.headers["clerk_b"]).json()
     assert listed == []
     r = service.client.get(f"/api/v1/sessions/{s['id']}", headers=service.headers["auditor"])
-    assert r.status_code == 200 and r.json()["nonce"] is None
+    assert r.status_code == 200 and "nonce" not in r.json()
+    service.card(s["id"])
+    assert service.challenge(s["id"], who="clerk_b").status_code == 404
+    assert service.challenge(s["id"], who="auditor").status_code == 403
 
 
 def test_an_auditor_reads_but_every_write_is_forbidden(service: Service) -> None:
@@ -257,11 +261,12 @@ def test_a_full_pool_answers_busy_with_retry_after(
     held = [pool.reserve() for _ in range(pool.capacity)]
     s = service.start()
     service.card(s["id"])
-    r = service.capture(s["id"], s["nonce"])
+    nonce = service.nonce(s["id"])
+    r = service.capture(s["id"], nonce)
     assert r.status_code == 503 and r.json()["code"] == "BUSY"
     assert r.headers["Retry-After"] == str(service.ctx.settings.busy_retry_after_s)
     for slot in held:
         slot.release_unused()
-    assert service.capture(s["id"], s["nonce"]).json()["verdict"] == "passed"  # nonce kept
+    assert service.capture(s["id"], nonce).json()["verdict"] == "passed"  # nonce kept
     metrics = service.client.get("/metrics").text
     assert "realname_verification_busy_total 1.0" in metrics

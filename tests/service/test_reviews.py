@@ -11,7 +11,7 @@ from tests.service.fakes import EVIDENCE
 def _review(service: Service) -> tuple[str, dict[str, Any]]:
     s = service.start()
     service.card(s["id"])
-    r = service.capture(s["id"], s["nonce"], clip=b"REVIEW")
+    r = service.capture(s["id"], service.nonce(s["id"]), clip=b"REVIEW")
     assert r.status_code == 200
     assert r.json()["verdict"] == "review" and r.json()["reasons"] == ["MATCH_BORDERLINE"]
     assert "score" not in r.text

@@ -57,11 +57,12 @@ def test_sigterm_stops_a_server_whose_capture_never_ends(tmp_path: Path) -> None
         api = Api(server.url)
         session = api.start()
         assert api.card(session["id"], portrait_png()).status_code == 200
+        nonce = api.nonce(session["id"])
         answers: list[object] = []
 
         def capture() -> None:
             try:
-                answers.append(api.capture(session["id"], session["nonce"], b"WAIT"))
+                answers.append(api.capture(session["id"], nonce, b"WAIT"))
             except httpx2.HTTPError as exc:  # the server went away mid-request
                 answers.append(exc)
 

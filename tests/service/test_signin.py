@@ -213,6 +213,7 @@ def test_a_flood_of_sign_ins_is_refused_busy_and_cannot_starve_a_capture(
 ) -> None:
     s = service.start()
     assert service.card(s["id"]).status_code == 200
+    nonce = service.nonce(s["id"])
     hasher.gate = threading.Event()
     flood = 45  # more than the event loop's default thread pool (40)
     answers: list[int] = []
@@ -226,7 +227,7 @@ def test_a_flood_of_sign_ins_is_refused_busy_and_cannot_starve_a_capture(
         assert hasher.waiting.acquire(timeout=30)  # one password check holds the one worker
         capture: list[int] = []
         worker = threading.Thread(
-            target=lambda: capture.append(service.capture(s["id"], s["nonce"]).status_code)
+            target=lambda: capture.append(service.capture(s["id"], nonce).status_code)
         )
         worker.start()
         worker.join(20)

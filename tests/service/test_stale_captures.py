@@ -40,7 +40,7 @@ def _crash_mid_capture(service: Service) -> dict[str, Any]:
     token = service.headers["clerk_a"]["Authorization"].removeprefix("Bearer ")
     with service.ctx.database.transaction() as session:
         clerk = principal_for_token(session, token, service.clock())
-    begin_capture(service.ctx, clerk, s["id"], s["nonce"])
+    begin_capture(service.ctx, clerk, s["id"], service.nonce(s["id"]))
     assert _row(service, s["id"]).state == "capturing"
     return s
 
@@ -108,7 +108,7 @@ def test_the_last_attempt_stranded_fails_the_session(service: Service) -> None:
     token = service.headers["clerk_a"]["Authorization"].removeprefix("Bearer ")
     with service.ctx.database.transaction() as session:
         clerk = principal_for_token(session, token, service.clock())
-    begin_capture(service.ctx, clerk, s["id"], s["nonce"])
+    begin_capture(service.ctx, clerk, s["id"], service.nonce(s["id"]))
     _past_the_limit(service)
     purge(service.ctx)
     row = _row(service, s["id"])
@@ -119,10 +119,11 @@ def test_the_last_attempt_stranded_fails_the_session(service: Service) -> None:
 def test_a_verdict_after_the_release_answers_capture_interrupted(service: Service) -> None:
     s = service.start()
     assert service.card(s["id"]).status_code == 200
+    nonce = service.nonce(s["id"])
     answer: dict[str, Any] = {}
 
     def upload() -> None:
-        answer["r"] = service.capture(s["id"], s["nonce"], clip=b"WAIT")
+        answer["r"] = service.capture(s["id"], nonce, clip=b"WAIT")
 
     worker = threading.Thread(target=upload)
     worker.start()
@@ -149,7 +150,8 @@ def test_the_purge_clears_personal_data_in_every_state(
     s = service.start()
     if state == SessionState.REVIEW:
         service.card(s["id"])
-        assert service.capture(s["id"], s["nonce"], clip=b"REVIEW").json()["verdict"] == "review"
+        nonce = service.nonce(s["id"])
+        assert service.capture(s["id"], nonce, clip=b"REVIEW").json()["verdict"] == "review"
         with service.ctx.database.transaction() as session:  # the card is still held in review
             assert session.get(RegistrationSession, s["id"]).id_number_enc is not None  # type: ignore[union-attr]
     else:

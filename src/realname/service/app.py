@@ -33,6 +33,7 @@ from realname.service.problems import ObservabilityMiddleware, install_error_han
 from realname.service.registration import release_stale_captures
 from realname.service.routes import admin, audit, auth, health, reviews, sessions, subscriptions
 from realname.service.signin import SignInGuard
+from realname.service.throttles import SessionThrottle
 from realname.service.verification import EngineVerifier, Verifier
 from realname.service.web import mount_pages
 from realname.service.workers import VerificationPool
@@ -56,6 +57,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
         pool=VerificationPool(settings.workers, settings.queue_limit, settings.busy_retry_after_s),
         metrics=Metrics(),
         signin=SignInGuard.from_settings(settings),
+        session_throttle=SessionThrottle.from_settings(settings),
         challenge_override=challenge,
     )
     if clock is not None:

@@ -7,8 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from realname.challenge import Challenge, issue_challenge, parse_challenge
-from realname.errors import SetupError
+from realname.challenge import (
+    Challenge,
+    PromptPolicy,
+    fixed_schedule,
+    issue_challenge,
+    parse_challenge,
+)
+from realname.errors import InputError, SetupError
 from realname.framing import FramingResult
 from realname.imaging import ImageLimits
 from realname.media import VideoLimits
@@ -18,6 +24,7 @@ from realname.service.db import Database
 from realname.service.keys import ServiceKeys
 from realname.service.metrics import Metrics
 from realname.service.signin import SignInGuard
+from realname.service.throttles import SessionThrottle
 from realname.service.verification import Verifier
 from realname.service.workers import VerificationPool
 from realname.settings import Settings
@@ -30,12 +37,17 @@ CHINA = timezone(timedelta(hours=8))  # the date on the card is a Beijing-time d
 
 
 def fixed_challenge(settings: Settings) -> Challenge | None:
-    """``REALNAME_DEV_FIXED_CHALLENGE`` (dev mode only: start-up refuses it otherwise)."""
+    """``REALNAME_DEV_FIXED_CHALLENGE`` (dev mode only: start-up refuses it otherwise), with its
+    own schedule (``blink@1.00-3.20,...``) or none: :meth:`ServiceContext.new_challenge` then
+    gives it the policy's :func:`~realname.challenge.fixed_schedule`."""
     if not settings.dev_fixed_challenge:
         return None
     if not settings.dev_mode:
         raise SetupError("REALNAME_DEV_FIXED_CHALLENGE is allowed only with REALNAME_DEV_MODE=1")
-    challenge = parse_challenge(settings.dev_fixed_challenge)
+    try:
+        challenge = parse_challenge(settings.dev_fixed_challenge)
+    except InputError as exc:
+        raise SetupError(f"REALNAME_DEV_FIXED_CHALLENGE: {exc}") from None
     if not challenge.steps:
         raise SetupError("REALNAME_DEV_FIXED_CHALLENGE names no action")
     return challenge
@@ -54,6 +66,7 @@ class ServiceContext:
     pool: VerificationPool
     metrics: Metrics
     signin: SignInGuard  # sign-in throttles, locks and thread pool (realname.service.signin)
+    session_throttle: SessionThrottle  # sessions per clerk and outlet (realname.service.throttles)
     clock: Clock = _utcnow
     challenge_override: Challenge | None = None
     policy: MatchPolicy | None = None  # loaded at start-up
@@ -68,10 +81,24 @@ class ServiceContext:
     def today(self) -> date:
         return self.now().astimezone(CHINA).date()
 
+    @property
+    def prompts(self) -> PromptPolicy:
+        """The policy's prompt timing (``liveness.prompts``)."""
+        live = self.require_policy().liveness
+        if live is None:
+            raise SetupError("the policy has no liveness section")
+        return live.prompts
+
     def new_challenge(self) -> Challenge:
-        if self.challenge_override is not None:
-            return self.challenge_override
-        return issue_challenge(length=self.settings.challenge_length)
+        """A prompt-locked challenge drawn by the CSPRNG (step count and schedule from
+        ``liveness.prompts``), or the dev-mode fixed one with its (fixed) schedule."""
+        prompts = self.prompts
+        fixed = self.challenge_override
+        if fixed is None:
+            return issue_challenge(prompts=prompts)
+        if fixed.schedule is None:
+            return Challenge(fixed.steps, fixed_schedule(len(fixed.steps), prompts))
+        return fixed
 
     @property
     def video_limits(self) -> VideoLimits:

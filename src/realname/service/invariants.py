@@ -7,6 +7,9 @@
   verified: it passed, or a supervisor approved its review.
 * ``SESSION_USED_TWICE``: no session is behind more than one number.
 * ``SESSION_STUCK``: no session is left ``capturing`` past its capture's time limit.
+* ``CHALLENGE_STRAY``: a one-time nonce exists only for a challenge outstanding in
+  ``awaiting_capture``, stored with its (scheduled) challenge and its issue time; no session was
+  issued more challenges than ``max_challenges``.
 * ``REVIEW_STATE_MISMATCH``: a review and its session agree (pending and ``review``; approved
   and ``approved`` or ``bound``; rejected and ``rejected``; expired and ``expired``).
 * ``AUDIT_CHAIN_BROKEN``: the audit hash chain and its signed heads verify.
@@ -37,6 +40,7 @@ INVARIANTS = (
     "BINDING_UNVERIFIED",
     "SESSION_USED_TWICE",
     "SESSION_STUCK",
+    "CHALLENGE_STRAY",
     "REVIEW_STATE_MISMATCH",
     "AUDIT_CHAIN_BROKEN",
 )
@@ -166,6 +170,28 @@ def _stuck(ctx: ServiceContext, session: Session) -> Violation | None:
     )
 
 
+def _stray_challenge(ctx: ServiceContext, session: Session) -> Violation | None:
+    rows = session.execute(
+        select(RegistrationSession.id).where(
+            (
+                RegistrationSession.nonce_hash.is_not(None)
+                & (
+                    (RegistrationSession.state != str(SessionState.AWAITING_CAPTURE))
+                    | RegistrationSession.challenge_issued_at.is_(None)
+                    | RegistrationSession.challenge.is_(None)
+                    | RegistrationSession.challenge.not_like("%@%")
+                )
+            )
+            | (RegistrationSession.challenges_issued > ctx.settings.max_challenges)
+        )
+    ).all()
+    return _violation(
+        "CHALLENGE_STRAY",
+        [f"session:{r[0]}" for r in rows],
+        "nonces outside an outstanding scheduled challenge, or sessions over max_challenges",
+    )
+
+
 def _review_mismatch(session: Session) -> Violation | None:
     bad: list[str] = []
     for review_state, session_states in _REVIEW_SESSION_STATES.items():
@@ -201,6 +227,7 @@ def check_invariants(ctx: ServiceContext) -> InvariantReport:
             _unverified(session),
             _used_twice(session),
             _stuck(ctx, session),
+            _stray_challenge(ctx, session),
             _review_mismatch(session),
         ]
         sessions = session.scalar(select(func.count()).select_from(RegistrationSession)) or 0

@@ -1,7 +1,9 @@
 """The life cycles of a registration session and of a review: one ``StrEnum`` each, one table of
 allowed transitions, and one function that applies a transition as a single conditional UPDATE.
 
-Sessions (a state may also move to itself where a new nonce and challenge are issued)::
+Sessions (``awaiting_capture`` moves to itself where a challenge and its nonce are issued,
+``POST .../challenge``, and where an unanswered one expires; each such move is guarded by the
+nonce hash and the count of challenges it read, so of two concurrent issues one wins)::
 
     manual (consent refused: closed at once)
 

@@ -44,6 +44,30 @@ class Metrics:
             "Captures refused with 503 BUSY",
             registry=self.registry,
         )
+        self.challenges_issued = Counter(
+            "realname_challenges_issued",
+            "Liveness challenges revealed (POST .../challenge)",
+            registry=self.registry,
+        )
+        self.challenges_unanswered = Counter(
+            "realname_challenges_unanswered",
+            "Challenges spent without a clip: replaced by a new one, expired (the clip came too "
+            "late), or abandoned with their session",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.sessions_abandoned = Counter(
+            "realname_sessions_abandoned",
+            "Sessions that reached their deadline without an outcome, by the state they were in",
+            ["state"],
+            registry=self.registry,
+        )
+        self.sessions_refused = Counter(
+            "realname_sessions_refused",
+            "Sessions refused by the per-clerk or per-outlet rate limit, by which (not audited)",
+            ["by"],
+            registry=self.registry,
+        )
 
         self.signin_refused = Counter(
             "realname_signin_refused",

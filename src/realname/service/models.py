@@ -94,8 +94,14 @@ class RegistrationSession(Base):
     consent_text_version: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The challenge now outstanding, in its string form with its schedule
+    # (``blink@1.10-3.30,...``), with its nonce's hash and when it was issued: revealed only when
+    # the customer is ready (``POST .../challenge``), never at creation. ``challenges_issued``
+    # counts every challenge the session was given (answered or not: the inspection reports).
     challenge: Mapped[str | None] = mapped_column(String(200))
     nonce_hash: Mapped[str | None] = mapped_column(String(64))
+    challenge_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    challenges_issued: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the running capture's nonce was consumed (state ``capturing``); a capture older than
     # ``capture_timeout_s`` is released as CAPTURE_INTERRUPTED.

@@ -4,7 +4,9 @@ none is missing):
 
 * ``manual``, ``rejected``, ``failed``, ``bound``, ``expired``: the card and portrait go at once
   (a bind first moves the record into the identity).
-* ``awaiting_card``, ``awaiting_capture``: cut at the session's deadline (state ``expired``).
+* ``awaiting_card``, ``awaiting_capture``: cut at the session's deadline (state ``expired``):
+  the session was abandoned, audited ``session.abandoned`` (with ``challenge.unanswered``,
+  ``abandoned``, when a challenge was still outstanding) and counted.
 * ``capturing``: released ``CAPTURE_INTERRUPTED`` once it outlives its time limit
   (:func:`realname.service.registration.release_stale_captures`); then its new state's rule.
 * ``passed``, ``approved`` never bound: cut after ``evidence_retention_days`` (``expired``).
@@ -117,7 +119,53 @@ def _expire_reviews(ctx: ServiceContext, session: Session) -> int:
     return len(due)
 
 
-def _cut_sessions(ctx: ServiceContext, session: Session) -> int:
+def _abandon(ctx: ServiceContext, session: Session, state: SessionState, actor: Actor) -> int:
+    """Expire the sessions of ``state`` past their deadline, each by one conditional UPDATE
+    (with or without personal data: an abandoned session is counted either way), audited
+    ``session.abandoned``; an outstanding challenge with it, ``challenge.unanswered``."""
+    now = ctx.now()
+    due = session.execute(
+        select(
+            RegistrationSession.id,
+            RegistrationSession.nonce_hash,
+            RegistrationSession.challenge_issued_at,
+            RegistrationSession.challenges_issued,
+            RegistrationSession.attempts,
+        ).where(RegistrationSession.state == str(state), RegistrationSession.expires_at <= now)
+    ).all()
+    abandoned = 0
+    for session_id, nonce_hash, issued_at, challenges, attempts in due:
+        if not move_session(
+            session,
+            session_id,
+            state,
+            S.EXPIRED,
+            where=[RegistrationSession.expires_at <= now],
+            ended_at=now,
+            challenge_issued_at=None,
+            **_PERSONAL,
+        ):
+            continue
+        if nonce_hash is not None:
+            objects = {"session": session_id}
+            if issued_at is not None:
+                objects["issued_at"] = issued_at.isoformat()
+            ctx.audit.append(session, actor, "challenge.unanswered", "abandoned", objects, at=now)
+            ctx.metrics.challenges_unanswered.labels("abandoned").inc()
+        ctx.audit.append(
+            session,
+            actor,
+            "session.abandoned",
+            str(state),
+            {"session": session_id, "challenges": challenges or 0, "attempts": attempts},
+            at=now,
+        )
+        ctx.metrics.sessions_abandoned.labels(str(state)).inc()
+        abandoned += 1
+    return abandoned
+
+
+def _cut_sessions(ctx: ServiceContext, session: Session, actor: Actor) -> int:
     """Apply each state's rule to the sessions still holding personal data."""
     now = ctx.now()
     keep_evidence = timedelta(days=ctx.settings.evidence_retention_days)
@@ -127,11 +175,8 @@ def _cut_sessions(ctx: ServiceContext, session: Session) -> int:
         if rule == "at_once":
             query = update(RegistrationSession).where(*in_state).values(**_PERSONAL)
         elif rule == "at_deadline":
-            query = (
-                update(RegistrationSession)
-                .where(*in_state, RegistrationSession.expires_at <= now)
-                .values(state=str(S.EXPIRED), ended_at=now, **_PERSONAL)
-            )
+            cut += _abandon(ctx, session, state, actor)
+            continue
         elif rule == "after_evidence":
             query = (
                 update(RegistrationSession)
@@ -151,7 +196,7 @@ def purge(ctx: ServiceContext, actor: Actor = SYSTEM) -> PurgeReport:
     settings = ctx.settings
     with ctx.database.transaction() as session:
         evidence = _expire_reviews(ctx, session)
-        sessions = _cut_sessions(ctx, session)
+        sessions = _cut_sessions(ctx, session, actor)
         active = exists().where(
             Subscription.identity_id == Identity.id, Subscription.ended_at.is_(None)
         )

@@ -6,8 +6,10 @@ States (``sessions.state``)::
          │ consent given
          v
     awaiting_card ── PUT id-card ──> awaiting_capture ── capture (nonce consumed) ──> capturing
-                                          ^                                            │
-                                          └──── failed, attempts left (new nonce) ─────┤
+                                      │    ^    ^                                      │
+                 POST .../challenge ──┘    │    └── failed, attempts left (no nonce) ──┤
+                 (a challenge and nonce ───┘                                           │
+                  revealed when the customer is ready)                                 │
           failed (attempts used up, or the ID locked) <────────────────────────────────┤
           review (borderline) ── supervisor ──> approved | rejected                    │
           passed <─────────────────────────────────────────────────────────────────────┘
@@ -19,6 +21,16 @@ one wins and the others get 409, on SQLite and on PostgreSQL. A capture still ``
 after ``capture_timeout_s`` plus a grace (a crash, ``kill -9``, a runaway worker) is released by
 :func:`release_stale_captures` at start-up and by the purge: ``CAPTURE_INTERRUPTED``, the
 attempt counted, audited.
+
+The liveness challenge is revealed at the last moment: a session carries none when it is
+created or after its card. When the customer is framed and ready, the page asks
+``POST .../challenge`` (:func:`reveal_challenge`) and gets the steps, their prompt schedule
+(drawn by the CSPRNG from ``liveness.prompts``), how long to record and a one-time nonce. The
+recording must begin within ``challenge_ttl_s``; its clip must arrive by then plus
+``liveness.prompts.capture_s`` plus :data:`UPLOAD_SLACK_S`, else ``CHALLENGE_EXPIRED`` (the
+nonce is spent, no attempt counted). A new challenge spends the previous one; a session gets at
+most ``max_challenges``. Every challenge never answered (replaced, expired, or left when its
+session is abandoned) is audited ``challenge.unanswered`` and counted.
 
 A clerk never sees a score: a verdict is ``passed``, ``failed`` (with reason codes) or
 ``review``. Every change is audited with ids only (session id, masked ID number).
@@ -39,11 +51,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from realname.actions import Action
 from realname.challenge import Challenge, parse_challenge
 from realname.errors import (
     CaptureInterruptedError,
     CardAlreadyReadError,
     CardRequiredError,
+    ChallengeExpiredError,
+    ChallengeLimitError,
     ConsentRefusedError,
     ForbiddenError,
     IdCardRefusedError,
@@ -69,6 +84,7 @@ __all__ = [
     "CaptureOutcome",
     "CaptureResult",
     "CaptureTicket",
+    "ChallengeView",
     "IdCardInput",
     "SessionView",
     "abort_capture",
@@ -78,8 +94,8 @@ __all__ = [
     "get_session",
     "list_sessions",
     "load_visible",
-    "reissue_challenge",
     "release_stale_captures",
+    "reveal_challenge",
     "run_capture",
     "submit_card",
 ]
@@ -88,6 +104,10 @@ S = SessionState
 CLOSED_STATES = (S.PASSED, S.REVIEW, S.APPROVED, S.REJECTED, S.FAILED, S.BOUND, S.EXPIRED)
 INTERRUPTED = "CAPTURE_INTERRUPTED"
 STALE_GRACE_S = 30  # a capture is released this long after its own time budget ran out
+# After a challenge's recording (it begins within challenge_ttl_s and lasts capture_s), the
+# clip's upload: an 11 s WebM of about 1-2 MB over a slow counter link, with the body's own
+# timeouts (REALNAME_BODY_TIMEOUT_S) below it.
+UPLOAD_SLACK_S = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +120,8 @@ class SessionView:
     created_at: datetime
     expires_at: datetime
     biometric_consent: bool
-    challenge: tuple[str, ...] | None
-    nonce: str | None  # only right after it was issued
     attempts_left: int
+    challenges_issued: int
     id_number_masked: str | None
     verdict: str | None
     reasons: tuple[str, ...]
@@ -130,8 +149,7 @@ def _reasons(text: str) -> tuple[str, ...]:
     return tuple(r for r in text.split(",") if r)
 
 
-def _view(ctx: ServiceContext, s: RegistrationSession, nonce: str | None = None) -> SessionView:
-    show_challenge = s.state in ("awaiting_card", "awaiting_capture") and s.challenge
+def _view(ctx: ServiceContext, s: RegistrationSession) -> SessionView:
     return SessionView(
         id=s.id,
         state=s.state,
@@ -139,9 +157,8 @@ def _view(ctx: ServiceContext, s: RegistrationSession, nonce: str | None = None)
         created_at=s.created_at,
         expires_at=s.expires_at,
         biometric_consent=s.biometric_consent,
-        challenge=parse_challenge(s.challenge).steps if show_challenge and s.challenge else None,
-        nonce=nonce,
         attempts_left=max(0, ctx.settings.max_capture_attempts - s.attempts),
+        challenges_issued=s.challenges_issued or 0,
         id_number_masked=s.id_number_masked,
         verdict=s.verdict,
         reasons=_reasons(s.reasons),
@@ -159,18 +176,20 @@ def load_visible(session: Session, principal: Principal, session_id: str) -> Reg
     return s
 
 
-def _new_nonce(ctx: ServiceContext) -> tuple[str, dict[str, str]]:
-    """A fresh one-time nonce and the columns that store it with a fresh challenge."""
-    nonce = secrets.token_urlsafe(24)
-    return nonce, {"challenge": str(ctx.new_challenge()), "nonce_hash": hash_token(nonce)}
-
-
 def create_session(
     ctx: ServiceContext, principal: Principal, biometric_consent: bool, consent_text_version: str
 ) -> SessionView:
+    """A new session, without a challenge (:func:`reveal_challenge` gives one when the customer
+    is ready). Sessions opened per clerk and per outlet are rate-limited
+    (``SESSION_RATE_LIMITED``)."""
     now = ctx.now()
     if principal.outlet_id is None:
         raise ForbiddenError("a clerk must belong to an outlet to register customers")
+    try:
+        ctx.session_throttle.check(principal.user_id, principal.outlet_id)
+    except RealnameError as refused:
+        ctx.metrics.sessions_refused.labels(str(refused.context.get("by", ""))).inc()
+        raise
     with ctx.database.transaction() as session:
         s = RegistrationSession(
             id=str(uuid.uuid4()),
@@ -182,13 +201,10 @@ def create_session(
             created_at=now,
             expires_at=now + timedelta(seconds=ctx.settings.session_ttl_s),
             attempts=0,
+            challenges_issued=0,
             reasons="",
         )
-        nonce = None
-        if biometric_consent:
-            nonce, columns = _new_nonce(ctx)
-            s.challenge, s.nonce_hash = columns["challenge"], columns["nonce_hash"]
-        else:
+        if not biometric_consent:
             s.ended_at = now
         session.add(s)
         session.flush()
@@ -199,7 +215,7 @@ def create_session(
             ctx.audit.append(
                 session, _actor(principal), "session.consent_refused", "manual", objects, at=now
             )
-        return _view(ctx, s, nonce)
+        return _view(ctx, s)
 
 
 def get_session(ctx: ServiceContext, principal: Principal, session_id: str) -> SessionView:
@@ -338,27 +354,125 @@ def submit_card(
         return _view(ctx, s)
 
 
-def reissue_challenge(ctx: ServiceContext, principal: Principal, session_id: str) -> SessionView:
-    """A new challenge and nonce (the old nonce stops working), e.g. after an unreadable clip."""
+@dataclass(frozen=True, slots=True)
+class ChallengeView:
+    """A challenge as the page receives it: the steps with their schedule (seconds from the
+    recording's start), how long to record, the one-time nonce, and when it lapses:
+    ``expires_at`` (the recording must begin by then; ``valid_s`` after ``issued_at``) and
+    ``answer_by`` (the clip must have arrived)."""
+
+    session_id: str
+    steps: tuple[tuple[Action, float, float], ...]  # action, prompt_s, window_end_s
+    capture_s: float
+    nonce: str
+    issued_at: datetime
+    expires_at: datetime
+    answer_by: datetime
+    valid_s: int
+    attempts_left: int
+
+
+def _answer_window(ctx: ServiceContext) -> timedelta:
+    """How long after its issue a challenge's clip may arrive: the recording begins within
+    ``challenge_ttl_s``, lasts ``capture_s``, then :data:`UPLOAD_SLACK_S` for the upload."""
+    seconds = ctx.settings.challenge_ttl_s + ctx.prompts.capture_s + UPLOAD_SLACK_S
+    return timedelta(seconds=seconds)
+
+
+def _answer_by(ctx: ServiceContext, issued_at: datetime) -> datetime:
+    """When the clip of a challenge issued at ``issued_at`` must have arrived."""
+    return issued_at + _answer_window(ctx)
+
+
+def _unanswered(
+    ctx: ServiceContext,
+    session: Session,
+    actor: Actor,
+    s_id: str,
+    why: str,
+    now: datetime,
+    issued_at: datetime | None,
+) -> None:
+    """Audit a challenge spent without a clip: ``replaced``, ``expired`` or ``abandoned``."""
+    objects: dict[str, str] = {"session": s_id}
+    if issued_at is not None:
+        objects["issued_at"] = issued_at.isoformat()
+    ctx.audit.append(session, actor, "challenge.unanswered", why, objects, at=now)
+
+
+def reveal_challenge(ctx: ServiceContext, principal: Principal, session_id: str) -> ChallengeView:
+    """A new prompt-locked challenge and its nonce, when the customer is framed and ready (and
+    after a capture that failed or could not be judged, while attempts are left). The previous
+    challenge, if still unanswered, is spent (audited ``challenge.unanswered``, ``replaced``).
+    One conditional UPDATE: of concurrent requests exactly one wins; the others get 409."""
     now = ctx.now()
+    actor = _actor(principal)
     with ctx.database.transaction() as session:
         s = load_visible(session, principal, session_id)
-        _check_open(ctx, s, now)
+        if s.state == "awaiting_card":
+            raise CardRequiredError("read the ID card before the challenge")
         if s.state == "capturing":
             raise NonceInvalidError("a capture of this session is being verified")
+        _check_open(ctx, s, now)
         if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
             _raise_locked(until, now)
-        state = SessionState(s.state)
-        nonce, columns = _new_nonce(ctx)
+        issued = s.challenges_issued or 0
+        if issued >= ctx.settings.max_challenges:
+            raise ChallengeLimitError(
+                f"this session was issued its {ctx.settings.max_challenges} challenges: "
+                "start a new session",
+                max_challenges=ctx.settings.max_challenges,
+            )
+        challenge = ctx.new_challenge()
+        assert challenge.schedule is not None
+        nonce = secrets.token_urlsafe(24)
         previous = RegistrationSession.nonce_hash
         same_nonce = previous.is_(None) if s.nonce_hash is None else previous == s.nonce_hash
-        if not move_session(session, s.id, state, state, where=[same_nonce], **columns):
+        replaced, replaced_at = s.nonce_hash is not None, s.challenge_issued_at
+        won = move_session(
+            session,
+            s.id,
+            S.AWAITING_CAPTURE,
+            S.AWAITING_CAPTURE,
+            where=[
+                same_nonce,
+                RegistrationSession.challenges_issued == issued,
+                RegistrationSession.expires_at > now,
+            ],
+            challenge=str(challenge),
+            nonce_hash=hash_token(nonce),
+            challenge_issued_at=now,
+            challenges_issued=issued + 1,
+        )
+        if not won:
             raise NonceInvalidError("another request replaced this session's challenge")
         session.refresh(s)
+        if replaced:
+            _unanswered(ctx, session, actor, s.id, "replaced", now, replaced_at)
         ctx.audit.append(
-            session, _actor(principal), "challenge.reissue", "ok", {"session": s.id}, at=now
+            session,
+            actor,
+            "challenge.issue",
+            "ok",
+            {"session": s.id, "challenge": issued + 1},
+            at=now,
         )
-        return _view(ctx, s, nonce)
+        attempts_left = max(0, ctx.settings.max_capture_attempts - s.attempts)
+    ctx.metrics.challenges_issued.inc()
+    if replaced:
+        ctx.metrics.challenges_unanswered.labels("replaced").inc()
+    schedule = challenge.schedule
+    return ChallengeView(
+        session_id=session_id,
+        steps=tuple(zip(challenge.steps, schedule.prompts_s, schedule.window_ends_s, strict=True)),
+        capture_s=ctx.prompts.capture_s,
+        nonce=nonce,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=ctx.settings.challenge_ttl_s),
+        answer_by=_answer_by(ctx, now),
+        valid_s=ctx.settings.challenge_ttl_s,
+        attempts_left=attempts_left,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,8 +492,16 @@ def begin_capture(
     ctx: ServiceContext, principal: Principal, session_id: str, nonce: str
 ) -> CaptureTicket:
     """Check the session and consume the nonce atomically (it is spent even if the capture
-    then fails)."""
+    then fails). A clip arriving after its challenge's deadline (:func:`_answer_by`) spends the
+    nonce without an attempt and answers ``CHALLENGE_EXPIRED``."""
     now = ctx.now()
+    expired = _expire_challenge(ctx, principal, session_id, nonce, now)
+    if expired:
+        ctx.metrics.challenges_unanswered.labels("expired").inc()
+        raise ChallengeExpiredError(
+            "the challenge expired before its clip arrived: ask for a new challenge",
+            valid_s=ctx.settings.challenge_ttl_s,
+        )
     with ctx.database.transaction() as session:
         s = load_visible(session, principal, session_id)
         if s.state == "awaiting_card":
@@ -397,8 +519,12 @@ def begin_capture(
             s.id,
             S.AWAITING_CAPTURE,
             S.CAPTURING,
-            where=[RegistrationSession.nonce_hash == expected],
+            where=[
+                RegistrationSession.nonce_hash == expected,
+                RegistrationSession.challenge_issued_at >= now - _answer_window(ctx),
+            ],
             nonce_hash=None,
+            challenge_issued_at=None,
             attempts=RegistrationSession.attempts + 1,
             capture_started_at=now,
         )
@@ -408,6 +534,34 @@ def begin_capture(
         assert s.portrait_enc is not None and s.challenge is not None
         portrait = ctx.keys.cipher.decrypt(s.portrait_enc, f"portrait:session:{s.id}")
         return CaptureTicket(s.id, s.attempts, portrait, parse_challenge(s.challenge))
+
+
+def _expire_challenge(
+    ctx: ServiceContext, principal: Principal, session_id: str, nonce: str, now: datetime
+) -> bool:
+    """Spend the session's challenge if ``nonce`` is its nonce and its deadline has passed
+    (audited ``challenge.unanswered``, ``expired``); True when this call did."""
+    with ctx.database.transaction() as session:
+        s = load_visible(session, principal, session_id)
+        if s.state != S.AWAITING_CAPTURE or not s.nonce_hash or not nonce or s.expires_at <= now:
+            return False  # the session's own state or deadline answers
+        if not hmac.compare_digest(s.nonce_hash, hash_token(nonce)):
+            return False
+        issued_at = s.challenge_issued_at
+        if issued_at is not None and _answer_by(ctx, issued_at) >= now:
+            return False
+        spent = move_session(
+            session,
+            s.id,
+            S.AWAITING_CAPTURE,
+            S.AWAITING_CAPTURE,
+            where=[RegistrationSession.nonce_hash == s.nonce_hash],
+            nonce_hash=None,
+            challenge_issued_at=None,
+        )
+        if spent:
+            _unanswered(ctx, session, _actor(principal), s.id, "expired", now, issued_at)
+        return spent
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,8 +590,6 @@ class CaptureResult:
     verdict: Verdict
     reasons: tuple[str, ...]
     attempts_left: int
-    challenge: tuple[str, ...] | None
-    nonce: str | None
 
 
 def _record_failure(
@@ -473,7 +625,8 @@ def finish_capture(
     ctx: ServiceContext, principal: Principal, ticket: CaptureTicket, outcome: CaptureOutcome
 ) -> CaptureResult:
     """Record the verdict: one conditional transition out of ``capturing`` for this attempt.
-    A capture released meanwhile (it outlived its limit) answers CAPTURE_INTERRUPTED."""
+    A failed capture with attempts left waits for a new challenge (``POST .../challenge``). A
+    capture released meanwhile (it outlived its limit) answers CAPTURE_INTERRUPTED."""
     now = ctx.now()
     actor = _actor(principal)
     with ctx.database.transaction() as session:
@@ -489,7 +642,6 @@ def finish_capture(
             "reasons": ",".join(outcome.reasons),
             "capture_started_at": None,
         }
-        nonce = None
         locked: datetime | None = None
         values: dict[str, Any]
         if outcome.verdict == "passed":
@@ -500,8 +652,7 @@ def finish_capture(
             assert s.id_index is not None
             locked = _record_failure(ctx, session, s.id_index, now)
             if locked is None and ticket.attempt < ctx.settings.max_capture_attempts:
-                nonce, columns = _new_nonce(ctx)
-                target, values = S.AWAITING_CAPTURE, dict(columns)
+                target, values = S.AWAITING_CAPTURE, {}
             else:
                 target, values = S.FAILED, {"portrait_enc": None, "ended_at": now}
         if not move_session(
@@ -524,10 +675,7 @@ def finish_capture(
                 at=now,
             )
         session.refresh(s)
-        view = _view(ctx, s, nonce)
-        return CaptureResult(
-            outcome.verdict, outcome.reasons, view.attempts_left, view.challenge, nonce
-        )
+        return CaptureResult(outcome.verdict, outcome.reasons, _view(ctx, s).attempts_left)
 
 
 def _open_review(

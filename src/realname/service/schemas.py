@@ -64,11 +64,12 @@ class SessionOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     biometric_consent: bool
-    challenge: list[str] | None = Field(
-        None, description="Actions to perform, in order (while a capture is awaited)"
-    )
-    nonce: str | None = Field(None, description="One-time capture nonce (only when issued)")
     attempts_left: int
+    challenges_issued: int = Field(
+        0,
+        description="Liveness challenges this session was given so far (POST .../challenge); "
+        "a session carries no challenge itself",
+    )
     id_number_masked: str | None = None
     verdict: Literal["passed", "failed", "review"] | None = None
     reasons: list[str] = Field(default_factory=list)
@@ -140,11 +141,41 @@ class CaptureOut(BaseModel):
 
     verdict: Literal["passed", "failed", "review"]
     reasons: list[str]
-    attempts_left: int
-    challenge: list[str] | None = Field(
-        None, description="After a failure with attempts left: the next challenge"
+    attempts_left: int = Field(
+        description="After a failure: captures left; each needs a new challenge "
+        "(POST .../challenge)"
     )
-    nonce: str | None = Field(None, description="After a failure with attempts left")
+
+
+class ChallengeStepOut(BaseModel):
+    action: Literal["blink", "turn_left", "turn_right", "nod", "open_mouth"]
+    prompt_s: float = Field(
+        description="When the page shows this step's prompt, in seconds from the recording's "
+        "start; the action must begin at least liveness.prompts.min_reaction_s later"
+    )
+    window_end_s: float = Field(
+        description="Until when the prompt stays and the action must have peaked (seconds "
+        "from the recording's start)"
+    )
+
+
+class ChallengeOut(BaseModel):
+    """A liveness challenge, revealed when the customer is framed and ready: record
+    ``capture_s`` seconds at once, showing each step's prompt from ``prompt_s`` to
+    ``window_end_s``, then upload the clip with ``nonce``."""
+
+    session_id: str
+    steps: list[ChallengeStepOut]
+    capture_s: float = Field(description="How long to record (seconds), whatever the schedule")
+    nonce: str = Field(description="One-time capture nonce of this challenge")
+    issued_at: datetime
+    expires_at: datetime = Field(
+        description="The recording must begin by then (valid_s after issued_at); the clip must "
+        "arrive by answer_by, else CHALLENGE_EXPIRED"
+    )
+    answer_by: datetime
+    valid_s: int = Field(description="Seconds from the issue within which recording must begin")
+    attempts_left: int
 
 
 class BindIn(BaseModel):

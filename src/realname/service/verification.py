@@ -10,18 +10,17 @@ clerk (``passed``, ``failed`` or ``review``) is decided by :func:`decide`, never
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import cv2
 import numpy as np
 
-from realname.challenge import Challenge
+from realname.challenge import Challenge, PromptPolicy
 from realname.engines import Engines
+from realname.errors import ClipTooShortError
 from realname.imaging import ImageLimits
 from realname.media import VideoLimits, decode_clip
 from realname.policy import MatchPolicy
@@ -36,10 +35,30 @@ __all__ = [
     "Verdict",
     "Verifier",
     "decide",
+    "require_clip_length",
 ]
 
 Verdict = Literal["passed", "failed", "review"]
 MATCH_BORDERLINE = "MATCH_BORDERLINE"
+# A clip may fall this much short of its schedule's length: MediaRecorder starts a little after
+# the page's clock (the prompts are timed from its start event) and the container's last frame
+# ends the decoded duration a frame early (67 ms at 15 fps).
+CLIP_LENGTH_TOLERANCE_S = 0.3
+
+
+def require_clip_length(duration_s: float, challenge: Challenge, prompts: PromptPolicy) -> None:
+    """Raise ``CLIP_TOO_SHORT`` for a clip that ends before its challenge's schedule does (its
+    last window's end plus ``prompts.tail_s``): a recording stopped early is not judged."""
+    if challenge.schedule is None:
+        return
+    required = challenge.schedule.min_capture_s(prompts.tail_s)
+    if duration_s + CLIP_LENGTH_TOLERANCE_S < required:
+        raise ClipTooShortError(
+            f"the clip lasts {duration_s:.2f} s but its challenge's schedule needs "
+            f"{required:.2f} s: the recording stopped early; capture again",
+            duration_s=round(duration_s, 2),
+            required_s=required,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +126,12 @@ def _encode_jpeg(frame: np.ndarray) -> bytes:
 
 
 def _plot_png(verification: Verification) -> bytes | None:
-    """The supervisor's liveness plot (matplotlib writes files: a temp folder, deleted)."""
-    from realname.evaluation.liveness_plot import plot_liveness
+    """The supervisor's liveness plot, rendered in memory."""
+    from realname.evaluation.liveness_plot import render_liveness_png
 
     if verification.liveness.track is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="realname-plot-") as folder:
-        path = plot_liveness(verification.liveness, Path(folder) / "plot.png", title="capture")
-        return path.read_bytes()
+    return render_liveness_png(verification.liveness, title="capture")
 
 
 class EngineVerifier:
@@ -155,6 +172,7 @@ class EngineVerifier:
             analysis_long_side=live.analysis_long_side,
             deadline=deadline,
         )
+        require_clip_length(clip.duration_s, job.challenge, live.prompts)
         result = verify_identity(
             job.portrait,
             clip,

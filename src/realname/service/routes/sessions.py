@@ -13,8 +13,16 @@ from realname.errors import PayloadTooLargeError, RealnameError, RequestInvalidE
 from realname.service import registration
 from realname.service.deps import Clerk, Context, Reader
 from realname.service.openapi import AUTHENTICATED, UPLOAD, WITH_BODY, problems
-from realname.service.registration import IdCardInput, SessionView
-from realname.service.schemas import CaptureOut, ConsentIn, FramingOut, IdCardForm, SessionOut
+from realname.service.registration import ChallengeView, IdCardInput, SessionView
+from realname.service.schemas import (
+    CaptureOut,
+    ChallengeOut,
+    ChallengeStepOut,
+    ConsentIn,
+    FramingOut,
+    IdCardForm,
+    SessionOut,
+)
 from realname.service.uploads import OVERHEAD_BYTES, read_multipart
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -29,9 +37,8 @@ def _out(view: SessionView) -> SessionOut:
         created_at=view.created_at,
         expires_at=view.expires_at,
         biometric_consent=view.biometric_consent,
-        challenge=list(view.challenge) if view.challenge is not None else None,
-        nonce=view.nonce,
         attempts_left=view.attempts_left,
+        challenges_issued=view.challenges_issued,
         id_number_masked=view.id_number_masked,
         verdict=view.verdict,
         reasons=list(view.reasons),
@@ -99,12 +106,14 @@ _CAPTURE_FORM = _multipart(
     status_code=201,
     response_model=SessionOut,
     summary="Start a registration",
-    responses=problems(*AUTHENTICATED, *WITH_BODY),
+    responses=problems(*AUTHENTICATED, *WITH_BODY, 429),
 )
 def create_session(ctx: Context, clerk: Clerk, body: ConsentIn) -> SessionOut:
     """Record the customer's separate biometric consent. Given: the session awaits the ID card
-    and carries the liveness challenge and its one-time nonce. Refused: the session is created
-    in state ``manual`` (recorded, audited) and the clerk uses the manual procedure."""
+    (it carries no challenge: ``POST .../challenge`` reveals one when the customer is ready).
+    Refused: the session is created in state ``manual`` (recorded, audited) and the clerk uses
+    the manual procedure. Sessions per clerk and per outlet are rate-limited: 429
+    ``SESSION_RATE_LIMITED`` with ``Retry-After``."""
     view = registration.create_session(
         ctx, clerk, body.biometric_consent, body.consent_text_version
     )
@@ -158,16 +167,36 @@ async def submit_card(ctx: Context, clerk: Clerk, session_id: str, request: Requ
     return _out(view)
 
 
+def _challenge_out(view: ChallengeView) -> ChallengeOut:
+    return ChallengeOut(
+        session_id=view.session_id,
+        steps=[ChallengeStepOut(action=a, prompt_s=p, window_end_s=e) for a, p, e in view.steps],
+        capture_s=view.capture_s,
+        nonce=view.nonce,
+        issued_at=view.issued_at,
+        expires_at=view.expires_at,
+        answer_by=view.answer_by,
+        valid_s=view.valid_s,
+        attempts_left=view.attempts_left,
+    )
+
+
 @router.post(
     "/{session_id}/challenge",
-    response_model=SessionOut,
-    summary="A new challenge and nonce",
-    responses=problems(*AUTHENTICATED, 404, 409),
+    response_model=ChallengeOut,
+    summary="Reveal a liveness challenge: steps, prompt schedule, nonce",
+    responses=problems(*AUTHENTICATED, 404, 409, 429),
 )
-def reissue_challenge(ctx: Context, clerk: Clerk, session_id: str) -> SessionOut:
-    """After a capture that could not be judged (its nonce is spent), while attempts are left.
-    The previous nonce stops working."""
-    return _out(registration.reissue_challenge(ctx, clerk, session_id))
+def new_challenge(ctx: Context, clerk: Clerk, session_id: str) -> ChallengeOut:
+    """When the customer is framed and ready (after the card; again after a capture that
+    failed or could not be judged, while attempts are left). The answer is a prompt-locked
+    challenge drawn by the server's CSPRNG: each step's action and when its prompt shows
+    (``prompt_s``) and ends (``window_end_s``), seconds from the recording's start; record
+    ``capture_s`` at once and upload with the one-time ``nonce``. The recording must begin
+    within ``valid_s`` (``REALNAME_CHALLENGE_TTL_S``); a clip after ``answer_by`` answers 409
+    ``CHALLENGE_EXPIRED``. A new challenge spends the previous one; past
+    ``REALNAME_MAX_CHALLENGES`` a session gets 409 ``CHALLENGE_LIMIT``."""
+    return _challenge_out(registration.reveal_challenge(ctx, clerk, session_id))
 
 
 _FRAMING_FORM = _multipart({}, {"frame": "A JPEG or PNG still of the preview (640x480 or less)"})
@@ -204,10 +233,13 @@ async def framing(ctx: Context, clerk: Clerk, session_id: str, request: Request)
 )
 async def capture(ctx: Context, clerk: Clerk, session_id: str, request: Request) -> CaptureOut:
     """Multipart: the ``clip`` file and the ``nonce``. The server decodes the clip in memory
-    and judges quality, liveness (the challenge, in order) and the portrait match itself. The
-    answer is ``passed``, ``failed`` (reason codes, attempts left, the next challenge) or
-    ``review`` (a supervisor decides), never a score. The nonce is spent even if the capture
-    fails; an upload over the limit answers 413 before it is read; a full pool 503 ``BUSY``."""
+    and judges quality, liveness (each step's action within its prompt's window, no other
+    action unprompted) and the portrait match itself. The answer is ``passed``, ``failed``
+    (reason codes and attempts left: ask ``POST .../challenge`` for the next) or ``review`` (a
+    supervisor decides), never a score. The nonce is spent even if the capture fails; a clip
+    shorter than the schedule is not judged (422 ``CLIP_TOO_SHORT``); a clip after the
+    challenge's ``answer_by`` answers 409 ``CHALLENGE_EXPIRED``; an upload over the limit
+    answers 413 before it is read; a full pool 503 ``BUSY``."""
     clip, fields = await _upload(request, "clip", ctx.settings.max_video_bytes, "clip")
     nonce = fields.get("nonce", "")
     try:
@@ -232,6 +264,4 @@ async def capture(ctx: Context, clerk: Clerk, session_id: str, request: Request)
         verdict=result.verdict,
         reasons=list(result.reasons),
         attempts_left=result.attempts_left,
-        challenge=list(result.challenge) if result.challenge else None,
-        nonce=result.nonce,
     )

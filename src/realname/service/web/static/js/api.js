@@ -74,7 +74,9 @@ export async function whoAmI() {
 // A clear sentence for a problem's code (docs/errors.md), with its parameters.
 export function problemText(error) {
   const code = error.code || "INTERNAL";
+  const context = (error.problem && error.problem.context) || {};
   const params = {
+    ...context, // e.g. duration_s and required_s of CLIP_TOO_SHORT
     code,
     detail: error.message,
     seconds: error.retryAfter ?? "",

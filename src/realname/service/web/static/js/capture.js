@@ -4,13 +4,13 @@
 // The preview is mirrored with CSS only; MediaRecorder records the raw camera stream, so the
 // upload is not mirrored (the server's left and right are the customer's own).
 //
-// Timing of one clip (the server allows liveness.step_timeout_s = 5 s per step):
-//   start recording, SETTLE_MS to settle, then each step's prompt for STEP_MS, then TAIL_MS.
-// Three steps: 1.0 + 3 x 2.5 + 0.5 = 9 s, well inside the 1-15 s the service accepts.
+// Timing of one clip comes from the service, never from this page (POST .../challenge): the
+// page records exactly capture_s seconds and shows each step's prompt from its prompt_s to its
+// window_end_s, both counted from the moment MediaRecorder started. The server requires each
+// action to begin after its prompt (plus a reaction time) and to peak before its window ends,
+// and fails any other action seen outside its window, so the prompts must appear on time.
 
-export const SETTLE_MS = 1000;
-export const STEP_MS = 2500;
-export const TAIL_MS = 500;
+const TICK_MS = 50; // prompts are also shown by their own timers, at their exact offsets
 const FRAMING_EVERY_MS = 300;
 // Where the browser has no FaceDetector, the service advises on a small still of the preview
 // (its own face detector; nothing is kept) at most this often.
@@ -44,8 +44,25 @@ export class CameraError extends Error {
   }
 }
 
-export function recordingLengthMs(steps) {
-  return SETTLE_MS + steps * STEP_MS + TAIL_MS;
+// What to show ``elapsedMs`` after the recording started, for a schedule of steps
+// [{action, prompt_s, window_end_s}]: settle (before the first prompt), step (a prompt, until
+// its window ends or the next prompt appears), wait (between windows) or tail (after the last).
+export function phaseAt(steps, elapsedMs, totalMs) {
+  const at = elapsedMs / 1000;
+  const first = steps.length ? steps[0].prompt_s : totalMs / 1000;
+  if (at < first) return { phase: "settle", index: -1, start: 0, end: first };
+  let index = -1;
+  steps.forEach((step, i) => {
+    if (step.prompt_s <= at) index = i;
+  });
+  const step = steps[index];
+  if (at < step.window_end_s) {
+    return { phase: "step", index, start: step.prompt_s, end: step.window_end_s };
+  }
+  if (index + 1 < steps.length) {
+    return { phase: "wait", index, start: step.window_end_s, end: steps[index + 1].prompt_s };
+  }
+  return { phase: "tail", index, start: step.window_end_s, end: totalMs / 1000 };
 }
 
 function pickMimeType() {
@@ -271,28 +288,47 @@ export class Camera {
     );
   }
 
-  // One clip of the whole sequence. onPhase({phase, index, remainingMs, fraction}) is called
-  // when a phase starts and about ten times a second; phase is settle, step or tail.
-  record(stepCount, onPhase) {
+  // One clip of exactly ``totalMs``, following the schedule ``steps`` ([{action, prompt_s,
+  // window_end_s}], seconds from the recording's start). onPhase({phase, index, remainingMs,
+  // fraction, changed}) is called at every prompt and window end (own timers) and every
+  // TICK_MS; phase is settle, step, wait or tail (phaseAt). If the recorder has not started
+  // within ``startWithinMs`` (the challenge's validity), the promise rejects ("expired").
+  record(steps, totalMs, onPhase, startWithinMs = null) {
     const mimeType = pickMimeType();
     const options = { videoBitsPerSecond: 1_500_000 };
     if (mimeType) options.mimeType = mimeType;
     const recorder = new MediaRecorder(this.stream, options);
     const chunks = [];
-    const total = recordingLengthMs(stepCount);
+    const total = totalMs;
     return new Promise((resolve, reject) => {
       let ticker = null;
       let started = 0;
       let last = "";
+      const timers = [];
+      const stopTimers = () => {
+        clearInterval(ticker);
+        for (const timer of timers) clearTimeout(timer);
+      };
+      if (startWithinMs !== null) {
+        timers.push(
+          setTimeout(() => {
+            if (started) return;
+            stopTimers();
+            if (recorder.state !== "inactive") recorder.stop();
+            reject(new Error("expired"));
+          }, startWithinMs),
+        );
+      }
       recorder.ondataavailable = (event) => {
         if (event.data && event.data.size) chunks.push(event.data);
       };
       recorder.onerror = (event) => {
-        clearInterval(ticker);
+        stopTimers();
         reject(event.error || new Error("MediaRecorder failed"));
       };
       recorder.onstop = () => {
-        clearInterval(ticker);
+        stopTimers();
+        if (!started) return;
         const type = (recorder.mimeType || mimeType || "video/webm").split(";")[0];
         resolve({
           blob: new Blob(chunks, { type }),
@@ -303,35 +339,18 @@ export class Camera {
       const tick = () => {
         const elapsed = performance.now() - started;
         if (elapsed >= total) {
-          clearInterval(ticker);
+          stopTimers();
           if (recorder.state !== "inactive") recorder.stop();
           return;
         }
-        let phase;
-        let index = -1;
-        let start;
-        let length;
-        if (elapsed < SETTLE_MS) {
-          phase = "settle";
-          start = 0;
-          length = SETTLE_MS;
-        } else if (elapsed < SETTLE_MS + stepCount * STEP_MS) {
-          phase = "step";
-          index = Math.floor((elapsed - SETTLE_MS) / STEP_MS);
-          start = SETTLE_MS + index * STEP_MS;
-          length = STEP_MS;
-        } else {
-          phase = "tail";
-          start = SETTLE_MS + stepCount * STEP_MS;
-          length = TAIL_MS;
-        }
-        const remainingMs = start + length - elapsed;
+        const { phase, index, start, end } = phaseAt(steps, elapsed, total);
+        const length = Math.max(1, (end - start) * 1000);
         const key = `${phase}:${index}`;
         onPhase({
           phase,
           index,
-          remainingMs,
-          fraction: (elapsed - start) / length,
+          remainingMs: end * 1000 - elapsed,
+          fraction: Math.min(1, (elapsed - start * 1000) / length),
           changed: key !== last,
         });
         last = key;
@@ -339,7 +358,14 @@ export class Camera {
       recorder.onstart = () => {
         started = performance.now();
         tick();
-        ticker = setInterval(tick, 100);
+        ticker = setInterval(tick, TICK_MS);
+        // Each prompt and window end on time (a tick may come up to TICK_MS late), and the stop.
+        for (const step of steps) {
+          for (const at of [step.prompt_s, step.window_end_s]) {
+            timers.push(setTimeout(tick, Math.max(0, at * 1000 - (performance.now() - started))));
+          }
+        }
+        timers.push(setTimeout(tick, total));
       };
       recorder.start(1000);
     });

@@ -2,7 +2,7 @@
 // receipt. The server judges everything; this page guides, uploads and explains.
 
 import { ApiError, api, problemText, requireUser } from "./api.js";
-import { Camera, CameraError, recordingLengthMs, speak } from "./capture.js";
+import { Camera, CameraError, speak } from "./capture.js";
 import { formatTime, language, onLanguageChange, renderReasons, setupLanguage, t } from "./i18n.js";
 
 const CONSENT_VERSION = "web-2026-11";
@@ -12,8 +12,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   user: null,
   session: null, // {id, outlet_id, ...} of the registration in progress
-  challenge: [],
-  nonce: null,
+  // The challenge of the capture in progress, from POST .../challenge when the customer is
+  // framed and ready: {steps: [{action, prompt_s, window_end_s}], capture_s, nonce, valid_s}.
+  challenge: null,
   attemptsLeft: 0,
   deadline: null, // Date.now() value when the session expires (from its TTL, not the clock)
   verdict: null, // passed | failed | review | approved
@@ -87,8 +88,7 @@ function newRegistration() {
   stopClock();
   Object.assign(state, {
     session: null,
-    challenge: [],
-    nonce: null,
+    challenge: null,
     attemptsLeft: 0,
     verdict: null,
     reasons: [],
@@ -123,8 +123,6 @@ async function startSession(consent) {
       showStep("manual");
       return;
     }
-    state.challenge = session.challenge || [];
-    state.nonce = session.nonce;
     state.attemptsLeft = session.attempts_left;
     startClock(session);
     showStep("card");
@@ -311,8 +309,6 @@ async function submitCard(event) {
       form: body,
     });
     state.session = session;
-    if (session.nonce) state.nonce = session.nonce;
-    if (session.challenge) state.challenge = session.challenge;
     form.reset(); // the page keeps no card data once the service has it
     $("portrait-preview").hidden = true;
     $("card-until").disabled = false;
@@ -344,24 +340,17 @@ function actionIcon(action) {
   return `img/${action}.svg`;
 }
 
-function renderChallenge(current = -1) {
-  const list = $("challenge-list");
-  list.replaceChildren();
-  state.challenge.forEach((action, i) => {
-    const li = document.createElement("li");
-    li.dataset.action = action;
-    if (i < current) li.className = "done";
-    if (i === current) li.className = "now";
-    const img = document.createElement("img");
-    img.src = actionIcon(action);
-    img.alt = "";
-    li.append(img, t(`action.${action}`));
-    list.append(li);
-  });
-  $("capture-attempts").textContent = [
-    t("capture.length", { s: recordingLengthMs(state.challenge.length) / 1000 }),
-    t("capture.attempts_left", { n: state.attemptsLeft }),
-  ].join(" ");
+// No action is known before Start: the service reveals the challenge only then (and the
+// customer must not act before each prompt, so the steps are never listed ahead).
+function renderCaptureInfo() {
+  const lines = [];
+  if (state.recording && state.challenge) {
+    lines.push(t("capture.length", { s: state.challenge.capture_s }));
+  } else {
+    lines.push(t("capture.on_start"));
+  }
+  lines.push(t("capture.attempts_left", { n: state.attemptsLeft }));
+  $("capture-attempts").textContent = lines.join(" ");
 }
 
 function setPrompt({ step = "", icon = "face", text = "", count = "", progress = 0 }) {
@@ -396,7 +385,8 @@ async function openCamera() {
   showError($("capture-error"), "");
   $("capture-start").disabled = true;
   $("capture-camera").hidden = true;
-  renderChallenge();
+  state.challenge = null;
+  renderCaptureInfo();
   setPrompt({ text: t("capture.camera.starting") });
   try {
     await camera.open();
@@ -413,59 +403,124 @@ async function openCamera() {
   $("capture-start").focus();
 }
 
+// Start waits until the framing check says the face is where the liveness check can use it.
+const FRAMED_WITHIN_MS = 15_000;
+
+function waitUntilFramed() {
+  return new Promise((resolve) => {
+    const began = performance.now();
+    const poll = () => {
+      if (state.framing === "ok") resolve(true);
+      else if (performance.now() - began > FRAMED_WITHIN_MS) resolve(false);
+      else setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+function showPhase(p, steps, speakOn) {
+  if (p.phase === "settle") {
+    if (p.changed) speak(t("capture.settle"), language(), speakOn);
+    setPrompt({
+      icon: "face",
+      text: t("capture.settle"),
+      count: String(Math.ceil(p.remainingMs / 1000)),
+      progress: p.fraction,
+    });
+  } else if (p.phase === "step") {
+    const action = steps[p.index].action;
+    if (p.changed) speak(t(`action.${action}`), language(), speakOn);
+    setPrompt({
+      step: t("capture.step_of", { n: p.index + 1, total: steps.length }),
+      icon: action,
+      text: t(`action.${action}`),
+      count: String(Math.ceil(p.remainingMs / 1000)),
+      progress: p.fraction,
+    });
+  } else if (p.changed) {
+    // between two windows, and after the last: hold still (any action now fails the capture)
+    setPrompt({ icon: "face", text: t("capture.hold"), progress: 1 });
+  }
+}
+
+function endRecording() {
+  state.recording = false;
+  $("stage").classList.remove("recording");
+  $("rec-dot").hidden = true;
+}
+
+// When the customer is framed and ready: ask the service for this capture's challenge, start
+// recording at once, show each prompt at its offset from the recording's start, record exactly
+// capture_s, then upload. The challenge must be answered within its validity (valid_s to begin
+// recording), so nothing may stand between the answer and the recorder.
 async function runCapture() {
   showError($("capture-error"), "");
   $("capture-start").disabled = true;
-  const steps = state.challenge;
+  if (state.framing !== "ok") {
+    setPrompt({ text: t("capture.wait_framing") });
+    if (!(await waitUntilFramed())) {
+      showError($("capture-error"), t("capture.not_framed"));
+      setPrompt({ text: t("capture.ready") });
+      $("capture-start").disabled = false;
+      return;
+    }
+  }
+  let challenge;
+  try {
+    challenge = await api(`/sessions/${state.session.id}/challenge`, { method: "POST" });
+  } catch (error) {
+    await captureRefused(error);
+    return;
+  }
+  state.challenge = challenge;
+  state.attemptsLeft = challenge.attempts_left;
+  const steps = challenge.steps;
   const speakOn = $("speak-toggle").checked;
-  const stage = $("stage");
-  stage.classList.add("recording");
+  $("stage").classList.add("recording");
   $("rec-dot").hidden = false;
   state.recording = true;
-  document.querySelector(".capture").scrollIntoView({ block: "start" });
+  renderCaptureInfo();
   let clip;
   try {
-    clip = await camera.record(steps.length, (p) => {
-      if (p.phase === "settle") {
-        if (p.changed) speak(t("capture.settle"), language(), speakOn);
-        setPrompt({
-          icon: "face",
-          text: t("capture.settle"),
-          count: String(Math.ceil(p.remainingMs / 1000)),
-          progress: p.fraction,
-        });
-      } else if (p.phase === "step") {
-        const action = steps[p.index];
-        if (p.changed) {
-          speak(t(`action.${action}`), language(), speakOn);
-          renderChallenge(p.index);
-        }
-        setPrompt({
-          step: t("capture.step_of", { n: p.index + 1, total: steps.length }),
-          icon: action,
-          text: t(`action.${action}`),
-          count: String(Math.ceil(p.remainingMs / 1000)),
-          progress: p.fraction,
-        });
-      } else if (p.changed) {
-        renderChallenge(steps.length);
-        setPrompt({ icon: "face", text: t("capture.hold"), progress: 1 });
-      }
-    });
+    clip = await camera.record(
+      steps,
+      Math.round(challenge.capture_s * 1000),
+      (p) => showPhase(p, steps, speakOn),
+      challenge.valid_s * 1000,
+    );
   } catch (error) {
-    state.recording = false;
-    stage.classList.remove("recording");
-    $("rec-dot").hidden = true;
-    showError($("capture-error"), t("capture.camera.error"));
+    endRecording();
+    const expired = error && error.message === "expired";
+    showError($("capture-error"), t(expired ? "error.CHALLENGE_EXPIRED" : "capture.camera.error"));
+    setPrompt({ text: t("capture.ready") });
+    renderCaptureInfo();
     $("capture-start").disabled = false;
     return;
   }
-  state.recording = false;
-  stage.classList.remove("recording");
-  $("rec-dot").hidden = true;
+  endRecording();
+  document.querySelector(".capture").scrollIntoView({ block: "start" });
   camera.stopFraming(); // the preview stays on while the service judges; closed with the step
   showFraming("");
   await upload(clip);
+}
+
+// The service gave no challenge: the session is closed (or the ID locked), or another try.
+async function captureRefused(error) {
+  const closing = [
+    "SESSION_EXPIRED",
+    "SESSION_CLOSED",
+    "ID_LOCKED",
+    "CONSENT_REFUSED",
+    "CHALLENGE_LIMIT",
+  ];
+  if (closing.includes(error.code)) {
+    stopClock();
+    showResult({ verdict: "failed", reasons: [], attempts_left: 0 }, problemText(error));
+    return;
+  }
+  showError($("capture-error"), problemText(error));
+  setPrompt({ text: t("capture.ready") });
+  $("capture-start").disabled = false;
 }
 
 async function upload(clip) {
@@ -480,7 +535,7 @@ async function upload(clip) {
   try {
     for (let busyTries = 0; ; busyTries++) {
       const body = new FormData();
-      body.set("nonce", state.nonce);
+      body.set("nonce", state.challenge.nonce);
       body.set("clip", clip.blob, `clip.${extension}`);
       try {
         const answer = await api(`/sessions/${state.session.id}/capture`, {
@@ -507,28 +562,27 @@ async function upload(clip) {
   }
 }
 
-// A capture the service could not judge (an unreadable clip, a spent nonce, a network
-// failure): the nonce is spent, so ask for a new challenge while attempts are left.
+// A capture the service could not judge (an unreadable clip, a clip too short, an expired
+// challenge, a network failure): its nonce is spent, so the next Start asks the service for a
+// new challenge the same way, while attempts are left.
 async function captureFailed(error) {
   const message = problemText(error);
   const closing = ["SESSION_EXPIRED", "SESSION_CLOSED", "ID_LOCKED", "CONSENT_REFUSED"];
-  if (closing.includes(error.code)) {
+  let session = null;
+  try {
+    session = closing.includes(error.code) ? null : await api(`/sessions/${state.session.id}`);
+  } catch {
+    session = null;
+  }
+  if (!session || session.state !== "awaiting_capture" || session.attempts_left <= 0) {
     stopClock();
     showResult({ verdict: "failed", reasons: [], attempts_left: 0 }, message);
     return;
   }
-  try {
-    const session = await api(`/sessions/${state.session.id}/challenge`, { method: "POST" });
-    state.challenge = session.challenge || state.challenge;
-    state.nonce = session.nonce;
-    state.attemptsLeft = session.attempts_left;
-    showStep("capture");
-    showError($("capture-error"), `${message} ${t("capture.new_challenge")}`);
-    await openCamera();
-  } catch (again) {
-    stopClock();
-    showResult({ verdict: "failed", reasons: [], attempts_left: 0 }, problemText(again));
-  }
+  state.attemptsLeft = session.attempts_left;
+  showStep("capture");
+  await openCamera();
+  showError($("capture-error"), `${message} ${t("capture.new_challenge")}`);
 }
 
 // ---------------------------------------------------------------- 4. result
@@ -537,12 +591,8 @@ function showResult(answer, problem = "") {
   state.verdict = answer.verdict;
   state.reasons = answer.reasons || [];
   state.attemptsLeft = answer.attempts_left;
-  if (answer.verdict === "failed" && answer.nonce && answer.attempts_left > 0) {
-    state.nonce = answer.nonce;
-    state.challenge = answer.challenge || state.challenge;
-  } else {
-    stopClock();
-  }
+  state.challenge = null; // answered: a retry asks for a new one
+  if (!(answer.verdict === "failed" && answer.attempts_left > 0)) stopClock();
   renderResult(problem);
   showStep("result");
   speak($("verdict").textContent, language(), $("speak-toggle").checked);
@@ -744,7 +794,7 @@ function wire() {
   onLanguageChange(() => {
     const step = document.body.dataset.step;
     if (step === "capture" && !state.recording) {
-      renderChallenge();
+      renderCaptureInfo();
       setPrompt({ text: t("capture.ready") });
       if (state.framing) showFraming(state.framing);
     }
