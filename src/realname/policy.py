@@ -78,6 +78,13 @@ class QualityPolicy:
     max_abs_pitch_deg: float
     max_abs_roll_deg: float
     min_eye_contrast: float
+    # FACE_OCCLUDED: the cues of realname.occlusion, each a ratio to the face's own regions.
+    min_eye_structure: float
+    min_eye_contrast_ratio: float
+    min_eye_darkness: float
+    min_mouth_structure: float
+    min_mouth_to_eyes: float
+    occlusion_max_abs_pose_deg: float  # occlusion judged within this yaw, pitch and roll
     provenance: str
 
 

@@ -1,4 +1,5 @@
-"""Quality of one face: size, sharpness, exposure, pose, eyes, other faces. Each failure is a code.
+"""Quality of one face: size, sharpness, exposure, pose, eyes, cover, other faces. Each failure is a
+code (a mask, a hand or sunglasses over the face: ``FACE_OCCLUDED``, see :mod:`realname.occlusion`).
 
 Measurements are made on a canonical 112x112 crop (the 5 landmarks warped onto the standard
 ArcFace template), so they do not depend on the matching engine. Pose comes from the 5 landmarks
@@ -19,6 +20,7 @@ import numpy.typing as npt
 
 from realname.engines.base import Face
 from realname.engines.sface import ARCFACE_TEMPLATE, similarity_transform
+from realname.occlusion import OcclusionCues, measure_occlusion, occluded_cues
 from realname.policy import QualityPolicy
 
 __all__ = ["FaceQuality", "QualityReason", "assess_quality", "canonical_crop", "estimate_pose"]
@@ -38,6 +40,7 @@ class QualityReason:
     EYES_NOT_VISIBLE = "EYES_NOT_VISIBLE"
     MULTIPLE_FACES = "MULTIPLE_FACES"
     FACE_NOT_DETECTED = "FACE_NOT_DETECTED"
+    FACE_OCCLUDED = "FACE_OCCLUDED"  # a mask, a hand, sunglasses or hair: see realname.occlusion
 
 
 # Frontal geometry of the template: nose offset from the eye-mouth axis is 0, and the nose sits
@@ -63,6 +66,9 @@ class FaceQuality:
     face_count: int
     detection_score: float
     reasons: tuple[str, ...]
+    # None: not judged (beyond occlusion_max_abs_pose_deg); else the cues of realname.occlusion
+    occlusion: OcclusionCues | None = None
+    occluded_cues: tuple[str, ...] = ()  # the cues below their limits
 
     @property
     def acceptable(self) -> bool:
@@ -155,6 +161,12 @@ def assess_quality(
         reasons.append(QualityReason.EYES_NOT_VISIBLE)
     if face_count > 1:
         reasons.append(QualityReason.MULTIPLE_FACES)
+    limit = policy.occlusion_max_abs_pose_deg
+    frontal = max(abs(yaw), abs(pitch), abs(roll)) <= limit
+    occlusion = measure_occlusion(gray) if frontal else None
+    covered = occluded_cues(occlusion, policy) if occlusion is not None else ()
+    if covered:
+        reasons.append(QualityReason.FACE_OCCLUDED)
     return FaceQuality(
         inter_eye_px=round(face.inter_eye_px, 2),
         sharpness=round(sharpness, 2),
@@ -167,4 +179,6 @@ def assess_quality(
         face_count=face_count,
         detection_score=round(face.score, 4),
         reasons=tuple(reasons),
+        occlusion=occlusion,
+        occluded_cues=covered,
     )
