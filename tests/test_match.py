@@ -138,6 +138,33 @@ def test_when_one_face_dominates_the_reference_it_is_used(
     assert "REFERENCE_MULTIPLE_FACES" in result.reasons
 
 
+def _held_photo(astronaut_face: np.ndarray, photo_width: int, face_width: int) -> np.ndarray:
+    """A printed photo (the astronaut, sharp) beside a face whose eyes are covered."""
+    canvas = np.full((480, 640, 3), 90, dtype=np.uint8)
+    photo = cv2.resize(astronaut_face, (photo_width, round(photo_width * 1.25)))
+    face = cv2.resize(astronaut_face, (face_width, round(face_width * 1.25)))
+    face[int(0.28 * face.shape[0]) : int(0.42 * face.shape[0])] = 60
+    canvas[100 : 100 + photo.shape[0], 30 : 30 + photo_width] = photo
+    canvas[100 : 100 + face.shape[0], 380 : 380 + face_width] = face
+    return canvas
+
+
+def test_when_the_second_reference_face_is_covered_then_the_clean_one_is_matched(
+    engines, policy, astronaut_face, astronaut
+) -> None:  # type: ignore[no-untyped-def]
+    result = match_faces(_held_photo(astronaut_face, 180, 160), [astronaut], engines, policy)
+    assert result.passed, result.reasons
+    assert result.reference_face.centre[0] < 320  # the clean photo on the left
+
+
+def test_when_the_covered_reference_face_is_the_larger_then_multiple_faces_error(
+    engines, policy, astronaut_face, astronaut
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(MultipleFacesError) as info:
+        match_faces(_held_photo(astronaut_face, 120, 240), [astronaut], engines, policy)
+    assert info.value.context["role"] == "reference"
+
+
 def test_when_reference_file_is_truncated_then_corrupt_error(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
     data = encode(astronaut)
     with pytest.raises(ImageCorruptError):

@@ -1,9 +1,12 @@
 """1:1 portrait matching: an ID portrait against one or more live images or frames.
 
-:func:`match_faces` finds the reference face (raising only when there is none or no face clearly
-dominates), ranks the probe faces by quality, fuses the best ones into one template, and compares
-it with the reference at the policy's calibrated threshold. A mismatch is a result
-(``passed=False`` with ``FACE_MISMATCH``), never an exception.
+:func:`match_faces` finds the reference face (raising only when there is none, or when no face
+clearly dominates once faces with defects such as a covered or turned face are set aside),
+ranks the probe faces by quality, fuses the best ones into one template, and compares it with
+the reference at the policy's calibrated threshold. A mismatch is a result
+(``passed=False`` with ``FACE_MISMATCH``), never an exception. A covered face (a mask, a hand,
+sunglasses: quality reason ``FACE_OCCLUDED``) fails the match whatever its score: a covered
+reference, or probes that are all covered (covered probes are used only when no other is).
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from realname.faces import (
     Strategy,
     alignment_view,
     find_faces,
+    refine_landmarks,
     select_face,
     whole_image_face,
 )
 from realname.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from realname.policy import MatchPolicy
-from realname.quality import FaceQuality, assess_quality
+from realname.quality import FaceQuality, QualityReason, assess_quality
 
 __all__ = ["FaceMatch", "FaceTemplate", "ProbeResult", "enrol_face", "locate_face", "match_faces"]
 
@@ -40,6 +44,21 @@ ImageSource = str | Path | bytes | Image
 
 FACE_MISMATCH = "FACE_MISMATCH"
 PROBE_QUALITY_LOW = "PROBE_QUALITY_LOW"
+
+#: The quality reasons that make a face the wrong one to choose among several (see
+#: :func:`realname.faces.select_face`): a half-hidden, covered, turned, blurred or tiny face.
+#: Lighting reasons are left out: a printed photo may shine where the face behind it does not.
+CHOICE_DEFECTS = frozenset(
+    {
+        QualityReason.FACE_TOO_SMALL,
+        QualityReason.FACE_BLURRY,
+        QualityReason.POSE_YAW,
+        QualityReason.POSE_PITCH,
+        QualityReason.POSE_ROLL,
+        QualityReason.EYES_NOT_VISIBLE,
+        QualityReason.FACE_OCCLUDED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +94,12 @@ def locate_face(
         fallback = whole_image_face(image, policy.search)
         if fallback is not None:
             faces = [fallback]
-    choice = select_face(faces, image.shape, strategy=strategy, role=role)
+
+    def defects(face: Face) -> tuple[str, ...]:
+        reasons = assess_quality(image, face, policy.quality, role=role).reasons
+        return tuple(code for code in reasons if code in CHOICE_DEFECTS)
+
+    choice = select_face(faces, image.shape, strategy=strategy, role=role, defects=defects)
     quality = assess_quality(
         image, choice.face, policy.quality, face_count=choice.face_count, role=role
     )
@@ -83,13 +107,15 @@ def locate_face(
 
 
 def _crop(image: Image, face: Face, engines: Engines, policy: MatchPolicy) -> Image:
-    return engines.embedder.align(*alignment_view(image, face, policy.search))
+    """The engine's aligned crop, from the 5 points found again on a levelled, scaled view."""
+    refined = refine_landmarks(engines.detector, image, face, policy.search)
+    return engines.embedder.align(*alignment_view(image, refined, policy.search))
 
 
 def _embed(
     image: Image, faces: Sequence[Face], engines: Engines, policy: MatchPolicy, mirror: bool
 ) -> FloatArray:
-    crops = [engines.embedder.align(*alignment_view(image, face, policy.search)) for face in faces]
+    crops = [_crop(image, face, engines, policy) for face in faces]
     if mirror:
         crops += [np.ascontiguousarray(crop[:, ::-1]) for crop in crops]
     vectors = engines.embedder.embed(crops)
@@ -198,6 +224,9 @@ def match_faces(
         if codes == {"MULTIPLE_FACES"}:
             raise MultipleFacesError("every probe image shows several faces", role="probe")
         raise NoFaceError("no face was found in any probe image", role="probe")
+    # A covered face is never fused with uncovered ones (FACE_OCCLUDED, issue 10).
+    uncovered = [u for u in usable if QualityReason.FACE_OCCLUDED not in u[0].reasons]
+    usable = uncovered or usable
     usable.sort(key=lambda item: item[0].quality.rank if item[0].quality else 0.0, reverse=True)
     chosen = usable[: policy.template.max_probes]
     t2 = time.perf_counter()
@@ -227,8 +256,11 @@ def match_faces(
         ProbeResult(r.index, r.index in chosen_ids, r.reasons, r.face, r.quality)
         for r, _ in located
     )
-    passed = score >= point.threshold
-    reasons: list[str] = [] if passed else [FACE_MISMATCH]
+    # A covered reference or covered probes fail the match whatever the score: their reasons
+    # (REFERENCE_FACE_OCCLUDED, PROBE_FACE_OCCLUDED) follow.
+    covered = QualityReason.FACE_OCCLUDED in ref.quality.reasons or not uncovered
+    passed = score >= point.threshold and not covered
+    reasons: list[str] = [] if score >= point.threshold else [FACE_MISMATCH]
     reasons += [f"REFERENCE_{code}" for code in ref.quality.reasons]
     if all(r.quality is not None and not r.quality.acceptable for r, _ in chosen):
         reasons.append(PROBE_QUALITY_LOW)

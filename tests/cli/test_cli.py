@@ -45,7 +45,9 @@ def test_match_on_a_corrupt_image_exits_2_with_a_stable_code(
 def test_models_check_verifies_every_file() -> None:
     result = runner.invoke(app, ["models", "--check"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("sha256 ok") == 5
+    from realname.models import MODEL_FILES
+
+    assert result.output.count("sha256 ok") == len(MODEL_FILES) == 7
 
 
 def test_eval_match_refuses_a_missing_folder(tmp_path: Path) -> None:
@@ -152,5 +154,11 @@ def test_eval_attacks_prints_both_rules_and_writes_json(tmp_path: Path) -> None:
 
 def test_eval_attacks_with_a_missing_data_folder_exits_with_an_input_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", "attacks", "--data", str(tmp_path / "absent")])
+    assert result.exit_code == 2
+    assert "INPUT_INVALID" in result.output
+
+
+def test_eval_passive_with_a_missing_data_folder_exits_with_an_input_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", "passive", "--data", str(tmp_path / "absent")])
     assert result.exit_code == 2
     assert "INPUT_INVALID" in result.output

@@ -246,6 +246,85 @@ def eval_quality(
         console.print(f"wrote {json_out}")
 
 
+@eval_app.command("occlusion")
+def eval_occlusion(
+    data: Annotated[Path, typer.Option(help="Folder laid out as ../shared/data")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON")
+    ] = None,
+    lfw_sample: Annotated[int | None, typer.Option(help="LFW images to use (default: all)")] = None,
+    frame_step: Annotated[int, typer.Option(help="Every n-th sampled frame of each clip")] = 1,
+    synthetic_every: Annotated[
+        int, typer.Option(help="Draw occlusions over every n-th clean real face")
+    ] = 20,
+) -> None:
+    """FACE_OCCLUDED: false alarms on every real face, detection of synthetic occlusions."""
+    from realname.evaluation.occlusion_eval import evaluate_occlusion
+
+    with _errors():
+        if not data.is_dir():
+            raise InputError(f"data folder {data} does not exist")
+        engines, policy = _runtime(None)
+        with _progress("assessing") as update:
+            result = evaluate_occlusion(
+                data,
+                engines,
+                policy,
+                lfw_sample=lfw_sample,
+                frame_step=frame_step,
+                synthetic_every=synthetic_every,
+                progress=update,
+            )
+    summary = result.to_dict()
+    table = Table(title="real faces (a known occlusion flagged is a catch, not a false alarm)")
+    for column in ("source", "faces", "judged", "false alarms", "known covered", "caught"):
+        table.add_column(column, justify="right")
+    for source, row in summary["real"].items():
+        table.add_row(
+            source,
+            *(str(row[k]) for k in ("faces", "judged", "false_alarms", "known", "caught")),
+        )
+    console.print(table)
+    table = Table(title="synthetic occlusions, by kind and size")
+    for column in ("kind/size", "occlusions", "coverage", "flagged", "no face"):
+        table.add_column(column, justify="right")
+    for name, row in summary["by_kind_and_size"].items():
+        table.add_row(
+            name,
+            str(row["occlusions"]),
+            f"{row['mean_coverage']:.2f}",
+            _percent(row["rate_flagged"]),
+            str(row["no_face"]),
+        )
+    console.print(table)
+    table = Table(title="synthetic occlusions, by kind and colour")
+    for column in ("kind/colour", "occlusions", "flagged"):
+        table.add_column(column, justify="right")
+    for name, row in sorted(summary["by_colour"].items()):
+        table.add_row(name, str(row["occlusions"]), _percent(row["rate_flagged"]))
+    console.print(table)
+    third = summary["detection_third_or_more"]
+    console.print(
+        f"covering a third of the face or more: {_percent(third['rate_flagged'])} flagged "
+        f"FACE_OCCLUDED of {third['occlusions']} ({third['no_face']} no longer found as a face)"
+    )
+    table = Table(title="leave one source out: limits from the other sources")
+    for column in ("left out", "faces", "false alarms", "limits"):
+        table.add_column(column, justify="right")
+    for row in summary["leave_one_source_out"]:
+        limits = ", ".join(f"{k} {v:g}" for k, v in row["limits"].items())
+        table.add_row(row["left_out"], str(row["faces"]), str(row["false_alarms"]), limits)
+    console.print(table)
+    console.print(
+        f"false alarms: {len(summary['false_alarms'])}; known covered faces caught: "
+        f"{summary['known_occluded_caught']} of {summary['known_occluded_faces']}; "
+        f"{summary['microseconds_per_face']:.0f} us per face; {summary['seconds']:.0f} s"
+    )
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
 @app.command()
 def calibrate(
     data: Annotated[Path, typer.Option(help="Folder laid out as ../shared/data (needs lfw/)")],
@@ -308,13 +387,18 @@ def _read_clip(video: Path, policy: Any) -> Any:
 
 
 def _print_liveness(report: Any) -> None:
+    from rich.markup import escape
+
     verdict = "[bold green]LIVE[/]" if report.passed else "[bold red]NOT LIVE[/]"
     console.print(f"{verdict}  {', '.join(report.reasons) or 'no reasons'}")
     for step in report.steps:
-        seen = (
-            f"seen at {step.seen_at_s:.2f} s" if step.seen_at_s is not None else "[red]not seen[/]"
+        line = escape(step.explain())
+        console.print(f"  step {line}" if step.seen_at_s is not None else f"  [red]step {line}[/]")
+    for event in report.unprompted:
+        console.print(
+            f"  [red]unprompted {event.action}[/] began {event.start_s:.2f} s, "
+            f"peaked {event.peak_s:.2f} s (outside every window of its own)"
         )
-        console.print(f"  step {step.action}: {seen}")
     actions = ", ".join(f"{a.action} {a.start_s:.2f}-{a.end_s:.2f}s" for a in report.actions)
     console.print(f"actions: {actions or 'none'}")
     for name, check in report.checks.items():
@@ -466,6 +550,59 @@ def eval_liveness(
         console.print(f"wrote {json_out}")
 
 
+@eval_app.command("passive")
+def eval_passive(
+    data: Annotated[Path, typer.Option(help="Folder laid out as ../shared/data")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON")
+    ] = None,
+    sample_fps: Annotated[
+        float, typer.Option(min=1.0, help="Frames a second measured (5: the check's crop rate)")
+    ] = 5.0,
+) -> None:
+    """Every passive (recapture) cue's threshold chosen with one data source left out: APCER on
+    the left-out source's replays, BPCER on its live clips, per cue and for any cue firing."""
+    from realname.evaluation.passive_cv import cross_validate, measure_passive_cues
+
+    with _errors():
+        if not data.is_dir():
+            raise InputError(f"data folder {data} does not exist")
+        engines, policy = _liveness_runtime()
+        start = time.perf_counter()
+        with _progress("passive cues") as update:
+            clips = measure_passive_cues(
+                data, engines, policy, sample_fps=sample_fps, progress=update
+            )
+        result = cross_validate(clips, policy)
+    attacks = [c for c in clips if c.label == "spoof"]
+    live = [c for c in clips if c.label == "live"]
+    table = Table(
+        title=f"passive cues, one source left out ({len({c.source for c in clips})} sources, "
+        f"{len(attacks)} replays, {len(live)} live clips)"
+    )
+    for column in ("cue", "rule", "threshold (all)", "CV APCER", "CV BPCER", "in-sample APCER"):
+        table.add_column(column, justify="right")
+    table.add_column("only in sample")
+    for r in result.results:
+        threshold = r.all_sources_threshold
+        table.add_row(
+            r.cue,
+            r.rule,
+            "" if threshold != threshold else f"{threshold:.4g}",  # NaN: a combination
+            _percent(r.apcer),
+            _percent(r.bpcer),
+            _percent(r.in_sample_apcer),
+            ", ".join(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in r.only_in_sample),
+        )
+    console.print(table)
+    console.print(
+        f"{len(clips)} clips measured at {sample_fps:g} fps in {time.perf_counter() - start:.0f} s"
+    )
+    if json_out:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
 @eval_app.command("attacks")
 def eval_attacks(
     json_out: Annotated[
@@ -494,6 +631,15 @@ def eval_attacks(
     trials: Annotated[
         int, typer.Option(min=10, help="Reaction-time draws per clip for prompted genuine users")
     ] = 1000,
+    tolerances: Annotated[
+        bool,
+        typer.Option(
+            "--tolerances",
+            help="With --data: also measure candidate relaxations of the unprompted-action rule "
+            "on both sides (prompted BPCER, worst replay, universal loop with sizes chosen by "
+            "the attacker)",
+        ),
+    ] = False,
 ) -> None:
     """The universal recording (a loop of every action, 0.5-2 a second, any phase) against the
     order-only and the prompt-locked challenge rules, on event timelines (no data needed); with
@@ -550,15 +696,22 @@ def eval_attacks(
     )
     payload = result.to_dict()
     if data is not None:
-        payload |= _eval_clip_attacks(data, draws=draws, seed=seed, trials=trials)
+        payload |= _eval_clip_attacks(
+            data, draws=draws, seed=seed, trials=trials, tolerances=tolerances
+        )
+    elif tolerances:
+        with _errors():
+            raise InputError("--tolerances needs --data")
     if json_out:
         json_out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {json_out}")
 
 
-def _eval_clip_attacks(data: Path, *, draws: int, seed: int, trials: int) -> dict[str, Any]:
+def _eval_clip_attacks(
+    data: Path, *, draws: int, seed: int, trials: int, tolerances: bool = False
+) -> dict[str, Any]:
     """``eval attacks --data``: the per-clip replay and the prompted genuine users, printed;
-    their results as JSON keys ``clip_replays`` and ``prompted_genuine``."""
+    their results as JSON keys ``clip_replays`` and ``prompted_genuine`` (and ``tolerances``)."""
     from realname.evaluation.attacks import (
         evaluate_clip_replays,
         evaluate_prompted_genuine,
@@ -641,11 +794,41 @@ def _eval_clip_attacks(data: Path, *, draws: int, seed: int, trials: int) -> dic
         f"{_percent(genuine.bpcer_unprompted)} (a trial may have both)"
     )
     console.print(f"events measured in {measured_s:.0f} s (policy {policy.version})")
-    return {
+    out = {
         "events_seconds": round(measured_s, 1),
         "clip_replays": replays.to_dict(),
         "prompted_genuine": summary,
     }
+    if tolerances:
+        out["tolerances"] = _eval_tolerances(clips, policy, seed=seed)
+    return out
+
+
+def _eval_tolerances(clips: Any, policy: Any, *, seed: int) -> list[dict[str, Any]]:
+    from realname.evaluation.attacks import upper_95
+    from realname.evaluation.tolerance import evaluate_tolerances
+
+    live = policy.liveness
+    rows, seconds = evaluate_tolerances(clips, live.prompts, live.actions, seed=seed)
+    table = Table(
+        title="candidate relaxations of the unprompted-action rule (none ships; "
+        "target: BPCER <= 4%, every pass <= 1e-3)"
+    )
+    for column in ("rule", "prompted BPCER", "worst replay", "pass", "worst loop", "pass"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            r.name,
+            _percent(r.bpcer),
+            r.worst_replay,
+            f"{r.replay_passed}/{r.replay_draws} "
+            f"(<= {upper_95(r.replay_passed, r.replay_draws):.1e})",
+            r.worst_loop,
+            f"{r.loop_passed}/{r.loop_draws} (<= {upper_95(r.loop_passed, r.loop_draws):.1e})",
+        )
+    console.print(table)
+    console.print(f"relaxations measured in {seconds:.0f} s")
+    return [r.to_dict() for r in rows]
 
 
 @audit_app.command("verify")
