@@ -29,6 +29,7 @@ from realname.service import security
 from realname.service.app import create_app
 from realname.service.audit_store import Actor
 from realname.service.context import ServiceContext
+from realname.service.models import RegistrationSession
 from realname.service.people import create_outlet, create_user
 from realname.settings import Settings
 from tests.service.fakes import FakeVerifier
@@ -125,6 +126,14 @@ class Service:
     clock: Clock
     verifier: FakeVerifier
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def row(self, session_id: str) -> RegistrationSession:
+        """The session's database row, detached (read after the request that changed it)."""
+        with self.ctx.database.transaction() as session:
+            row = session.get(RegistrationSession, session_id)
+            assert row is not None
+            session.expunge(row)
+            return row
 
     def login(self, username: str, password: str = PASSWORD) -> dict[str, str]:
         r = self.client.post(

@@ -17,7 +17,6 @@ from realname.challenge import parse_challenge
 from realname.errors import ClipTooShortError, SessionRateLimitError
 from realname.media import VideoLimits
 from realname.policy import load_policy
-from realname.service.models import RegistrationSession
 from realname.service.purge import purge
 from realname.service.registration import UPLOAD_SLACK_S
 from realname.service.throttles import SessionThrottle
@@ -26,14 +25,6 @@ from tests.service.conftest import Service
 from tests.service.invariant import assert_invariants
 
 PROMPTS = load_policy().liveness.prompts  # type: ignore[union-attr]
-
-
-def _row(service: Service, session_id: str) -> RegistrationSession:
-    with service.ctx.database.transaction() as session:
-        row = session.get(RegistrationSession, session_id)
-        assert row is not None
-        session.expunge(row)
-        return row
 
 
 def _audited(service: Service, action: str) -> list[tuple[str, dict[str, str]]]:
@@ -61,10 +52,10 @@ def _ready(service: Service) -> str:
 def test_no_challenge_exists_before_the_page_asks_for_one(service: Service) -> None:
     s = service.start()
     assert "challenge" not in s and "nonce" not in s and s["challenges_issued"] == 0
-    assert _row(service, s["id"]).challenge is None
+    assert service.row(s["id"]).challenge is None
     card = service.card(s["id"]).json()
     assert "challenge" not in card and "nonce" not in card
-    row = _row(service, s["id"])
+    row = service.row(s["id"])
     assert row.challenge is None and row.nonce_hash is None and row.challenge_issued_at is None
     assert service.capture(s["id"], "guessed").json()["code"] == "NONCE_INVALID"
 
@@ -88,7 +79,7 @@ def test_the_challenge_carries_its_schedule_and_is_stored_with_it(service: Servi
         assert PROMPTS.gap_s[0] - 1e-9 <= b - a <= PROMPTS.gap_s[1] + 1e-9
     for x in body["steps"]:
         assert x["window_end_s"] == pytest.approx(x["prompt_s"] + PROMPTS.window_s)
-    row = _row(service, sid)
+    row = service.row(sid)
     stored = parse_challenge(row.challenge or "")
     assert stored.schedule is not None
     assert [
@@ -113,7 +104,7 @@ def test_challenges_are_drawn_afresh_each_time(service: Service) -> None:
 
 def _row_after(service: Service, sid: str) -> str | None:
     assert service.challenge(sid).status_code == 200
-    return _row(service, sid).challenge
+    return service.row(sid).challenge
 
 
 @pytest.mark.parametrize("late", [False, True])
@@ -131,7 +122,7 @@ def test_a_clip_after_the_challenges_deadline_is_refused_challenge_expired(
     assert r.status_code == 409 and r.json()["code"] == "CHALLENGE_EXPIRED", r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert service.verifier.calls == []
-    row = _row(service, sid)
+    row = service.row(sid)
     assert row.attempts == 0 and row.nonce_hash is None and row.state == "awaiting_capture"
     assert service.capture(sid, nonce).json()["code"] == "NONCE_INVALID"  # spent
     ((outcome, objects),) = _audited(service, "challenge.unanswered")
@@ -155,7 +146,7 @@ def test_a_new_challenge_spends_the_previous_nonce(service: Service) -> None:
     assert outcome == "replaced" and objects["session"] == sid and "issued_at" in objects
     assert _metric(service, 'realname_challenges_unanswered_total{reason="replaced"}') == 1
     assert _metric(service, "realname_challenges_issued_total") == 2
-    assert _row(service, sid).challenges_issued == 2
+    assert service.row(sid).challenges_issued == 2
     assert_invariants(service.ctx)
 
 
@@ -177,7 +168,7 @@ def test_a_failed_capture_waits_for_a_new_challenge(service: Service) -> None:
         "reasons": ["CHALLENGE_INCOMPLETE", "MATCH_SKIPPED"],
         "attempts_left": 2,
     }
-    row = _row(service, sid)
+    row = service.row(sid)
     assert row.state == "awaiting_capture" and row.nonce_hash is None
     assert service.capture(sid, service.nonce(sid)).json()["verdict"] == "passed"
     assert _audited(service, "challenge.unanswered") == []  # both were answered
@@ -265,8 +256,8 @@ def test_abandoned_sessions_and_their_challenges_are_audited_and_counted(
     service.clock.advance(service.ctx.settings.session_ttl_s + 1)
     purge(service.ctx)
     for sid in (no_card, waiting):
-        assert _row(service, sid).state == "expired"
-    assert _row(service, done).state == "passed"
+        assert service.row(sid).state == "expired"
+    assert service.row(done).state == "passed"
     abandoned = _audited(service, "session.abandoned")
     assert sorted((o, x["session"], x["challenges"]) for o, x in abandoned) == sorted(
         [("awaiting_card", no_card, "0"), ("awaiting_capture", waiting, "1")]
@@ -293,4 +284,4 @@ def test_the_dev_fixed_challenge_keeps_its_explicit_schedule(service: Service) -
         ("blink", 1.2, 3.4),
         ("turn_right", 3.1, 5.3),
     ]
-    assert _row(service, sid).challenge == "blink@1.20-3.40,turn_right@3.10-5.30"
+    assert service.row(sid).challenge == "blink@1.20-3.40,turn_right@3.10-5.30"

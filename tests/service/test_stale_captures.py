@@ -25,14 +25,6 @@ from tests.service.invariant import assert_invariants
 PERSONAL = ("portrait_enc", "id_number_enc", "name_enc", "card_enc")
 
 
-def _row(service: Service, session_id: str) -> RegistrationSession:
-    with service.ctx.database.transaction() as session:
-        row = session.get(RegistrationSession, session_id)
-        assert row is not None
-        session.expunge(row)
-        return row
-
-
 def _crash_mid_capture(service: Service) -> dict[str, Any]:
     """A session whose nonce was consumed by a process that then died (no verdict ever)."""
     s = service.start()
@@ -41,7 +33,7 @@ def _crash_mid_capture(service: Service) -> dict[str, Any]:
     with service.ctx.database.transaction() as session:
         clerk = principal_for_token(session, token, service.clock())
     begin_capture(service.ctx, clerk, s["id"], service.nonce(s["id"]))
-    assert _row(service, s["id"]).state == "capturing"
+    assert service.row(s["id"]).state == "capturing"
     return s
 
 
@@ -64,7 +56,7 @@ def test_a_capture_stranded_by_a_crash_is_released_at_start_up(
     )
     with TestClient(restarted):
         pass
-    row = _row(service, s["id"])
+    row = service.row(s["id"])
     assert row.state == "awaiting_capture" and row.reasons == "CAPTURE_INTERRUPTED"
     assert row.attempts == 1 and row.capture_started_at is None and row.nonce_hash is None
     with service.ctx.database.transaction() as session:
@@ -87,14 +79,14 @@ def test_a_capture_stranded_by_a_crash_is_released_at_start_up(
 def test_the_purge_releases_a_stranded_capture_and_then_cuts_its_data(service: Service) -> None:
     s = _crash_mid_capture(service)
     assert purge(service.ctx).sessions == 0  # within its limit: left alone
-    assert _row(service, s["id"]).state == "capturing"
+    assert service.row(s["id"]).state == "capturing"
     _past_the_limit(service)
     purge(service.ctx)
-    assert _row(service, s["id"]).state == "awaiting_capture"
+    assert service.row(s["id"]).state == "awaiting_capture"
     assert_invariants(service.ctx)
     service.clock.advance(service.ctx.settings.session_ttl_s)
     purge(service.ctx)
-    row = _row(service, s["id"])
+    row = service.row(s["id"])
     assert row.state == "expired" and all(getattr(row, c) is None for c in PERSONAL)
 
 
@@ -111,7 +103,7 @@ def test_the_last_attempt_stranded_fails_the_session(service: Service) -> None:
     begin_capture(service.ctx, clerk, s["id"], service.nonce(s["id"]))
     _past_the_limit(service)
     purge(service.ctx)
-    row = _row(service, s["id"])
+    row = service.row(s["id"])
     assert row.state == "failed" and row.verdict == "failed"
     assert all(getattr(row, c) is None for c in PERSONAL)
 
@@ -134,7 +126,7 @@ def test_a_verdict_after_the_release_answers_capture_interrupted(service: Servic
     worker.join(10)
     r = answer["r"]
     assert r.status_code == 409 and r.json()["code"] == "CAPTURE_INTERRUPTED", r.text
-    row = _row(service, s["id"])
+    row = service.row(s["id"])
     assert row.state == "awaiting_capture" and row.verdict == "failed"
     assert_invariants(service.ctx)
 
@@ -166,6 +158,6 @@ def test_the_purge_clears_personal_data_in_every_state(
     service.clock.advance(longest.total_seconds())
     purge(service.ctx)
     purge(service.ctx)  # a released capture is cut on the next round at the latest
-    row = _row(service, s["id"])
+    row = service.row(s["id"])
     assert all(getattr(row, c) is None for c in PERSONAL), (state, row.state)
     assert row.state not in ("awaiting_card", "awaiting_capture", "capturing")

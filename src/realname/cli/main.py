@@ -45,6 +45,12 @@ def _fail(exc: RealnameError) -> None:
     raise typer.Exit(2 if isinstance(exc, InputError) else 3)
 
 
+def _require_folder(data: Path) -> None:
+    """An evaluation's data folder, or the input error that names it."""
+    if not data.is_dir():
+        raise InputError(f"data folder {data} does not exist")
+
+
 def _settings_sentence(exc: Any) -> str:
     """One sentence naming each invalid ``REALNAME_*`` variable and why (never its value: a
     setting may be a key)."""
@@ -172,8 +178,7 @@ def eval_match(
 
     names = tuple(dataset) if dataset else DATASET_NAMES
     with _errors():
-        if not data.is_dir():
-            raise InputError(f"data folder {data} does not exist")
+        _require_folder(data)
         engines, policy = _runtime(engine)
         with _progress(f"embedding ({engines.embedder.name})") as update:
             result = evaluate_match(data, engines, policy, names=names, progress=update)
@@ -225,8 +230,7 @@ def eval_quality(
     from realname.evaluation.quality_eval import MEASURES, PERCENTILES, evaluate_quality
 
     with _errors():
-        if not data.is_dir():
-            raise InputError(f"data folder {data} does not exist")
+        _require_folder(data)
         engines, policy = _runtime(None)
         with _progress("assessing") as update:
             groups = evaluate_quality(data, engines, policy, progress=update)
@@ -262,8 +266,7 @@ def eval_occlusion(
     from realname.evaluation.occlusion_eval import evaluate_occlusion
 
     with _errors():
-        if not data.is_dir():
-            raise InputError(f"data folder {data} does not exist")
+        _require_folder(data)
         engines, policy = _runtime(None)
         with _progress("assessing") as update:
             result = evaluate_occlusion(
@@ -499,8 +502,7 @@ def eval_liveness(
     from realname.evaluation.liveness_eval import evaluate_liveness
 
     with _errors():
-        if not data.is_dir():
-            raise InputError(f"data folder {data} does not exist")
+        _require_folder(data)
         engines, policy = _liveness_runtime()
         with _progress("liveness") as update:
             result = evaluate_liveness(
@@ -565,8 +567,7 @@ def eval_passive(
     from realname.evaluation.passive_cv import cross_validate, measure_passive_cues
 
     with _errors():
-        if not data.is_dir():
-            raise InputError(f"data folder {data} does not exist")
+        _require_folder(data)
         engines, policy = _liveness_runtime()
         start = time.perf_counter()
         with _progress("passive cues") as update:
