@@ -92,3 +92,15 @@ def test_evidence_is_deleted_after_its_retention(service: Service) -> None:
     detail = service.client.get(f"/api/v1/reviews/{item['id']}", headers=supervisor).json()
     assert detail["state"] == "expired" and detail["evidence"] == {} and detail["scores"] is None
     assert service.client.get(item["evidence"]["frame"], headers=supervisor).status_code == 404
+
+
+def test_a_covered_face_in_the_review_band_is_failed_not_reviewed() -> None:
+    from realname.service.verification import Assessment, decide
+
+    def assessed(*reasons: str) -> Assessment:
+        return Assessment(True, False, 0.40, 0.42, "sface", ("FACE_MISMATCH", *reasons))
+
+    assert decide(assessed(), review_threshold=0.36) == ("review", ("MATCH_BORDERLINE",))
+    for covered in ("REFERENCE_FACE_OCCLUDED", "PROBE_FACE_OCCLUDED"):
+        verdict, reasons = decide(assessed(covered), review_threshold=0.36)
+        assert verdict == "failed" and covered in reasons

@@ -103,13 +103,20 @@ class Assessment:
 Verifier = Callable[[CaptureJob], Assessment]
 
 
+#: Match reasons that no supervisor may wave through: a covered face is refused whatever its
+#: score (the customer uncovers it and tries again), so it never goes to review.
+NOT_REVIEWABLE = frozenset({"REFERENCE_FACE_OCCLUDED", "PROBE_FACE_OCCLUDED"})
+
+
 def decide(assessment: Assessment, review_threshold: float) -> tuple[Verdict, tuple[str, ...]]:
-    """``passed``; ``review`` when liveness passed and the score lies in the review band
-    [threshold at the review FMR, operating threshold); else ``failed`` with the reasons."""
+    """``passed``; ``review`` when liveness passed, no face was covered (:data:`NOT_REVIEWABLE`)
+    and the score lies in the review band [threshold at the review FMR, operating threshold);
+    else ``failed`` with the reasons."""
     if assessment.passed:
         return "passed", ()
     if (
         assessment.liveness_passed
+        and not NOT_REVIEWABLE & set(assessment.reasons)
         and assessment.score is not None
         and assessment.threshold is not None
         and review_threshold <= assessment.score < assessment.threshold
