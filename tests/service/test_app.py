@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,15 @@ def test_the_review_band_follows_the_operating_point_setting(tmp_path: Path) -> 
     )
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 200
+
+
+def test_a_dev_fixed_schedule_longer_than_the_recording_refuses_to_start(tmp_path: Path) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'x.db'}",
+        dev_mode=True,
+        dev_fixed_challenge="blink@1.00-3.20,turn_left@9.00-11.20",
+    )
+    app = create_app(settings, verifier=FakeVerifier(), periodic_tasks=False)
+    needs = re.escape("needs a 11.70 s recording; the page records 11.00 s")
+    with pytest.raises(SetupError, match=needs), TestClient(app):
+        pass

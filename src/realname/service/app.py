@@ -19,7 +19,7 @@ import anyio
 from fastapi import FastAPI
 
 from realname.engines.base import FaceDetector
-from realname.errors import PolicyError
+from realname.errors import PolicyError, SetupError
 from realname.framing import FramingResult
 from realname.policy import MatchPolicy, load_policy
 from realname.service.audit_store import AuditStore
@@ -73,6 +73,20 @@ def _check_review_band(policy: MatchPolicy, settings: Settings) -> None:
         raise PolicyError(
             f"REALNAME_REVIEW_FMR {settings.review_fmr} is not looser than the operating point "
             f"FMR {operating.fmr_target}: the review band would be empty"
+        )
+
+
+def _check_fixed_schedule(ctx: ServiceContext) -> None:
+    """A dev-mode fixed challenge must fit the page's recording (``prompts.capture_s``)."""
+    fixed = ctx.challenge_override
+    if fixed is None:
+        return
+    prompts = ctx.prompts
+    needed = ctx.new_challenge().schedule
+    if needed is not None and needed.min_capture_s(prompts.tail_s) > prompts.capture_s:
+        raise SetupError(
+            f"REALNAME_DEV_FIXED_CHALLENGE needs a {needed.min_capture_s(prompts.tail_s):.2f} s "
+            f"recording; the page records {prompts.capture_s:.2f} s"
         )
 
 
@@ -154,6 +168,7 @@ def create_app(
         policy = await anyio.to_thread.run_sync(load_policy, settings.policy_file)
         _check_review_band(policy, settings)
         ctx.policy = policy
+        _check_fixed_schedule(ctx)
         if verifier is not None:
             ctx.verifier = verifier
             detector = await anyio.to_thread.run_sync(_detector, settings.face_detector)
