@@ -90,6 +90,7 @@ def main() -> None:
     assert policy.liveness is not None
     challenge = parse_challenge(args.challenge)
     walls = []
+    stages: dict[str, list[float]] = {}
     summary = ""
     for _ in range(args.runs):
         start = time.perf_counter()
@@ -98,8 +99,17 @@ def main() -> None:
             sample_fps=policy.liveness.sample_fps,
             analysis_long_side=policy.liveness.analysis_long_side,
         )
+        decoded = time.perf_counter()
         result = verify_identity(portrait, clip, challenge, engines, policy)
         walls.append(time.perf_counter() - start)
+        live = result.liveness.timings_ms
+        for name, ms in (
+            ("decode", (decoded - start) * 1000),
+            ("liveness: signals (face, landmarks, pose per frame)", live.get("signals", 0.0)),
+            ("liveness: checks (passive, same person)", live.get("checks", 0.0)),
+            ("match", result.timings_ms.get("match", 0.0)),
+        ):
+            stages.setdefault(name, []).append(ms)
         summary = (
             f"{clip.decoded_frames} decoded, {len(clip.frames)} analysed; "
             f"passed={result.passed} reasons={list(result.reasons)}; timings {result.timings_ms}"
@@ -111,6 +121,8 @@ def main() -> None:
         f"wall per run (s): {[round(w, 3) for w in walls]}; "
         f"median {statistics.median(walls):.3f} s; peak RSS {peak_mb:.0f} MB"
     )
+    for name, values in stages.items():  # where the time goes, median of the runs
+        print(f"  {name}: {statistics.median(values):.0f} ms")  # noqa: T201
 
 
 if __name__ == "__main__":
