@@ -166,22 +166,25 @@ def _label_items(data_dir: Path) -> list[_Item]:
     return items
 
 
-def _clip(item: _Item, policy: MatchPolicy) -> Clip:
-    assert policy.liveness is not None
-    fps, side = policy.liveness.sample_fps, policy.liveness.analysis_long_side
-    if item.path.is_dir():
-        # Frame folders of face crops come in varying sizes: bring them to the first one's.
-        files = sorted(
-            p for p in item.path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")
-        )
+def read_data_clip(path: Path, limits: VideoLimits, sample_fps: float, long_side: int) -> Clip:
+    """A clip of the data: a video file, or a folder of frames (taken at 15 fps). Frame folders
+    of face crops come in varying sizes: each frame is brought to the first one's."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
         images = [load_image(p) for p in files]
         if not images:
-            raise InputError(f"no frames in {item.path}")
+            raise InputError(f"no frames in {path}")
         height, width = images[0].shape[:2]
         same = [np.asarray(cv2.resize(i, (width, height)), dtype=np.uint8) for i in images]
         times = [i / 15.0 for i in range(len(same))]
-        return frames_clip(same, times, EVAL_LIMITS, sample_fps=fps, analysis_long_side=side)
-    return load_clip(item.path, EVAL_LIMITS, sample_fps=fps, analysis_long_side=side)
+        return frames_clip(same, times, limits, sample_fps=sample_fps, analysis_long_side=long_side)
+    return load_clip(path, limits, sample_fps=sample_fps, analysis_long_side=long_side)
+
+
+def _clip(item: _Item, policy: MatchPolicy) -> Clip:
+    assert policy.liveness is not None
+    live = policy.liveness
+    return read_data_clip(item.path, EVAL_LIMITS, live.sample_fps, live.analysis_long_side)
 
 
 def _print_items(

@@ -43,14 +43,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 
 from realname.engines import Engines
 from realname.errors import InputError
-from realname.evaluation.liveness_eval import EVAL_LIMITS, _label_items
-from realname.imaging import load_image
-from realname.media import Clip, frames_clip, load_clip
+from realname.evaluation.liveness_eval import EVAL_LIMITS, _label_items, read_data_clip
+from realname.media import Clip
 from realname.passive import (
     banding,
     colour_spread,
@@ -194,18 +192,7 @@ def _cue_values(
 
 
 def _read(path: Path, sample_fps: float, long_side: int) -> Clip:
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-        images = [load_image(p) for p in files]
-        if not images:
-            raise InputError(f"no frames in {path}")
-        height, width = images[0].shape[:2]
-        same = [np.asarray(cv2.resize(i, (width, height)), dtype=np.uint8) for i in images]
-        times = [i / 15.0 for i in range(len(same))]
-        return frames_clip(
-            same, times, MEASURE_LIMITS, sample_fps=sample_fps, analysis_long_side=long_side
-        )
-    return load_clip(path, MEASURE_LIMITS, sample_fps=sample_fps, analysis_long_side=long_side)
+    return read_data_clip(path, MEASURE_LIMITS, sample_fps, long_side)
 
 
 def measure_passive_cues(
