@@ -75,10 +75,16 @@ def write_clip(frames: list[np.ndarray], fps: float, path: Path) -> bytes:
 
 
 def register(
-    tmp_path: Path, engines, clip_path: Path, challenge: str, skip: int, keep_s: float | None = None
+    tmp_path: Path,
+    engines,
+    clip_path: Path,
+    challenge: str,
+    start_s: float,
+    keep_s: float | None = None,
 ) -> tuple[Service, dict, dict]:  # type: ignore[no-untyped-def,type-arg]
     frames, fps = read_frames(clip_path)
     portrait = chip_portrait(frames[0], engines)
+    skip = round(start_s * fps)
     stop = None if keep_s is None else skip + round(keep_s * fps)
     clip = write_clip(frames[skip:stop], fps, tmp_path / "clip.mp4")
     settings = make_settings(
@@ -105,14 +111,8 @@ def register(
 def test_a_live_customer_is_registered_bound_and_audited(
     tmp_path: Path, data_dir: Path, engines
 ) -> None:  # type: ignore[no-untyped-def]
-    fps = read_frames(data_dir / LIVE)[1]
     svc, session, verdict = register(
-        tmp_path,
-        engines,
-        data_dir / LIVE,
-        LIVE_CHALLENGE,
-        skip=round(LIVE_START_S * fps),
-        keep_s=CAPTURE_S + 0.1,
+        tmp_path, engines, data_dir / LIVE, LIVE_CHALLENGE, LIVE_START_S, keep_s=CAPTURE_S + 0.1
     )
     try:
         assert verdict["verdict"] == "passed", verdict
@@ -152,7 +152,9 @@ def test_a_live_customer_is_registered_bound_and_audited(
 def test_a_screen_replay_with_the_right_action_fails(
     tmp_path: Path, data_dir: Path, engines
 ) -> None:  # type: ignore[no-untyped-def]
-    svc, session, verdict = register(tmp_path, engines, data_dir / REPLAY, "turn_left", skip=3)
+    svc, session, verdict = register(
+        tmp_path, engines, data_dir / REPLAY, "turn_left", 0.3
+    )  # 3 frames
     try:
         assert verdict["verdict"] == "failed", verdict
         assert verdict["reasons"], verdict

@@ -146,12 +146,15 @@ class MeshLandmarker:
 
     def mesh(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         """468 x 3 points: x, y in image pixels and z (depth) on the same scale."""
+        return self._mesh(_rgb(image), face)
+
+    def _mesh(self, rgb: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         model = require_loaded(self._model, self.name)
         interpreter = self._interpreter(model)
         input_index, output_index = self._local.io
         forward = crop_transform(face)
         crop = cv2.warpAffine(
-            _rgb(image),
+            rgb,
             forward,
             (INPUT_SIZE, INPUT_SIZE),
             flags=cv2.INTER_LINEAR,
@@ -192,9 +195,9 @@ class MeshLandmarker:
     def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         """The 68 points of the iBUG order (:data:`IBUG68_FROM_MESH`), in image pixels, the
         eyes (36-47) from the iris model's eyelid contour (see the module docstring)."""
-        mesh = self.mesh(image, face)
+        rgb = _rgb(image)  # once a frame, for the face crop and both eye crops
+        mesh = self._mesh(rgb, face)
         points = np.ascontiguousarray(mesh[list(IBUG68_FROM_MESH), :2])
-        rgb = _rgb(image)
         points[36:42] = self._eye(rgb, mesh[33, :2], mesh[133, :2])
         points[42:48] = self._eye(rgb, mesh[362, :2], mesh[263, :2])
         return points

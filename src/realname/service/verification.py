@@ -24,6 +24,7 @@ from realname.errors import ClipTooShortError
 from realname.imaging import ImageLimits
 from realname.media import VideoLimits, decode_clip
 from realname.policy import MatchPolicy
+from realname.quality import QualityReason
 from realname.verify import Verification, verify_identity
 
 __all__ = [
@@ -105,7 +106,9 @@ Verifier = Callable[[CaptureJob], Assessment]
 
 #: Match reasons that no supervisor may wave through: a covered face is refused whatever its
 #: score (the customer uncovers it and tries again), so it never goes to review.
-NOT_REVIEWABLE = frozenset({"REFERENCE_FACE_OCCLUDED", "PROBE_FACE_OCCLUDED"})
+NOT_REVIEWABLE = frozenset(
+    f"{side}_{QualityReason.FACE_OCCLUDED}" for side in ("REFERENCE", "PROBE")
+)
 
 
 def decide(assessment: Assessment, review_threshold: float) -> tuple[Verdict, tuple[str, ...]]:
