@@ -25,6 +25,7 @@ from realname.challenge import parse_challenge
 from realname.engines import load_engines
 from realname.media import decode_clip
 from realname.policy import load_policy
+from realname.settings import Settings
 from realname.verify import verify_identity
 
 
@@ -75,6 +76,9 @@ def main() -> None:
     parser.add_argument("--portrait", type=Path)
     parser.add_argument("--challenge", default="")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--landmarker", default=None, help="landmark engine (default: REALNAME_LANDMARKER)"
+    )
     args = parser.parse_args()
     # The clip is made in a child process, so that its raw frames do not count in this
     # process's peak memory: what is measured is what a service worker holds.
@@ -85,7 +89,10 @@ def main() -> None:
         if args.portrait
         else cv2.resize(first[60:400, 180:460], (102, 126), interpolation=cv2.INTER_AREA)
     )
-    engines = load_engines("yunet", "sface", "dlib68")
+    settings = Settings()
+    engines = load_engines(
+        settings.face_detector, settings.face_embedder, args.landmarker or settings.landmarker
+    )
     policy = load_policy()
     assert policy.liveness is not None
     challenge = parse_challenge(args.challenge)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from realname.pose import eye_aspect_ratios, face_from_landmarks68, head_pose, mouth_aspect_ratio
+from realname.pose import eye_aspect_ratios, head_pose, mouth_aspect_ratio
 
 
 def test_pose_signs_on_the_astronaut(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
@@ -37,10 +37,3 @@ def test_eye_and_mouth_openness(engines, astronaut) -> None:  # type: ignore[no-
         closed[a] = closed[b] = mid
     assert max(eye_aspect_ratios(closed)) < 0.02
     assert mouth_aspect_ratio(points) < 0.2
-
-
-def test_tracking_box_reproduces_the_landmarks(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
-    face = engines.detector.detect(astronaut)[0]
-    points = engines.landmarker.landmarks(astronaut, face)
-    again = engines.landmarker.landmarks(astronaut, face_from_landmarks68(points, face.score))
-    assert float(np.abs(again - points).mean()) < 3.0

@@ -1,7 +1,8 @@
-"""Geometry of the 68 dlib/iBUG points: eye and mouth openness, head pose, and a face box.
+"""Geometry of the 68 iBUG points: eye and mouth openness, head pose, and the 5 points.
 
-Head pose is solved with :func:`cv2.solvePnP` against a generic 3-D face (millimetres, from the
-widely used iBUG-68 mean-face model), with a pinhole camera whose focal length is the image width.
+Head pose is solved with :func:`cv2.solvePnP` against a 3-D face (:class:`FaceModel`, millimetres:
+the widely used iBUG-68 mean face by default, the face mesh's own for the mesh landmarker), with
+a pinhole camera whose focal length is the image width.
 Sign conventions (non-mirrored image, as the camera saw it):
 
 * yaw > 0: the person turns to their **own left** (the nose moves toward the image's right edge);
@@ -12,22 +13,33 @@ Sign conventions (non-mirrored image, as the camera saw it):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from realname.engines.base import Face
-
 __all__ = [
+    "IBUG_MEAN_FACE",
+    "FaceModel",
     "eye_aspect_ratios",
-    "face_from_landmarks68",
     "five_points",
     "head_pose",
     "mouth_aspect_ratio",
 ]
 
 Points = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class FaceModel:
+    """3-D positions (x right, y up, z toward the camera; mm, nose tip at the origin) of some of
+    the 68 iBUG points, the face that :func:`head_pose` solves against."""
+
+    name: str
+    ids: tuple[int, ...]
+    points: npt.NDArray[np.float64]  # len(ids) x 3
+
 
 # Generic 3-D positions (x right, y up, z toward the camera) of iBUG points, in mm.
 _MODEL_IDS = [30, 8, 36, 45, 48, 54, 27, 31, 35, 39, 42, 17, 26, 0, 16]
@@ -51,6 +63,9 @@ _MODEL_3D = np.array(
     ],
     dtype=np.float64,
 )
+
+#: The widely used iBUG-68 mean face: the silhouette points of dlib's jaw at the ears included.
+IBUG_MEAN_FACE = FaceModel("ibug-mean-face", tuple(_MODEL_IDS), _MODEL_3D)
 
 
 def _dist(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> float:
@@ -82,23 +97,28 @@ def mouth_aspect_ratio(points: Points) -> float:
     return opening / (3.0 * width)
 
 
-def head_pose(points: Points, image_size: tuple[int, int]) -> tuple[float, float, float]:
+def head_pose(
+    points: Points, image_size: tuple[int, int], model: FaceModel = IBUG_MEAN_FACE
+) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees relative to the camera's line of sight to the head.
 
-    ``image_size`` is (width, height). The rotation solved in the camera frame is corrected by
-    the direction of the head from the optical axis: a head that moves to the side of the image
-    is seen from an angle and shows its side, exactly as a turned head does, and that is what a
-    "turn" means to the camera (and to the observers who labelled the data). Without this, a
-    webcam user who turned while leaning sideways read as 1 degree of yaw where the labels and
-    the image show a clear turn (headtrackr/capture4.mp4 at 2.4 s).
+    ``image_size`` is (width, height); ``model``: the 3-D face solved against (a landmarker
+    brings its own where its points sit elsewhere on the face than dlib's).
+
+    The rotation solved in the camera frame is corrected by the direction of the head from the
+    optical axis: a head that moves to the side of the image is seen from an angle and shows its
+    side, exactly as a turned head does, and that is what a "turn" means to the camera (and to
+    the observers who labelled the data). Without this, a webcam user who turned while leaning
+    sideways read as 1 degree of yaw where the labels and the image show a clear turn
+    (headtrackr/capture4.mp4 at 2.4 s).
     """
     width, height = image_size
     focal = float(width)
     camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
-    image_points = points[_MODEL_IDS].astype(np.float64)
+    image_points = points[list(model.ids)].astype(np.float64)
     # The model's y axis points up, the image's down: flip the model so that both agree.
-    model = _MODEL_3D * np.array([1.0, -1.0, -1.0])
-    ok, rvec, tvec = cv2.solvePnP(model, image_points, camera, None, flags=cv2.SOLVEPNP_SQPNP)
+    flipped = model.points * np.array([1.0, -1.0, -1.0])
+    ok, rvec, tvec = cv2.solvePnP(flipped, image_points, camera, None, flags=cv2.SOLVEPNP_SQPNP)
     if not ok or tvec[2, 0] <= 0:
         return 0.0, 0.0, 0.0
     rotation, _ = cv2.Rodrigues(rvec)
@@ -123,20 +143,3 @@ def five_points(points: Points) -> tuple[tuple[float, float], ...]:
     left = points[36:42].mean(axis=0)
     right = points[42:48].mean(axis=0)
     return tuple((float(x), float(y)) for x, y in (left, right, points[30], points[48], points[54]))
-
-
-def face_from_landmarks68(points: Points, score: float) -> Face:
-    """A face whose box makes :func:`realname.engines.dlib_models.dlib_box` cover ``points``.
-
-    Used to track a face between detections: the next frame's landmarks start from this box.
-    """
-    x0, y0 = (float(v) for v in points.min(axis=0))
-    x1, y1 = (float(v) for v in points.max(axis=0))
-    # Where the 68 points sit inside dlib's box of side s (medians over 523 frames of three
-    # clips, 2026-11-28): x from 0.03 s to 0.965 s, y from 0.106 s to 1.085 s.
-    side = ((x1 - x0) / 0.936 + (y1 - y0) / 0.978) / 2.0
-    left, top = x0 - 0.03 * side, y0 - 0.106 * side
-    width = side / 0.92  # invert dlib_box: side = 0.92 w, centre y = y + 0.56 w
-    cx, cy = left + side / 2.0, top + side / 2.0
-    box = (cx - width / 2.0, cy - 0.56 * width, width, width)
-    return Face(box=box, landmarks=five_points(points), score=score, source="detected")  # type: ignore[arg-type]

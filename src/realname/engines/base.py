@@ -10,7 +10,16 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Face", "FaceDetector", "FaceEmbedder", "FaceLandmarker", "FaceSource", "FloatArray"]
+__all__ = [
+    "Face",
+    "FaceDetector",
+    "FaceEmbedder",
+    "FaceLandmarker",
+    "FaceSource",
+    "FloatArray",
+    "Landmarks",
+    "TrackingLandmarker",
+]
 
 FloatArray = npt.NDArray[np.float32]
 Point = tuple[float, float]
@@ -102,4 +111,35 @@ class FaceLandmarker(Protocol):
 
     def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         """``n_points`` x 2 landmark coordinates (dlib 68-point order) in image pixels."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Landmarks:
+    """What a landmarker that follows the face by itself found in one frame.
+
+    ``points``: the 68 iBUG points in image pixels; ``pose``: (yaw, pitch, roll) in degrees as
+    the landmarker measures it from its own 3-D points, with the sign conventions of
+    :mod:`realname.pose`; ``face``: the face box and 5 points those points define (where the
+    next frame is searched); ``presence``: the model's probability that a face is in its crop.
+    """
+
+    points: FloatArray
+    pose: tuple[float, float, float]
+    face: Face
+    presence: float
+
+
+@runtime_checkable
+class TrackingLandmarker(FaceLandmarker, Protocol):
+    """A landmarker that measures head pose itself and follows a face from frame to frame with
+    no detector (the face mesh)."""
+
+    def locate(self, image: npt.NDArray[np.uint8], face: Face) -> Landmarks:
+        """The landmarks of ``face`` (a detection) in ``image``."""
+        ...
+
+    def track(self, image: npt.NDArray[np.uint8], previous: Landmarks) -> Landmarks | None:
+        """This frame's landmarks, searched for where the previous frame's were; None when the
+        model says the face has left that crop."""
         ...

@@ -27,12 +27,19 @@ import numpy as np
 import numpy.typing as npt
 
 from realname.engines._state import require_loaded
-from realname.engines.base import Face, FloatArray
+from realname.engines.base import Face, FloatArray, Landmarks
 from realname.models import resolve_model
+from realname.pose import FaceModel, five_points, head_pose
 
-__all__ = ["IBUG68_FROM_MESH", "MeshLandmarker"]
+__all__ = ["IBUG68_FROM_MESH", "MESH_FACE", "MeshLandmarker", "face_from_points"]
 
 INPUT_SIZE = 192
+# One LiteRT thread per interpreter. LiteRT holds the GIL while it runs a model (measured: 200
+# face-mesh runs took 242 ms in one thread, 440 ms in two threads at once), so the signal
+# workers cannot overlap model runs; two LiteRT threads per run (0.86 against 1.33 ms alone)
+# made the whole verification slower (0.65-0.78 s against 0.59-0.64 s), competing with the other
+# worker's OpenCV work.
+MESH_THREADS = 1
 CROP_SCALE = 1.5  # MediaPipe's face-landmark ROI: 1.5 times the detection box, square
 EYE_SIZE = 64
 EYE_SCALE = 2.3  # MediaPipe's iris ROI: 2.3 times the eye's corner distance, square
@@ -55,6 +62,80 @@ IBUG68_FROM_MESH: tuple[int, ...] = (
     61, 40, 37, 0, 267, 270, 291, 321, 314, 17, 84, 91,
     78, 81, 13, 311, 308, 402, 14, 178,
 )  # fmt: skip
+
+
+# The face that head pose is solved against (:func:`realname.pose.head_pose`): 26 points that
+# stay put on the skull (chin, brows, nose, eye and mouth corners; not the face oval, the eyelids
+# or the lips), placed where the mesh itself puts them on a frontal face. Derived from the mesh
+# of scikit-image's astronaut photo (a packaged image, no evaluation data): turned to face the
+# camera by its symmetry (the mean chord of the mirror-image point pairs, the line from the chin
+# to the nose bridge), made symmetric, scaled to the iBUG mean face's 86.6 mm between the outer
+# eye corners; ``tests/engines/test_mesh.py`` derives it again.
+#
+# Why not the iBUG mean face: its ear points follow the silhouette that dlib's jaw points find,
+# while the mesh's face-oval vertices are fixed places on the skin that slide inward as the head
+# turns; solved with them, turns read 0.8 times as large (median over the 76 live clips of
+# ../shared/data) and three labelled turns were missed. Measured 2026-12-01 on those clips (the
+# mesh tracking; each clip challenged with the actions labelled in it): the iBUG face, 3 clips
+# with a missed step, 24 of 31 labelled events found within 0.5 s; the iBUG face without its ear
+# points, 1 clip and 26 of 31, but its pitch swung by 14 degrees between 3-12 px shifts of one
+# photo; this face, 0 clips and 25 of 31. The mesh's own depth alone (the face's symmetry plane
+# from 214 mirror-vertex pairs) was smooth but read real turns at 0.65 times the angles of the
+# 2-D points: 6 clips missed a step.
+MESH_FACE = FaceModel(
+    "mediapipe-mesh-astronaut",
+    (8, *range(17, 36), 36, 39, 42, 45, 48, 54),
+    np.array(
+        [
+            (0.0, -73.8, -26.5),  # 8
+            (-54.4, 42.3, -49.2),  # 17
+            (-48.8, 49.8, -42.9),  # 18
+            (-39.8, 54.2, -37.1),  # 19
+            (-28.0, 55.0, -31.7),  # 20
+            (-14.4, 53.8, -28.8),  # 21
+            (14.4, 53.8, -28.8),  # 22
+            (28.0, 55.0, -31.7),  # 23
+            (39.8, 54.2, -37.1),  # 24
+            (48.8, 49.8, -42.9),  # 25
+            (54.4, 42.3, -49.2),  # 26
+            (0.0, 37.2, -26.5),  # 27
+            (0.0, 24.7, -15.3),  # 28
+            (0.0, 14.3, -2.9),  # 29
+            (0.0, 0.0, 0.0),  # 30
+            (-16.8, -5.4, -21.9),  # 31
+            (-7.3, -7.6, -15.7),  # 32
+            (0.0, -8.1, -14.0),  # 33
+            (7.3, -7.6, -15.7),  # 34
+            (16.8, -5.4, -21.9),  # 35
+            (-43.3, 28.7, -45.9),  # 36
+            (-16.2, 27.5, -40.3),  # 39
+            (16.2, 27.5, -40.3),  # 42
+            (43.3, 28.7, -45.9),  # 45
+            (-29.6, -23.9, -36.2),  # 48
+            (29.6, -23.9, -36.2),  # 54
+        ],
+        dtype=np.float64,
+    ),
+)  # fmt: skip
+
+
+# Where YuNet's box sits around the 68 points taken from the mesh (medians over 541 frames of
+# 17 live clips of face_videos, every 4th clip, one face each, 2026-12-01; p10-p90 in brackets):
+# centre x at the points' centre (-0.031 to 0.013 widths), centre y 0.165 heights above it
+# (0.135-0.190), width 0.97 (0.94-1.02) and height 1.28 (1.21-1.40) times the points' extent.
+BOX_FROM_POINTS = (0.0, -0.165, 0.97, 1.28)
+#: MediaPipe's default ``min_tracking_confidence``: below it a tracked crop has lost the face.
+TRACK_MIN_PRESENCE = 0.5
+
+
+def face_from_points(points: FloatArray, score: float) -> Face:
+    """A YuNet-like face (box and 5 points) around 68 points: the crop of the next frame."""
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    w, h = float(x1 - x0), float(y1 - y0)
+    dx, dy, sw, sh = BOX_FROM_POINTS
+    cx, cy = float(x0 + x1) / 2 + dx * w, float(y0 + y1) / 2 + dy * h
+    box = (cx - sw * w / 2, cy - sh * h / 2, sw * w, sh * h)
+    return Face(box=box, landmarks=five_points(points), score=score)  # type: ignore[arg-type]
 
 
 def crop_transform(face: Face) -> npt.NDArray[np.float64]:
@@ -125,33 +206,32 @@ class MeshLandmarker:
         if interpreter is None:
             from ai_edge_litert.interpreter import Interpreter
 
-            interpreter = Interpreter(model_path=path, num_threads=1)
+            interpreter = Interpreter(model_path=path, num_threads=MESH_THREADS)
             interpreter.allocate_tensors()
             inputs = interpreter.get_input_details()
-            points = next(
-                o["index"]
-                for o in interpreter.get_output_details()
-                if int(np.prod(o["shape"])) == 468 * 3
-            )
-            eye = Interpreter(model_path=self._eye_model, num_threads=1)
+            outputs = interpreter.get_output_details()
+            points = next(o["index"] for o in outputs if int(np.prod(o["shape"])) == 468 * 3)
+            presence = next(o["index"] for o in outputs if int(np.prod(o["shape"])) == 1)
+            eye = Interpreter(model_path=self._eye_model, num_threads=MESH_THREADS)
             eye.allocate_tensors()
             contour = next(
                 o["index"] for o in eye.get_output_details() if int(np.prod(o["shape"])) == 71 * 3
             )
             self._local.interpreter = interpreter
-            self._local.io = (inputs[0]["index"], points)
+            self._local.io = (inputs[0]["index"], points, presence)
             self._local.eye = eye
             self._local.eye_io = (eye.get_input_details()[0]["index"], contour)
         return interpreter
 
     def mesh(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         """468 x 3 points: x, y in image pixels and z (depth) on the same scale."""
-        return self._mesh(_rgb(image), face)
+        return self._mesh(_rgb(image), face)[0]
 
-    def _mesh(self, rgb: npt.NDArray[np.uint8], face: Face) -> FloatArray:
+    def _mesh(self, rgb: npt.NDArray[np.uint8], face: Face) -> tuple[FloatArray, float]:
+        """The 468 x 3 points and the model's face-presence probability for the crop."""
         model = require_loaded(self._model, self.name)
         interpreter = self._interpreter(model)
-        input_index, output_index = self._local.io
+        input_index, output_index, presence_index = self._local.io
         forward = crop_transform(face)
         crop = cv2.warpAffine(
             rgb,
@@ -167,7 +247,9 @@ class MeshLandmarker:
         back = cv2.invertAffineTransform(forward)
         xy = raw[:, :2] @ back[:, :2].T + back[:, 2]
         z = raw[:, 2] * math.hypot(back[0, 0], back[1, 0])
-        return np.column_stack([xy, z]).astype(np.float32)
+        logit = float(np.asarray(interpreter.get_tensor(presence_index)).ravel()[0])
+        presence = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
+        return np.column_stack([xy, z]).astype(np.float32), presence
 
     def _eye(self, rgb: npt.NDArray[np.uint8], first: FloatArray, second: FloatArray) -> FloatArray:
         """The six iBUG points of one eye from the iris model's eyelid contour: the corners
@@ -195,9 +277,25 @@ class MeshLandmarker:
     def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         """The 68 points of the iBUG order (:data:`IBUG68_FROM_MESH`), in image pixels, the
         eyes (36-47) from the iris model's eyelid contour (see the module docstring)."""
-        rgb = _rgb(image)  # once a frame, for the face crop and both eye crops
-        mesh = self._mesh(rgb, face)
+        return self._landmarks(_rgb(image), face, face.score).points
+
+    def locate(self, image: npt.NDArray[np.uint8], face: Face) -> Landmarks:
+        """The 68 points, the head pose (against :data:`MESH_FACE`) and the face they define."""
+        return self._landmarks(_rgb(image), face, face.score)
+
+    def track(self, image: npt.NDArray[np.uint8], previous: Landmarks) -> Landmarks | None:
+        """This frame's landmarks, found from the previous frame's points without the detector
+        (MediaPipe's own tracking: the next crop comes from the last landmarks). None when the
+        model says no face is in that crop (presence below :data:`TRACK_MIN_PRESENCE`)."""
+        crop = face_from_points(previous.points, previous.face.score)
+        found = self._landmarks(_rgb(image), crop, previous.face.score)
+        return found if found.presence >= TRACK_MIN_PRESENCE else None
+
+    def _landmarks(self, rgb: npt.NDArray[np.uint8], face: Face, score: float) -> Landmarks:
+        mesh, presence = self._mesh(rgb, face)  # rgb: once a frame, for the face and both eyes
         points = np.ascontiguousarray(mesh[list(IBUG68_FROM_MESH), :2])
         points[36:42] = self._eye(rgb, mesh[33, :2], mesh[133, :2])
         points[42:48] = self._eye(rgb, mesh[362, :2], mesh[263, :2])
-        return points
+        height, width = rgb.shape[:2]
+        pose = head_pose(points, (width, height), MESH_FACE)
+        return Landmarks(points, pose, face_from_points(points, score), presence)
