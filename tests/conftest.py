@@ -33,7 +33,7 @@ def data_dir() -> Path:
 def engines():  # type: ignore[no-untyped-def]
     from realname.engines import load_engines
 
-    return load_engines("yunet", "sface", "dlib68")
+    return load_engines("yunet", "sface", "mesh")
 
 
 @pytest.fixture(scope="session")

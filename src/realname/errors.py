@@ -63,6 +63,7 @@ Errors are for input that cannot be judged at all, and for a broken installation
     ├── InternalError                  INTERNAL          500
     └── SetupError                     SETUP_INVALID     500
         ├── ModelFileError             MODEL_FILE        500
+        │   └── ExtraNotInstalledError EXTRA_NOT_INSTALLED 500
         ├── UnknownEngineError         UNKNOWN_ENGINE    500
         └── PolicyError                POLICY_INVALID    500
 
@@ -476,6 +477,14 @@ class SetupError(RealnameError):
 class ModelFileError(SetupError):
     code = "MODEL_FILE"
     title = "Model file missing or altered"
+
+
+class ExtraNotInstalledError(ModelFileError):
+    """An engine or model file of an optional extra (``realname[dlib]``) whose packages are not
+    installed; the detail says the ``pip install`` that adds them."""
+
+    code = "EXTRA_NOT_INSTALLED"
+    title = "Optional extra not installed"
 
 
 class UnknownEngineError(SetupError):

@@ -11,7 +11,8 @@ is a result with reason codes, not an exception.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -189,6 +190,20 @@ def _same_person(
     )
 
 
+#: The order of the checks in a report (the order they were written in before they ran in
+#: threads; reasons follow it).
+_CHECK_ORDER = (
+    "three_d_structure",
+    "screen_border",
+    "glare",
+    "moire",
+    "colour",
+    "banding",
+    "temporal",
+    "same_person",
+)
+
+
 def _frame_at(track: SignalTrack, t: float) -> FrameSignals | None:
     faces = [f for f in track.frames if f.face_found]
     return min(faces, key=lambda f: abs(f.t - t), default=None)
@@ -241,14 +256,6 @@ def check_liveness(
     )
     best = pick_best_frames(track, base) if face_fraction > 0 else ()
     if face_fraction > 0:
-        checks["three_d_structure"] = three_d_structure(track, base.yaw, policy.passive)
-        checks["screen_border"] = screen_border(frames, track, policy.passive)
-        checks["glare"] = glare(frames, track, policy.passive)
-        checks["moire"] = moire(frames, track, policy.passive)
-        checks["colour"] = colour_spread(frames, track, policy.passive)
-        checks["banding"] = banding(frames, track, policy.passive)
-        checks["temporal"] = temporal_sanity(frames, track, policy.passive)
-        check_deadline(deadline, "checking liveness")
         step_frames = [
             f.index
             for s in steps
@@ -256,15 +263,34 @@ def check_liveness(
             for t in (s.event.start_s, s.event.end_s)
             if (f := _frame_at(track, t)) is not None
         ]
-        checks["same_person"] = _same_person(
-            frames,
-            track,
-            [*best, *step_frames],
-            len(best),
-            engines,
-            match_policy,
-            policy.same_person_fmr,
-        )
+        passive = policy.passive
+        tasks: dict[str, Callable[[], Check]] = {
+            # the slowest first, so that two threads end together
+            "same_person": lambda: _same_person(
+                frames,
+                track,
+                [*best, *step_frames],
+                len(best),
+                engines,
+                match_policy,
+                policy.same_person_fmr,
+            ),
+            "screen_border": lambda: screen_border(frames, track, passive),
+            "three_d_structure": lambda: three_d_structure(track, base.yaw, passive),
+            "glare": lambda: glare(frames, track, passive),
+            "moire": lambda: moire(frames, track, passive),
+            "colour": lambda: colour_spread(frames, track, passive),
+            "banding": lambda: banding(frames, track, passive),
+            "temporal": lambda: temporal_sanity(frames, track, passive),
+        }
+        # The checks are independent and spend their time in OpenCV and NumPy, which release
+        # the GIL: two threads, as the signals use.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(task) for name, task in tasks.items()}
+            done = {name: future.result() for name, future in futures.items()}
+        for name in _CHECK_ORDER:
+            checks[name] = done[name]
+        check_deadline(deadline, "checking liveness")
     t_checks = time.perf_counter()
 
     reasons: list[str] = []

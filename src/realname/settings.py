@@ -15,7 +15,9 @@ class Settings(BaseSettings):
 
     face_detector: str = Field("yunet", description="Face detector engine")
     face_embedder: str = Field("sface", description="Face embedding engine: sface or dlib-resnet")
-    landmarker: str = Field("dlib68", description="Dense landmark engine (liveness)")
+    landmarker: str = Field(
+        "mesh", description="Dense landmark engine (liveness): mesh, or dlib68 from realname[dlib]"
+    )
     policy_file: Path | None = Field(None, description="Policy JSON; the packaged one if unset")
     match_fmr: str | None = Field(
         None, description="Operating point (1e-3, 1e-4, 1e-5); policy default if unset"

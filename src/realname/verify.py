@@ -7,6 +7,7 @@ frontal frames of the clip.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from realname.engines import Engines
 from realname.errors import PolicyError
 from realname.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from realname.liveness import LivenessReport, check_liveness
-from realname.match import FaceMatch, ImageSource, match_faces
+from realname.match import FaceMatch, ImageSource, match_faces, prepare_reference
 from realname.media import Clip, check_deadline
 from realname.policy import MatchPolicy
 
@@ -72,26 +73,30 @@ def verify_identity(
         raise PolicyError(f"policy {policy.version} has no liveness section")
     start = time.perf_counter()
     reference = load_image(portrait, limits)  # bad portraits fail before any video work
-    liveness = check_liveness(
-        clip,
-        challenge,
-        engines,
-        policy.liveness,
-        policy,
-        step_timeout_s=step_timeout_s,
-        deadline=deadline,
-    )
-    t_live = time.perf_counter()
-    match: FaceMatch | None = None
-    reasons = list(liveness.reasons)
-    if liveness.passed and liveness.best_frames:
-        check_deadline(deadline, "matching the portrait")
-        probes = [clip.frames[i] for i in liveness.best_frames]
-        match = match_faces(reference, probes, engines, policy, fmr=fmr, limits=limits)
-        reasons += list(match.reasons) if not match.passed else []
-    elif not liveness.passed:
-        reasons.append(MATCH_SKIPPED)
-    t_match = time.perf_counter()
+    # The portrait's face is found and aligned in a thread while the clip is analysed (its
+    # errors, such as no face, are raised only when the match needs it, as before).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        prepared = pool.submit(prepare_reference, reference, engines, policy, limits)
+        liveness = check_liveness(
+            clip,
+            challenge,
+            engines,
+            policy.liveness,
+            policy,
+            step_timeout_s=step_timeout_s,
+            deadline=deadline,
+        )
+        t_live = time.perf_counter()
+        match: FaceMatch | None = None
+        reasons = list(liveness.reasons)
+        if liveness.passed and liveness.best_frames:
+            check_deadline(deadline, "matching the portrait")
+            probes = [clip.frames[i] for i in liveness.best_frames]
+            match = match_faces(prepared.result(), probes, engines, policy, fmr=fmr, limits=limits)
+            reasons += list(match.reasons) if not match.passed else []
+        elif not liveness.passed:
+            reasons.append(MATCH_SKIPPED)
+        t_match = time.perf_counter()
     return Verification(
         passed=liveness.passed and match is not None and match.passed,
         reasons=tuple(reasons),

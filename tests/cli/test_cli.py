@@ -50,6 +50,77 @@ def test_models_check_verifies_every_file() -> None:
     assert result.output.count("sha256 ok") == len(MODEL_FILES) == 7
 
 
+def test_models_lists_licence_sha256_extra_and_warns_about_the_68_point_model() -> None:
+    from realname.models import MODEL_FILES
+
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    for model in MODEL_FILES.values():
+        assert model.licence in result.output
+        assert f"{model.sha256[:8]}…{model.sha256[-4:]}" in result.output
+    assert "realname[dlib]" in result.output
+    warning = next(line for line in result.output.splitlines() if "licence warning" in line)
+    assert "dlib_shape68" in warning and "commercial" in warning
+    assert "pip install 'realname[dlib]'" in warning
+
+
+def test_models_json_gives_the_full_sha256_and_the_extra() -> None:
+    from realname.models import MODEL_FILES
+
+    result = runner.invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["key"]: row for row in json.loads(result.output)}
+    assert set(rows) == set(MODEL_FILES)
+    for key, model in MODEL_FILES.items():
+        assert rows[key]["sha256"] == model.sha256 and len(model.sha256) == 64
+        assert rows[key]["licence"] == model.licence
+        assert rows[key]["extra"] == model.extra
+        assert rows[key]["commercial_use"] is model.commercial_use
+    assert rows["dlib_shape68"]["commercial_use"] is False
+    assert rows["dlib_shape68"]["install"] == "pip install 'realname[dlib]'"
+
+
+def test_models_check_passes_without_the_dlib_extra_and_says_it_is_optional(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "face_recognition_models", None)  # not installed
+    result = runner.invoke(app, ["models", "--check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("sha256 ok") == 4  # the default install
+    assert result.output.count("not installed (optional: realname[dlib])") == 3
+
+
+def test_models_check_fails_for_an_altered_file_of_the_default_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    from realname import models
+
+    altered = dataclasses.replace(models.MODEL_FILES["yunet"], sha256="0" * 64)
+    monkeypatch.setitem(models.MODEL_FILES, "yunet", altered)
+    monkeypatch.setattr(models, "_verified", {})
+    result = runner.invoke(app, ["models", "--check"])
+    assert result.exit_code == 3
+    assert "MODEL_FILE" in result.output
+
+
+def test_an_engine_of_a_missing_extra_is_one_line_naming_the_pip_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dlib", None)  # `import dlib` fails
+    ref, probe = tmp_path / "ref.jpg", tmp_path / "probe.jpg"
+    result = runner.invoke(app, ["match", str(ref), str(probe), "--engine", "dlib-resnet"])
+    assert result.exit_code == 3
+    text = " ".join(result.output.split())
+    assert "EXTRA_NOT_INSTALLED" in text and "pip install 'realname[dlib]'" in text
+    assert "Traceback" not in result.output
+
+
 def test_eval_match_refuses_a_missing_folder(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", "match", "--data", str(tmp_path / "nope")])
     assert result.exit_code == 2

