@@ -155,3 +155,19 @@ def test_a_purge_racing_a_decision_leaves_review_and_session_agreeing(
         results = _parallel(2, lambda i, rid=review_id: _purge_or_decide(service, rid, i))
         assert results[1].status_code in (200, 409)
         assert_invariants(service.ctx)
+
+
+def test_an_approved_session_never_bound_expires_with_its_evidence(service: Service) -> None:
+    """The order the race above can take: the decision first, then the purge past retention.
+    The session expires; the review keeps its decision, and the two still agree."""
+    session_id, review_id = _review(service)
+    service.headers["supervisor_a"] = service.login("supervisor_a")
+    assert _decide(service, review_id, True, "approved, never bound").status_code == 200
+    service.clock.advance(31 * 86400)
+    purge(service.ctx)
+    with service.ctx.database.transaction() as db:
+        review = db.get(Review, review_id)
+        record = db.get(RegistrationSession, session_id)
+        assert review is not None and record is not None
+        assert (review.state, record.state) == ("approved", "expired")
+    assert_invariants(service.ctx)

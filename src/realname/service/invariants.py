@@ -47,7 +47,9 @@ INVARIANTS = (
 _EXAMPLES = 5
 _REVIEW_SESSION_STATES: dict[str, tuple[str, ...]] = {
     ReviewState.PENDING: (SessionState.REVIEW,),
-    ReviewState.APPROVED: (SessionState.APPROVED, SessionState.BOUND),
+    # An approved session that is never bound expires with its evidence (purge's
+    # "after_evidence"); the review keeps its decision.
+    ReviewState.APPROVED: (SessionState.APPROVED, SessionState.BOUND, SessionState.EXPIRED),
     ReviewState.REJECTED: (SessionState.REJECTED,),
     ReviewState.EXPIRED: (SessionState.EXPIRED,),
 }
