@@ -1,15 +1,17 @@
 """Per-frame signals of a clip: face, 68 landmarks, eye and mouth openness, head pose, image stats.
 
-The whole frame is searched every ``detect_every`` analysed frames (counting faces). In between,
-a landmarker that tracks by itself (:class:`~realname.engines.base.TrackingLandmarker`, the
-face mesh) takes its next crop from its own last points, as MediaPipe does; where it says the
-face has left that crop (presence below one half, as in head turns past about 30 degrees), and
-for other landmarkers, YuNet runs on a crop around the last face. Starting dlib's 68-point model
-from boxes derived from its previous landmarks was tried and rejected: during head turns its yaw
-jumped by 20 degrees or more from frame to frame (p95 difference 20 degrees against per-frame
-detection on tranvanluyt2203/real.mp4). The mesh from its own points: median 0.9, p95 3.1 and
-at most 8.8 degrees from the mesh on YuNet's box in the same frames (2026-12-01). Frames without
-a face are recorded, never dropped.
+The whole frame is searched every ``detect_every`` analysed frames (counting faces); in between
+the face is tracked by running YuNet on a crop around the last face only. A landmarker that
+measures pose itself (:class:`~realname.engines.base.PoseLandmarker`, the face mesh) gives its
+own pose. Two ways of tracking without the detector were tried and rejected: dlib's 68-point
+model started from boxes derived from its previous landmarks (during head turns its yaw jumped
+by 20 degrees or more from frame to frame: p95 difference 20 degrees against per-frame detection
+on tranvanluyt2203/real.mp4), and the face mesh's own tracking, MediaPipe's way (each crop from
+the last frame's points: 837 -> 694 ms for the signals of tranvanluyt2203/real.mp4 in one
+thread, as good on the data's clips, but in the browser test the mesh lagged a 60 px head bob
+for 4 frames with full confidence and read it as a 28-degree turn, an unprompted action; a
+camera jerked by an attacker would do the same). Frames without a face are recorded, never
+dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realname.engines import Engines
-from realname.engines.base import Face, Landmarks, TrackingLandmarker
+from realname.engines.base import Face, PoseLandmarker
 from realname.errors import FaceError, SetupError
 from realname.faces import FaceSearch, find_faces, iou, redetect_near, select_face
 from realname.media import check_deadline
@@ -202,12 +204,11 @@ def _extract(
     assert engines.landmarker is not None
     landmarker = engines.landmarker
     out: list[FrameSignals] = []
-    tracking = landmarker if isinstance(landmarker, TrackingLandmarker) else None
+    posing = landmarker if isinstance(landmarker, PoseLandmarker) else None
     previous: Face | None = None  # the last frame's face
-    marks: Landmarks | None = None  # ... and what a tracking landmarker found there
-    # A landmarker that tracks finds its face in its own crop: the detector's box needs no
-    # second pass at full resolution (measured: 4.5 ms a detection on 640x480 frames).
-    coarse = replace(search, refine=False) if tracking is not None else search
+    # A landmarker that places its own crop from the box needs no second detection pass at
+    # full resolution (measured: 4.5 ms a detection on 640x480 frames).
+    coarse = replace(search, refine=False) if posing is not None else search
     face_count = 0
     since_detection = detect_every
     detections = 0
@@ -217,20 +218,11 @@ def _extract(
         height, width = image.shape[:2]
         gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
         face: Face | None = None
-        found: Landmarks | None = None
         detected = True
         if previous is not None and since_detection < detect_every:
+            # Track: YuNet on a crop around the last face, same boxes as a full detection.
+            face = redetect_near(engines.detector, image, previous, search.work_long_side)
             detected = False
-            if tracking is not None and marks is not None:
-                # The landmarker follows the face from its own last points (no detector).
-                found = tracking.track(image, marks)
-                if found is not None and _plausible(found.points, (width, height)):
-                    face = found.face
-                else:
-                    found = None
-            if face is None:
-                # YuNet on a crop around the last face: the same boxes as a full detection.
-                face = redetect_near(engines.detector, image, previous, search.work_long_side)
         if face is None:
             detections += 1
             since_detection = 0
@@ -246,10 +238,8 @@ def _extract(
                 face = max(faces, key=lambda f: iou(f, last))
         points: Points | None = None
         pose: tuple[float, float, float] | None = None
-        if found is not None:
-            points, pose = found.points, found.pose
-        elif face is not None and tracking is not None:
-            found = tracking.locate(image, face)
+        if face is not None and posing is not None:
+            found = posing.locate(image, face)
             if _plausible(found.points, (width, height)):
                 points, pose = found.points, found.pose
         elif face is not None:
@@ -258,9 +248,9 @@ def _extract(
         since_detection += 1
         if points is None or face is None:
             out.append(FrameSignals(index, float(t), False, face_count, detected, None, None))
-            previous, marks = None, None
+            previous = None
             continue
         frame = _measure(index, float(t), image, gray, face, points, face_count, detected, pose)
         out.append(frame)
-        previous, marks = face, found
+        previous = face
     return out, detections

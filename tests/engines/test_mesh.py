@@ -113,23 +113,3 @@ def test_the_mesh_face_reads_a_rigid_turn(engines, mesh, astronaut, yaw) -> None
     turned = _turned(points, yaw)[picks, :2].astype(np.float32)
     after = head_pose(turned, size, MESH_FACE)[0]
     assert after - before == pytest.approx(yaw, rel=0.2)
-
-
-def test_the_mesh_tracks_a_moving_face_and_lets_go_of_an_empty_frame(  # type: ignore[no-untyped-def]
-    engines, mesh, astronaut, coffee
-) -> None:
-    face = engines.detector.detect(astronaut)[0]
-    first = mesh.locate(astronaut, face)
-    assert first.presence > 0.9 and first.points.shape == (68, 2)
-    shift = np.float32([[1, 0, 12], [0, 1, -8]])
-    moved = cv2.warpAffine(astronaut, shift, astronaut.shape[1::-1])
-    tracked = mesh.track(moved, first)
-    assert tracked is not None
-    iod = np.linalg.norm(first.points[36:42].mean(axis=0) - first.points[42:48].mean(axis=0))
-    error = np.linalg.norm(tracked.points - first.points - np.float32([12, -8]), axis=1)
-    assert np.median(error) < 0.05 * iod
-    # The same head from another crop: a few degrees apart (3.1 measured on 2026-12-01, of which
-    # 1.3 is the head seen 12 px further to the side).
-    assert abs(tracked.pose[0] - first.pose[0]) < 5
-    empty = cv2.resize(coffee, astronaut.shape[1::-1])
-    assert mesh.track(empty, first) is None

@@ -11,7 +11,8 @@ The service runs in dev mode with a fixed challenge, so the page's prompts come 
 for capture4 an explicit schedule (:data:`LIVE_CHALLENGE`) chosen from the clip's measured
 actions (clip time, after the 0.3 s cut, dlib68 landmarks: turn right onset 1.52 s, peak 1.91 s;
 turn left 2.99 s, 3.63 s; turn right 4.72 s, 5.26 s; turn left 5.99 s, 6.53 s; no other action
-but blinks within 11.8 s), so that each prompt comes at least the policy's 0.2 s reaction time
+but blinks within 11.8 s; the face mesh, 2026-12-01: 1.43/2.07, 2.90/3.44, 4.57/5.11,
+5.90/6.44 s), so that each prompt comes at least the policy's 0.2 s reaction time
 before its action begins and each peak lies before its window's end (prompt + 2.2 s) for any
 recording start up to 0.8 s into the loop (checked by judging the clip cut at 0.3, 0.7 and
 1.1 s). liveportrait/d12, used before, shows a real left turn before its first prompt and an

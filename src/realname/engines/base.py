@@ -18,7 +18,7 @@ __all__ = [
     "FaceSource",
     "FloatArray",
     "Landmarks",
-    "TrackingLandmarker",
+    "PoseLandmarker",
 ]
 
 FloatArray = npt.NDArray[np.float32]
@@ -116,12 +116,12 @@ class FaceLandmarker(Protocol):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Landmarks:
-    """What a landmarker that follows the face by itself found in one frame.
+    """What a landmarker that measures head pose itself found in one frame.
 
     ``points``: the 68 iBUG points in image pixels; ``pose``: (yaw, pitch, roll) in degrees as
-    the landmarker measures it from its own 3-D points, with the sign conventions of
-    :mod:`realname.pose`; ``face``: the face box and 5 points those points define (where the
-    next frame is searched); ``presence``: the model's probability that a face is in its crop.
+    the landmarker measures it, with the sign conventions of :mod:`realname.pose`; ``face``: the
+    face box and 5 points those points define; ``presence``: the model's probability that a
+    face is in its crop.
     """
 
     points: FloatArray
@@ -131,15 +131,9 @@ class Landmarks:
 
 
 @runtime_checkable
-class TrackingLandmarker(FaceLandmarker, Protocol):
-    """A landmarker that measures head pose itself and follows a face from frame to frame with
-    no detector (the face mesh)."""
+class PoseLandmarker(FaceLandmarker, Protocol):
+    """A landmarker that measures head pose itself, against its own 3-D face (the face mesh)."""
 
     def locate(self, image: npt.NDArray[np.uint8], face: Face) -> Landmarks:
-        """The landmarks of ``face`` (a detection) in ``image``."""
-        ...
-
-    def track(self, image: npt.NDArray[np.uint8], previous: Landmarks) -> Landmarks | None:
-        """This frame's landmarks, searched for where the previous frame's were; None when the
-        model says the face has left that crop."""
+        """The landmarks of ``face`` in ``image``, with the pose."""
         ...

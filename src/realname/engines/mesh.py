@@ -124,8 +124,6 @@ MESH_FACE = FaceModel(
 # centre x at the points' centre (-0.031 to 0.013 widths), centre y 0.165 heights above it
 # (0.135-0.190), width 0.97 (0.94-1.02) and height 1.28 (1.21-1.40) times the points' extent.
 BOX_FROM_POINTS = (0.0, -0.165, 0.97, 1.28)
-#: MediaPipe's default ``min_tracking_confidence``: below it a tracked crop has lost the face.
-TRACK_MIN_PRESENCE = 0.5
 
 
 def face_from_points(points: FloatArray, score: float) -> Face:
@@ -282,14 +280,6 @@ class MeshLandmarker:
     def locate(self, image: npt.NDArray[np.uint8], face: Face) -> Landmarks:
         """The 68 points, the head pose (against :data:`MESH_FACE`) and the face they define."""
         return self._landmarks(_rgb(image), face, face.score)
-
-    def track(self, image: npt.NDArray[np.uint8], previous: Landmarks) -> Landmarks | None:
-        """This frame's landmarks, found from the previous frame's points without the detector
-        (MediaPipe's own tracking: the next crop comes from the last landmarks). None when the
-        model says no face is in that crop (presence below :data:`TRACK_MIN_PRESENCE`)."""
-        crop = face_from_points(previous.points, previous.face.score)
-        found = self._landmarks(_rgb(image), crop, previous.face.score)
-        return found if found.presence >= TRACK_MIN_PRESENCE else None
 
     def _landmarks(self, rgb: npt.NDArray[np.uint8], face: Face, score: float) -> Landmarks:
         mesh, presence = self._mesh(rgb, face)  # rgb: once a frame, for the face and both eyes
