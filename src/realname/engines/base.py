@@ -119,15 +119,11 @@ class Landmarks:
     """What a landmarker that measures head pose itself found in one frame.
 
     ``points``: the 68 iBUG points in image pixels; ``pose``: (yaw, pitch, roll) in degrees as
-    the landmarker measures it, with the sign conventions of :mod:`realname.pose`; ``face``: the
-    face box and 5 points those points define; ``presence``: the model's probability that a
-    face is in its crop.
+    the landmarker measures it, with the sign conventions of :mod:`realname.pose`.
     """
 
     points: FloatArray
     pose: tuple[float, float, float]
-    face: Face
-    presence: float
 
 
 @runtime_checkable

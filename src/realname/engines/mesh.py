@@ -29,9 +29,9 @@ import numpy.typing as npt
 from realname.engines._state import require_loaded
 from realname.engines.base import Face, FloatArray, Landmarks
 from realname.models import resolve_model
-from realname.pose import FaceModel, five_points, head_pose
+from realname.pose import FaceModel, head_pose
 
-__all__ = ["IBUG68_FROM_MESH", "MESH_FACE", "MeshLandmarker", "face_from_points"]
+__all__ = ["IBUG68_FROM_MESH", "MESH_FACE", "MeshLandmarker"]
 
 INPUT_SIZE = 192
 # One LiteRT thread per interpreter. LiteRT holds the GIL while it runs a model (measured: 200
@@ -119,23 +119,6 @@ MESH_FACE = FaceModel(
 )  # fmt: skip
 
 
-# Where YuNet's box sits around the 68 points taken from the mesh (medians over 541 frames of
-# 17 live clips of face_videos, every 4th clip, one face each, 2026-12-01; p10-p90 in brackets):
-# centre x at the points' centre (-0.031 to 0.013 widths), centre y 0.165 heights above it
-# (0.135-0.190), width 0.97 (0.94-1.02) and height 1.28 (1.21-1.40) times the points' extent.
-BOX_FROM_POINTS = (0.0, -0.165, 0.97, 1.28)
-
-
-def face_from_points(points: FloatArray, score: float) -> Face:
-    """A YuNet-like face (box and 5 points) around 68 points: the crop of the next frame."""
-    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-    w, h = float(x1 - x0), float(y1 - y0)
-    dx, dy, sw, sh = BOX_FROM_POINTS
-    cx, cy = float(x0 + x1) / 2 + dx * w, float(y0 + y1) / 2 + dy * h
-    box = (cx - sw * w / 2, cy - sh * h / 2, sw * w, sh * h)
-    return Face(box=box, landmarks=five_points(points), score=score)  # type: ignore[arg-type]
-
-
 def crop_transform(face: Face) -> npt.NDArray[np.float64]:
     """The 2x3 affine that maps image pixels to the model's 192x192 crop for ``face``."""
     x, y, w, h = face.box
@@ -209,27 +192,25 @@ class MeshLandmarker:
             inputs = interpreter.get_input_details()
             outputs = interpreter.get_output_details()
             points = next(o["index"] for o in outputs if int(np.prod(o["shape"])) == 468 * 3)
-            presence = next(o["index"] for o in outputs if int(np.prod(o["shape"])) == 1)
             eye = Interpreter(model_path=self._eye_model, num_threads=MESH_THREADS)
             eye.allocate_tensors()
             contour = next(
                 o["index"] for o in eye.get_output_details() if int(np.prod(o["shape"])) == 71 * 3
             )
             self._local.interpreter = interpreter
-            self._local.io = (inputs[0]["index"], points, presence)
+            self._local.io = (inputs[0]["index"], points)
             self._local.eye = eye
             self._local.eye_io = (eye.get_input_details()[0]["index"], contour)
         return interpreter
 
     def mesh(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         """468 x 3 points: x, y in image pixels and z (depth) on the same scale."""
-        return self._mesh(_rgb(image), face)[0]
+        return self._mesh(_rgb(image), face)
 
-    def _mesh(self, rgb: npt.NDArray[np.uint8], face: Face) -> tuple[FloatArray, float]:
-        """The 468 x 3 points and the model's face-presence probability for the crop."""
+    def _mesh(self, rgb: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         model = require_loaded(self._model, self.name)
         interpreter = self._interpreter(model)
-        input_index, output_index, presence_index = self._local.io
+        input_index, output_index = self._local.io
         forward = crop_transform(face)
         crop = cv2.warpAffine(
             rgb,
@@ -245,9 +226,7 @@ class MeshLandmarker:
         back = cv2.invertAffineTransform(forward)
         xy = raw[:, :2] @ back[:, :2].T + back[:, 2]
         z = raw[:, 2] * math.hypot(back[0, 0], back[1, 0])
-        logit = float(np.asarray(interpreter.get_tensor(presence_index)).ravel()[0])
-        presence = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
-        return np.column_stack([xy, z]).astype(np.float32), presence
+        return np.column_stack([xy, z]).astype(np.float32)
 
     def _eye(self, rgb: npt.NDArray[np.uint8], first: FloatArray, second: FloatArray) -> FloatArray:
         """The six iBUG points of one eye from the iris model's eyelid contour: the corners
@@ -275,17 +254,17 @@ class MeshLandmarker:
     def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         """The 68 points of the iBUG order (:data:`IBUG68_FROM_MESH`), in image pixels, the
         eyes (36-47) from the iris model's eyelid contour (see the module docstring)."""
-        return self._landmarks(_rgb(image), face, face.score).points
+        return self._landmarks(_rgb(image), face).points
 
     def locate(self, image: npt.NDArray[np.uint8], face: Face) -> Landmarks:
-        """The 68 points, the head pose (against :data:`MESH_FACE`) and the face they define."""
-        return self._landmarks(_rgb(image), face, face.score)
+        """The 68 points and the head pose (solved against :data:`MESH_FACE`)."""
+        return self._landmarks(_rgb(image), face)
 
-    def _landmarks(self, rgb: npt.NDArray[np.uint8], face: Face, score: float) -> Landmarks:
-        mesh, presence = self._mesh(rgb, face)  # rgb: once a frame, for the face and both eyes
+    def _landmarks(self, rgb: npt.NDArray[np.uint8], face: Face) -> Landmarks:
+        mesh = self._mesh(rgb, face)  # rgb: once a frame, for the face and both eyes
         points = np.ascontiguousarray(mesh[list(IBUG68_FROM_MESH), :2])
         points[36:42] = self._eye(rgb, mesh[33, :2], mesh[133, :2])
         points[42:48] = self._eye(rgb, mesh[362, :2], mesh[263, :2])
         height, width = rgb.shape[:2]
         pose = head_pose(points, (width, height), MESH_FACE)
-        return Landmarks(points, pose, face_from_points(points, score), presence)
+        return Landmarks(points, pose)
