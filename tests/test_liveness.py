@@ -56,6 +56,29 @@ def test_passive_checks_pass_a_steady_face_with_no_challenge(engines, policy, st
     assert report.track is not None and len(report.track.frames) == 45
 
 
+def test_a_jerked_camera_is_no_head_turn(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
+    """An attacker who jerks a phone with a photo up, down and sideways (60 px between two
+    frames, the head bob that the mesh's own tracking once read as a 28-degree turn) must not
+    fake a turn or a nod."""
+    frames, times = [], []
+    shifts = [(0, 0)] * 10 + [(0, 60), (40, 60), (-40, 0), (0, -60), (60, 30)] * 4 + [(0, 0)] * 10
+    for i, (dx, dy) in enumerate(shifts):
+        moved = cv2.warpAffine(
+            astronaut,
+            np.float32([[1, 0, dx], [0, 1, dy]]),
+            (512, 512),
+            borderMode=cv2.BORDER_REFLECT,
+        )
+        frames.append(np.asarray(cv2.resize(moved, (640, 480)), dtype=np.uint8))
+        times.append(i / 15)
+    report = check_liveness(
+        frames_clip(frames, times), parse_challenge(""), engines, policy.liveness, policy
+    )
+    assert report.track is not None and report.track.face_fraction == 1.0
+    assert [e.action for e in report.actions if e.action != "blink"] == []
+    assert LivenessReason.TEMPORAL_ANOMALY in report.reasons  # the jumps themselves are refused
+
+
 def test_a_frozen_picture_is_a_temporal_anomaly(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
     frame = np.asarray(cv2.resize(astronaut, (640, 480)), dtype=np.uint8)
     clip = frames_clip([frame] * 30, [i / 15 for i in range(30)])
