@@ -52,7 +52,7 @@ CARD = {
 
 
 def _id_number(sequence: int) -> str:
-    from realname.idcard import check_character
+    from realname.identity.idcard import check_character
 
     first = "110101" + "19900307" + f"{(2 * sequence + 1) % 1000:03d}"  # odd: 男
     return first + check_character(first)

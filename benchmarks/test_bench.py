@@ -9,7 +9,7 @@ import pytest
 
 from realname.engines import Engines, load_engines
 from realname.evaluation.datasets import to_chip
-from realname.match import match_faces
+from realname.face.match import match_faces
 from realname.policy import MatchPolicy, load_policy
 
 

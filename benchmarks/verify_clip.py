@@ -21,9 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realname.challenge import parse_challenge
 from realname.engines import load_engines
-from realname.media import decode_clip
+from realname.liveness.challenge import parse_challenge
+from realname.media.video import decode_clip
 from realname.policy import load_policy
 from realname.settings import Settings
 from realname.verify import verify_identity

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from realname.engines.base import Face
-from realname.signals import FrameSignals, SignalTrack
+from realname.liveness.signals import FrameSignals, SignalTrack
 
 FPS = 15.0
 

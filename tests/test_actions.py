@@ -1,6 +1,6 @@
 import pytest
 
-from realname.actions import detect_actions
+from realname.liveness.actions import detect_actions
 from realname.policy import load_policy
 from tests.signal_fakes import track
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from realname.audit import AuditChain, read_export, sign_head, verify_chain, write_export
+from realname.records.audit import AuditChain, read_export, sign_head, verify_chain, write_export
 
 
 @pytest.fixture()

@@ -3,8 +3,9 @@ from random import Random
 
 import pytest
 
-from realname.actions import ActionEvent
-from realname.challenge import (
+from realname.errors import InputError
+from realname.liveness.actions import ActionEvent
+from realname.liveness.challenge import (
     PromptPolicy,
     Schedule,
     fixed_schedule,
@@ -13,7 +14,6 @@ from realname.challenge import (
     match_steps,
     parse_challenge,
 )
-from realname.errors import InputError
 
 
 def test_challenges_are_random_with_a_blink_and_a_turn_and_no_repeat() -> None:

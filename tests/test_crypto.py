@@ -1,7 +1,7 @@
 import pytest
 
-from realname.crypto import FieldCipher, generate_key
 from realname.errors import SetupError
+from realname.records.crypto import FieldCipher, generate_key
 
 NUMBER = "110101199003074578"
 

@@ -3,7 +3,7 @@ import pytest
 
 from realname.engines.base import Face
 from realname.errors import MultipleFacesError, NoFaceError
-from realname.faces import (
+from realname.face.detect import (
     FaceSearch,
     alignment_view,
     find_faces,
@@ -180,7 +180,7 @@ def _head(head: np.ndarray, width: int, *, blur: float = 0.0, cover_eyes: bool =
 def test_when_the_other_face_is_blurred_or_covered_then_the_clean_one_is_chosen(
     engines, policy, astronaut_face, altered
 ) -> None:  # type: ignore[no-untyped-def]
-    from realname.match import locate_face
+    from realname.face.match import locate_face
 
     image = _two_heads(astronaut_face, 180, _head(astronaut_face, 160, **altered))
     faces = find_faces(engines.detector, image, policy.search)
@@ -196,7 +196,7 @@ def test_when_the_other_face_is_blurred_or_covered_then_the_clean_one_is_chosen(
 def test_when_the_blurred_face_is_much_larger_then_the_reference_is_refused(
     engines, policy, astronaut_face
 ) -> None:  # type: ignore[no-untyped-def]
-    from realname.match import locate_face
+    from realname.face.match import locate_face
 
     image = _two_heads(astronaut_face, 120, _head(astronaut_face, 220, blur=4.6))
     faces = find_faces(engines.detector, image, policy.search)
@@ -209,7 +209,7 @@ def test_when_the_blurred_face_is_much_larger_then_the_reference_is_refused(
 def test_small_tilted_faces_get_their_points_found_again(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
     import cv2
 
-    from realname.faces import refine_landmarks
+    from realname.face.detect import refine_landmarks
 
     upright = find_faces(engines.detector, astronaut, policy.search)[0]
     matrix = cv2.getRotationMatrix2D((256, 256), 25, 0.35)  # 25 degrees, a face 32 px wide
@@ -227,7 +227,7 @@ def test_small_tilted_faces_get_their_points_found_again(engines, policy, astron
 def test_large_upright_faces_keep_their_points(engines, policy, astronaut_face) -> None:  # type: ignore[no-untyped-def]
     import cv2
 
-    from realname.faces import refine_landmarks
+    from realname.face.detect import refine_landmarks
 
     big = cv2.resize(astronaut_face, (480, 600))
     found = find_faces(engines.detector, big, policy.search)[0]

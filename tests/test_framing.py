@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from realname.framing import FramingAdvice, assess_framing
+from realname.face.framing import FramingAdvice, assess_framing
 
 WIDTH, HEIGHT = 640, 480
 

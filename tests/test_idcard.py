@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from realname.errors import IdNumberError
-from realname.idcard import check_character, mask_id_number, parse_id_number
+from realname.identity.idcard import check_character, mask_id_number, parse_id_number
 
 # A valid number built for the test: region 110101, born 1990-03-07, sequence 457 (odd: male).
 FIRST17 = "11010119900307457"

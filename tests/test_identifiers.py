@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from realname.errors import IdNumberError, InputError, MsisdnError, UsernameError
-from realname.idcard import check_character, parse_id_number
-from realname.identifiers import (
+from realname.identity.idcard import check_character, parse_id_number
+from realname.identity.identifiers import (
     canonical_id_number,
     canonical_msisdn,
     canonical_text,
     canonical_username,
 )
-from realname.rules import parse_msisdn
+from realname.identity.rules import parse_msisdn
 
 ID = "110101199003074573"
 assert check_character(ID[:17]) == ID[17]

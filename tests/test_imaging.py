@@ -12,7 +12,7 @@ from realname.errors import (
     ImageTooLargeError,
     ImageTypeError,
 )
-from realname.imaging import ImageLimits, decode_image, load_image, sniff_image
+from realname.media.image import ImageLimits, decode_image, load_image, sniff_image
 from tests.conftest import encode
 
 

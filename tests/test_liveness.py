@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from realname.actions import ActionEvent
-from realname.challenge import parse_challenge
 from realname.errors import CaptureTimeoutError
 from realname.evaluation.datasets import to_chip
-from realname.liveness import LivenessReason, check_liveness
-from realname.media import frames_clip
+from realname.liveness.actions import ActionEvent
+from realname.liveness.challenge import parse_challenge
+from realname.liveness.check import LivenessReason, check_liveness
+from realname.media.video import frames_clip
 from realname.verify import MATCH_SKIPPED, verify_identity
 from tests.fakes import SlowDetector
 
@@ -116,15 +116,15 @@ def test_when_the_deadline_passes_then_judging_stops_between_frames(
 def test_a_scheduled_challenge_is_judged_by_its_prompts_and_unprompted_actions_fail(
     engines, policy, still_clip, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import realname.liveness
+    import realname.liveness.check
 
-    real = realname.liveness.detect_actions
+    real = realname.liveness.check.detect_actions
     turn = ActionEvent("turn_left", 0.8, 1.4, 1.1, 20.0)
     nod = ActionEvent("nod", 2.0, 2.5, 2.2, 15.0)
     challenge = parse_challenge("turn_left@0.50-2.70")
     for events, reasons in (([turn], ()), ([turn, nod], (LivenessReason.UNPROMPTED_ACTION,))):
         monkeypatch.setattr(
-            realname.liveness,
+            realname.liveness.check,
             "detect_actions",
             lambda track, p, ev=events: (tuple(ev), real(track, p)[1]),
         )
@@ -141,16 +141,16 @@ def test_the_supervisor_plot_explains_each_step_without_pyplot(
 ) -> None:  # type: ignore[no-untyped-def]
     import sys
 
-    import realname.liveness
-    from realname.evaluation.liveness_plot import render_liveness_png
+    import realname.liveness.check
+    from realname.liveness.plot import render_liveness_png
 
-    real = realname.liveness.detect_actions
+    real = realname.liveness.check.detect_actions
     events = (
         ActionEvent("turn_left", 0.8, 1.4, 1.1, 20.0),
         ActionEvent("nod", 2.0, 2.5, 2.2, 15.0),
     )
     monkeypatch.setattr(
-        realname.liveness, "detect_actions", lambda track, p: (events, real(track, p)[1])
+        realname.liveness.check, "detect_actions", lambda track, p: (events, real(track, p)[1])
     )
     challenge = parse_challenge("turn_left@0.50-2.70")
     report = check_liveness(still_clip, challenge, engines, policy.liveness, policy)

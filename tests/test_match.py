@@ -7,7 +7,7 @@ import pytest
 from realname.engines import Engines
 from realname.engines.base import FaceDetector, FaceEmbedder
 from realname.errors import ImageCorruptError, MultipleFacesError, NoFaceError
-from realname.match import FACE_MISMATCH, match_faces
+from realname.face.match import FACE_MISMATCH, match_faces
 from realname.policy import load_policy
 from tests.conftest import encode
 from tests.fakes import FakeDetector, FakeEmbedder, fake_image

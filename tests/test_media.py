@@ -22,7 +22,7 @@ from realname.errors import (
     VideoTooShortError,
     VideoTypeError,
 )
-from realname.media import (
+from realname.media.video import (
     DEFAULT_VIDEO_LIMITS,
     Clip,
     VideoLimits,

@@ -3,10 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from realname import models
-from realname.engines import DETECTORS, EMBEDDERS, LANDMARKERS
+from realname.engines import DETECTORS, EMBEDDERS, LANDMARKERS, models
+from realname.engines.models import ENGINE_MODELS, MODEL_FILES, ModelFile, resolve_model
 from realname.errors import ExtraNotInstalledError, ModelFileError
-from realname.models import ENGINE_MODELS, MODEL_FILES, ModelFile, resolve_model
 from realname.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

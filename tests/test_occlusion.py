@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from realname.engines.base import Face
-from realname.match import match_faces
-from realname.occlusion import measure_occlusion
+from realname.face.match import match_faces
+from realname.face.occlusion import measure_occlusion
+from realname.face.quality import QualityReason, assess_quality, canonical_crop
 from realname.policy import load_policy
-from realname.quality import QualityReason, assess_quality, canonical_crop
 
 
 def _points(face: Face) -> dict[str, np.ndarray]:

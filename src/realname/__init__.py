@@ -8,12 +8,12 @@ Importing does nothing: no model is loaded until :func:`load_engines` is called.
 >>> result.passed, result.reasons
 """
 
-from realname.challenge import Challenge, issue_challenge
 from realname.engines import Engines, load_engines
 from realname.errors import RealnameError
-from realname.liveness import LivenessReport, check_liveness
-from realname.match import FaceMatch, match_faces
-from realname.media import Clip, load_clip
+from realname.face.match import FaceMatch, match_faces
+from realname.liveness.challenge import Challenge, issue_challenge
+from realname.liveness.check import LivenessReport, check_liveness
+from realname.media.video import Clip, load_clip
 from realname.policy import MatchPolicy, load_policy
 from realname.verify import Verification, verify_identity
 

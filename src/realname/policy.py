@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from realname.errors import PolicyError
 
 if TYPE_CHECKING:
-    from realname.actions import ActionPolicy
-    from realname.challenge import PromptPolicy
-    from realname.framing import FramingPolicy
-    from realname.passive import PassivePolicy
-from realname.faces import DEFAULT_SEARCH, FaceSearch
+    from realname.face.framing import FramingPolicy
+    from realname.liveness.actions import ActionPolicy
+    from realname.liveness.challenge import PromptPolicy
+    from realname.liveness.passive import PassivePolicy
+from realname.face.detect import DEFAULT_SEARCH, FaceSearch
 
 __all__ = [
     "MatchPolicy",
@@ -65,7 +65,7 @@ class EngineCalibration:
 
 @dataclass(frozen=True, slots=True)
 class QualityPolicy:
-    """Limits a face must meet; each failure is a reason code (see :mod:`realname.quality`)."""
+    """Limits a face must meet; each failure is a reason code (see :mod:`realname.face.quality`)."""
 
     min_inter_eye_px_reference: float
     min_inter_eye_px_probe: float
@@ -78,7 +78,7 @@ class QualityPolicy:
     max_abs_pitch_deg: float
     max_abs_roll_deg: float
     min_eye_contrast: float
-    # FACE_OCCLUDED: the cues of realname.occlusion, each a ratio to the face's own regions.
+    # FACE_OCCLUDED: the cues of realname.face.occlusion, each a ratio to the face's own regions.
     min_eye_structure: float
     min_eye_contrast_ratio: float
     min_eye_darkness: float
@@ -160,10 +160,10 @@ def _bounds(raw: Any) -> tuple[float, float]:
 
 
 def _liveness(raw: dict[str, Any]) -> LivenessPolicy:
-    from realname.actions import ActionPolicy
-    from realname.challenge import PromptPolicy
-    from realname.framing import FramingPolicy
-    from realname.passive import PassivePolicy
+    from realname.face.framing import FramingPolicy
+    from realname.liveness.actions import ActionPolicy
+    from realname.liveness.challenge import PromptPolicy
+    from realname.liveness.passive import PassivePolicy
 
     fields = dict(raw)
     prompts = raw["prompts"]

@@ -11,13 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from realname.challenge import Challenge
 from realname.engines import Engines
 from realname.errors import PolicyError
-from realname.imaging import DEFAULT_LIMITS, ImageLimits, load_image
-from realname.liveness import LivenessReport, check_liveness
-from realname.match import FaceMatch, ImageSource, match_faces, prepare_reference
-from realname.media import Clip, check_deadline
+from realname.face.match import FaceMatch, ImageSource, match_faces, prepare_reference
+from realname.liveness.challenge import Challenge
+from realname.liveness.check import LivenessReport, check_liveness
+from realname.media.image import DEFAULT_LIMITS, ImageLimits, load_image
+from realname.media.video import Clip, check_deadline
 from realname.policy import MatchPolicy
 
 __all__ = ["Verification", "verify_identity"]

@@ -45,13 +45,13 @@ def test_match_on_a_corrupt_image_exits_2_with_a_stable_code(
 def test_models_check_verifies_every_file() -> None:
     result = runner.invoke(app, ["models", "--check"])
     assert result.exit_code == 0, result.output
-    from realname.models import MODEL_FILES
+    from realname.engines.models import MODEL_FILES
 
     assert result.output.count("sha256 ok") == len(MODEL_FILES) == 7
 
 
 def test_models_lists_licence_sha256_extra_and_warns_about_the_68_point_model() -> None:
-    from realname.models import MODEL_FILES
+    from realname.engines.models import MODEL_FILES
 
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 0, result.output
@@ -65,7 +65,7 @@ def test_models_lists_licence_sha256_extra_and_warns_about_the_68_point_model() 
 
 
 def test_models_json_gives_the_full_sha256_and_the_extra() -> None:
-    from realname.models import MODEL_FILES
+    from realname.engines.models import MODEL_FILES
 
     result = runner.invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output
@@ -97,7 +97,7 @@ def test_models_check_fails_for_an_altered_file_of_the_default_install(
 ) -> None:
     import dataclasses
 
-    from realname import models
+    from realname.engines import models
 
     altered = dataclasses.replace(models.MODEL_FILES["yunet"], sha256="0" * 64)
     monkeypatch.setitem(models.MODEL_FILES, "yunet", altered)

@@ -78,9 +78,9 @@ def test_nuaa_references_with_several_faces_resolve_to_the_printed_photo(
     import csv
     from collections import Counter
 
-    from realname.faces import find_faces
-    from realname.imaging import load_image
-    from realname.match import enrol_face, locate_face
+    from realname.face.detect import find_faces
+    from realname.face.match import enrol_face, locate_face
+    from realname.media.image import load_image
 
     root = data_dir / "nuaa_imposter_raw"
     with (root / "pairs_photo_vs_live.csv").open(newline="", encoding="utf-8") as fh:

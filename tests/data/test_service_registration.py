@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from realname.audit import read_export, verify_chain
-from realname.challenge import parse_challenge
-from realname.faces import find_faces
+from realname.face.detect import find_faces
+from realname.liveness.challenge import parse_challenge
+from realname.records.audit import read_export, verify_chain
 from realname.service.app import create_app
 from tests.conftest import encode
 from tests.service.conftest import Clock, Service, make_settings, populate

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from realname.challenge import parse_challenge
 from realname.evaluation.liveness_eval import EVAL_LIMITS
-from realname.liveness import check_liveness
-from realname.media import load_clip
+from realname.liveness.challenge import parse_challenge
+from realname.liveness.check import check_liveness
+from realname.media.video import load_clip
 
 pytestmark = pytest.mark.data
 

@@ -14,7 +14,7 @@ from realname.engines.mesh import (
     MeshLandmarker,
     crop_transform,
 )
-from realname.pose import head_pose
+from realname.engines.pose import head_pose
 
 
 @pytest.fixture(scope="module")

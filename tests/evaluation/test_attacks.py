@@ -8,8 +8,6 @@ from random import Random
 
 import pytest
 
-from realname.actions import Action, ActionEvent
-from realname.challenge import issue_challenge, match_scheduled
 from realname.evaluation.attacks import (
     ClipEvents,
     Draws,
@@ -21,6 +19,8 @@ from realname.evaluation.attacks import (
     pass_scheduled,
     upper_95,
 )
+from realname.liveness.actions import Action, ActionEvent
+from realname.liveness.challenge import issue_challenge, match_scheduled
 from realname.policy import LivenessPolicy, load_policy
 
 

@@ -24,13 +24,13 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import create_engine, text
 
-from realname.idcard import check_character
+from realname.identity.idcard import check_character
+from realname.records.audit import Actor
 from realname.service import security
 from realname.service.app import create_app
-from realname.service.audit_store import Actor
 from realname.service.context import ServiceContext
-from realname.service.models import RegistrationSession
-from realname.service.people import create_outlet, create_user
+from realname.service.store.models import RegistrationSession
+from realname.service.usecases.people import create_outlet, create_user
 from realname.settings import Settings
 from tests.service.fakes import FakeVerifier
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from realname.service.context import ServiceContext
-from realname.service.invariants import check_invariants
+from realname.service.usecases.invariants import check_invariants
 
 
 def assert_invariants(ctx: ServiceContext) -> None:

@@ -57,7 +57,7 @@ class ServerProcess:
 
     def __init__(self, folder: Path, settings: dict[str, Any], verifier: str) -> None:
         from realname.service.app import build_context
-        from realname.service.migrate import upgrade
+        from realname.service.store.migrate import upgrade
         from realname.settings import Settings
         from tests.service.conftest import populate
 

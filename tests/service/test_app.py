@@ -15,8 +15,8 @@ from sqlalchemy import create_engine
 
 from realname.errors import SetupError
 from realname.service.app import create_app
-from realname.service.db import Base
 from realname.service.keys import DOCUMENTED_KEYS
+from realname.service.store.db import Base
 from realname.settings import Settings
 from tests.service.conftest import Service, make_settings
 from tests.service.fakes import SECRET_IN_ERROR, FakeVerifier

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
-from realname.audit import read_export, verify_chain
-from realname.service.audit_store import Actor
-from realname.service.models import AuditRow
+from realname.records.audit import Actor, read_export, verify_chain
+from realname.service.store.models import AuditRow
 from tests.service.conftest import Service
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from realname.service.models import Token
+from realname.service.store.models import Token
 from tests.service.conftest import PASSWORD, Service
 
 

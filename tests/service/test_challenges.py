@@ -13,13 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
-from realname.challenge import parse_challenge
 from realname.errors import ClipTooShortError, SessionRateLimitError
-from realname.media import VideoLimits
+from realname.liveness.challenge import parse_challenge
+from realname.media.video import VideoLimits
 from realname.policy import load_policy
-from realname.service.purge import purge
-from realname.service.registration import UPLOAD_SLACK_S
 from realname.service.throttles import SessionThrottle
+from realname.service.usecases.purge import purge
+from realname.service.usecases.registration import UPLOAD_SLACK_S
 from realname.service.verification import EngineVerifier, require_clip_length
 from tests.service.conftest import Service
 from tests.service.invariant import assert_invariants
@@ -203,7 +203,7 @@ def test_the_engine_verifier_refuses_a_short_clip_before_judging_it(tmp_path: Pa
     for _ in range(45):  # 3 s
         writer.write(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
     writer.release()
-    from realname.imaging import ImageLimits
+    from realname.media.image import ImageLimits
     from realname.service.verification import CaptureJob
 
     # No engine is touched: the clip's length is checked right after decoding.

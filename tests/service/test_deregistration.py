@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from realname.service.models import Subscription
+from realname.service.store.models import Subscription
 from tests.service.conftest import Service
 from tests.service.invariant import assert_invariants
 

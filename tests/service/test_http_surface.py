@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from realname.service.api.problems import BODY_DEADLINE_PIECES
+from realname.service.api.schemas import ID_NUMBER_PATTERN, MSISDN_PATTERN
 from realname.service.app import create_app
-from realname.service.problems import BODY_DEADLINE_PIECES
-from realname.service.schemas import ID_NUMBER_PATTERN, MSISDN_PATTERN
 from realname.service.server import header_timeout_protocol
 from tests.service.conftest import PASSWORD, Service, make_settings, populate
 from tests.service.fakes import FakeVerifier

@@ -10,8 +10,8 @@ from sqlalchemy import text, update
 from typer.testing import CliRunner
 
 from realname.cli.main import app
-from realname.service.invariants import INVARIANTS, check_invariants
-from realname.service.models import AuditRow, RegistrationSession, Review, Subscription
+from realname.service.store.models import AuditRow, RegistrationSession, Review, Subscription
+from realname.service.usecases.invariants import INVARIANTS, check_invariants
 from tests.service.conftest import Service, make_id
 
 runner = CliRunner()

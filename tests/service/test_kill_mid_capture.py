@@ -14,8 +14,8 @@ import httpx2
 from fastapi.testclient import TestClient
 
 from realname.service.app import create_app
-from realname.service.models import RegistrationSession
-from realname.service.registration import STALE_GRACE_S
+from realname.service.store.models import RegistrationSession
+from realname.service.usecases.registration import STALE_GRACE_S
 from realname.settings import Settings
 from tests.service.conftest import PASSWORD, key_settings, portrait_png
 from tests.service.fakes import FakeVerifier

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from realname.service.db import Database
-from realname.service.migrate import upgrade
+from realname.service.store.db import Database
+from realname.service.store.migrate import upgrade
 
 
 def test_usernames_are_lower_cased_unless_that_clashes(database_url: str) -> None:

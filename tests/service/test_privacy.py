@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from realname.records.audit import Actor
 from realname.service.app import create_app
-from realname.service.audit_store import Actor
 from tests.service.conftest import Clock, Service, make_id, make_settings, populate, portrait_png
 from tests.service.fakes import FakeVerifier
 

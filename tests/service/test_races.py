@@ -8,8 +8,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from realname.service.models import RegistrationSession, Review
-from realname.service.purge import purge
+from realname.service.store.models import RegistrationSession, Review
+from realname.service.usecases.purge import purge
 from tests.service.conftest import Service, make_id
 from tests.service.invariant import assert_invariants
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from realname.challenge import parse_challenge
 from realname.errors import CaptureTimeoutError
-from realname.imaging import ImageLimits
-from realname.media import VideoLimits
+from realname.liveness.challenge import parse_challenge
+from realname.media.image import ImageLimits
+from realname.media.video import VideoLimits
 from realname.service.app import create_app
 from realname.service.verification import CaptureJob, EngineVerifier
 from tests.conftest import encode

@@ -79,7 +79,7 @@ def test_a_rejection_closes_the_session(service: Service) -> None:
 
 
 def test_evidence_is_deleted_after_its_retention(service: Service) -> None:
-    from realname.service.purge import purge
+    from realname.service.usecases.purge import purge
 
     _sid, item = _review(service)
     service.clock.advance(29 * 86400)

@@ -12,9 +12,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from realname.errors import AccountLockedError, LastAdminError, UserInactiveError
-from realname.service import people, security
-from realname.service.audit_store import Actor
-from realname.service.models import User
+from realname.records.audit import Actor
+from realname.service import security
+from realname.service.store.models import User
+from realname.service.usecases import people
 from tests.service.conftest import PASSWORD, Service
 
 WRONG = "wrong password!"

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from realname.service.app import create_app
-from realname.service.lifecycle import SessionState
-from realname.service.models import RegistrationSession
-from realname.service.purge import SESSION_RETENTION, purge
-from realname.service.registration import STALE_GRACE_S, begin_capture
 from realname.service.security import principal_for_token
+from realname.service.store.models import RegistrationSession
+from realname.service.usecases.lifecycle import SessionState
+from realname.service.usecases.purge import SESSION_RETENTION, purge
+from realname.service.usecases.registration import STALE_GRACE_S, begin_capture
 from tests.service.conftest import Service
 from tests.service.fakes import FakeVerifier
 from tests.service.invariant import assert_invariants

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from realname.service.models import Identity, Subscription
+from realname.service.store.models import Identity, Subscription
 from tests.service.conftest import Service, make_id
 from tests.service.invariant import assert_invariants
 
@@ -70,7 +70,7 @@ def test_deregistration_keeps_the_identity_for_the_retention_period(service: Ser
         "/api/v1/subscriptions/13812345678?reason=moved", headers=service.headers["clerk_a"]
     )
     assert again.status_code == 404
-    from realname.service.purge import purge
+    from realname.service.usecases.purge import purge
 
     service.clock.advance(729 * 86400)
     assert purge(service.ctx).identities == 0

@@ -42,11 +42,11 @@ import cv2
 import numpy as np
 import pytest
 
-from realname.idcard import check_character, mask_id_number
-from realname.media import decode_clip
+from realname.identity.idcard import check_character, mask_id_number
+from realname.media.video import decode_clip
+from realname.service.api.web import STATIC_DIR
 from realname.service.app import create_app
 from realname.service.verification import Assessment, CaptureJob, EngineVerifier
-from realname.service.web import STATIC_DIR
 from tests.data.test_service_registration import chip_portrait, read_frames
 from tests.service.conftest import PASSWORD, make_settings, populate
 from tests.web.conftest import (

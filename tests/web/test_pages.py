@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from realname.service.api.web import PAGES, STATIC_DIR
 from realname.service.app import create_app
-from realname.service.web import PAGES, STATIC_DIR
 from tests.conftest import REPO
 from tests.service.conftest import make_settings
 from tests.service.fakes import FakeVerifier
@@ -161,7 +161,7 @@ def test_every_error_code_of_the_catalogue_has_a_message_in_both_languages() -> 
 
 
 def test_every_challenge_action_has_a_prompt_and_an_icon() -> None:
-    from realname.challenge import ACTIONS
+    from realname.liveness.challenge import ACTIONS
 
     for action in ACTIONS:
         assert (STATIC_DIR / "img" / f"{action}.svg").is_file()

@@ -135,8 +135,8 @@ def match(
     fmr: Annotated[str | None, typer.Option(help="Operating point: 1e-3, 1e-4 or 1e-5")] = None,
 ) -> None:
     """Compare an ID portrait with one or more live images (1:1)."""
-    from realname.imaging import ImageLimits
-    from realname.match import match_faces
+    from realname.face.match import match_faces
+    from realname.media.image import ImageLimits
 
     with _errors():
         settings = Settings()
@@ -342,8 +342,8 @@ def calibrate(
     ] = None,
 ) -> None:
     """Set the thresholds at FMR 1e-3, 1e-4, 1e-5 from LFW's cross-identity pairs."""
-    from realname.calibrate import calibrate_engine, write_policy
     from realname.engines import load_engines
+    from realname.evaluation.calibrate import calibrate_engine, write_policy
     from realname.policy import default_policy_path, policy_from_dict
 
     target = out or default_policy_path()
@@ -378,7 +378,7 @@ def _liveness_runtime() -> tuple[Any, Any]:
 
 
 def _read_clip(video: Path, policy: Any) -> Any:
-    from realname.media import VideoLimits, load_clip
+    from realname.media.video import VideoLimits, load_clip
 
     settings = Settings()
     limits = VideoLimits(
@@ -429,9 +429,9 @@ def liveness(
     plot: PlotOpt = None,
 ) -> None:
     """Actions and passive checks of a clip (with --challenge: the steps too)."""
-    from realname.challenge import parse_challenge
-    from realname.evaluation.liveness_plot import plot_liveness
-    from realname.liveness import check_liveness
+    from realname.liveness.challenge import parse_challenge
+    from realname.liveness.check import check_liveness
+    from realname.liveness.plot import plot_liveness
 
     with _errors():
         engines, policy = _liveness_runtime()
@@ -455,8 +455,8 @@ def verify(
     plot: PlotOpt = None,
 ) -> None:
     """Quality, liveness and match in one verdict."""
-    from realname.challenge import parse_challenge
-    from realname.evaluation.liveness_plot import plot_liveness
+    from realname.liveness.challenge import parse_challenge
+    from realname.liveness.plot import plot_liveness
     from realname.verify import verify_identity
 
     with _errors():
@@ -846,7 +846,7 @@ def audit_verify(
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from realname.audit import read_export, verify_chain
+    from realname.records.audit import read_export, verify_chain
 
     with _errors():
         entries, heads = read_export(export)
@@ -870,7 +870,7 @@ def audit_verify(
 def _service_context(settings: Settings | None = None) -> Any:
     """The service's parts without the web app: settings and keys checked, database migrated."""
     from realname.service.app import build_context
-    from realname.service.migrate import upgrade
+    from realname.service.store.migrate import upgrade
 
     ctx = build_context(settings or Settings())
     upgrade(ctx.database)
@@ -903,8 +903,8 @@ def audit_export(
 @admin_app.command("create-outlet")
 def admin_create_outlet(name: Annotated[str, typer.Argument(help="Outlet name")]) -> None:
     """Create an outlet (audited, actor `cli`)."""
-    from realname.service.audit_store import Actor
-    from realname.service.people import create_outlet
+    from realname.records.audit import Actor
+    from realname.service.usecases.people import create_outlet
 
     with _errors():
         ctx = _service_context()
@@ -932,8 +932,8 @@ def admin_create_user(
 ) -> None:
     """Create a user with an argon2id password hash (audited, actor `cli`). A clerk needs
     --outlet; a supervisor needs --outlet, or --all-outlets to see every outlet."""
-    from realname.service.audit_store import Actor
-    from realname.service.people import create_user
+    from realname.records.audit import Actor
+    from realname.service.usecases.people import create_user
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -963,7 +963,7 @@ def check_invariants(
     active number, every number bound from a verified session used once, no session stuck
     mid-capture, reviews agreeing with their sessions, the audit chain intact. Exit 1 if any
     is broken."""
-    from realname.service.invariants import check_invariants as run_check
+    from realname.service.usecases.invariants import check_invariants as run_check
 
     with _errors():
         ctx = _service_context()
@@ -996,8 +996,8 @@ def _examples(violation: Any) -> str:
 @app.command()
 def purge() -> None:
     """Enforce retention now: review evidence, ended sessions' data, identities past retention."""
-    from realname.service.audit_store import Actor
-    from realname.service.purge import purge as run_purge
+    from realname.records.audit import Actor
+    from realname.service.usecases.purge import purge as run_purge
 
     with _errors():
         ctx = _service_context()
@@ -1079,8 +1079,8 @@ def models(
     A model of an optional extra that is not installed is reported, not a failure."""
     from rich.markup import escape
 
+    from realname.engines.models import MODEL_FILES, extra_install_hint, resolve_model
     from realname.errors import ExtraNotInstalledError
-    from realname.models import MODEL_FILES, extra_install_hint, resolve_model
 
     rows: list[dict[str, Any]] = []
     failed = False
@@ -1180,8 +1180,8 @@ def _demo_people(settings: Settings) -> dict[str, tuple[str, str]]:
     import string
 
     from realname.errors import ConflictError
-    from realname.service.audit_store import Actor
-    from realname.service.people import create_outlet, create_user, set_password
+    from realname.records.audit import Actor
+    from realname.service.usecases.people import create_outlet, create_user, set_password
 
     logins: dict[str, tuple[str, str]] = {}
     with _errors():

@@ -5,7 +5,7 @@ Constructing an engine does nothing; :meth:`Engines.load` loads every model once
 ``dlib68`` and ``dlib-resnet`` are in the optional extra ``pip install 'realname[dlib]'`` (the
 68-point model's training data forbids commercial use): they are registered and constructed
 without it, and their ``load()`` raises :class:`~realname.errors.ExtraNotInstalledError` when
-it is missing. :data:`realname.models.ENGINE_MODELS` names the model files of each engine.
+it is missing. :data:`realname.engines.models.ENGINE_MODELS` names the model files of each engine.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ class Landmarks:
     """What a landmarker that measures head pose itself found in one frame.
 
     ``points``: the 68 iBUG points in image pixels; ``pose``: (yaw, pitch, roll) in degrees as
-    the landmarker measures it, with the sign conventions of :mod:`realname.pose`.
+    the landmarker measures it, with the sign conventions of :mod:`realname.engines.pose`.
     """
 
     points: FloatArray

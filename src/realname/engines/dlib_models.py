@@ -22,9 +22,9 @@ import numpy.typing as npt
 
 from realname.engines._state import require_loaded
 from realname.engines.base import Face, FloatArray
+from realname.engines.models import extra_install_hint, resolve_model
 from realname.engines.sface import l2_normalise
 from realname.errors import ExtraNotInstalledError
-from realname.models import extra_install_hint, resolve_model
 
 __all__ = ["Dlib68Landmarker", "DlibResNetEmbedder", "dlib_box", "import_dlib"]
 

@@ -28,8 +28,8 @@ import numpy.typing as npt
 
 from realname.engines._state import require_loaded
 from realname.engines.base import Face, FloatArray, Landmarks
-from realname.models import resolve_model
-from realname.pose import FaceModel, head_pose
+from realname.engines.models import resolve_model
+from realname.engines.pose import FaceModel, head_pose
 
 __all__ = ["IBUG68_FROM_MESH", "MESH_FACE", "MeshLandmarker"]
 
@@ -64,7 +64,8 @@ IBUG68_FROM_MESH: tuple[int, ...] = (
 )  # fmt: skip
 
 
-# The face that head pose is solved against (:func:`realname.pose.head_pose`): 26 points that
+# The face that head pose is solved against (:func:`realname.engines.pose.head_pose`): 26 points
+# that
 # stay put on the skull (chin, brows, nose, eye and mouth corners; not the face oval, the eyelids
 # or the lips), placed where the mesh itself puts them on a frontal face. Derived from the mesh
 # of scikit-image's astronaut photo (a packaged image, no evaluation data): turned to face the

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from realname.engines._state import quiet_opencv, require_loaded
 from realname.engines.base import Face, FloatArray
-from realname.models import resolve_model
+from realname.engines.models import resolve_model
 
 __all__ = ["ARCFACE_TEMPLATE", "SFaceEmbedder", "l2_normalise", "similarity_transform"]
 

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from realname.engines._state import quiet_opencv, require_loaded
 from realname.engines.base import Face
-from realname.models import resolve_model
+from realname.engines.models import resolve_model
 
 __all__ = ["YuNetDetector"]
 

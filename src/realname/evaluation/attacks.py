@@ -1,9 +1,11 @@
 """``realname eval attacks``: replays against both challenge rules; prompted genuine users.
 
 The worst replay an attacker who cannot follow prompts can make: one recording that loops every
-challenge action (:data:`~realname.actions.ACTIONS`, in that order) at a steady rate of 0.5-2
+challenge action (:data:`~realname.liveness.actions.ACTIONS`, in that order) at a steady rate of
+0.5-2
 actions a second, started at any phase. It is built as an **event timeline** (what
-:func:`~realname.actions.detect_actions` would report for it), not as video, so every rate and
+:func:`~realname.liveness.actions.detect_actions` would report for it), not as video, so every rate
+and
 phase can be tried exactly:
 
 * each action's onset is ``phase + k / rate``; its event rises from onset to peak in
@@ -18,17 +20,20 @@ phase can be tried exactly:
 
 Two rules, the pass probability per capture attempt of each:
 
-* **Order only** (:func:`~realname.challenge.match_steps`, as before issue 10): every challenge the
+* **Order only** (:func:`~realname.liveness.challenge.match_steps`, as before issue 10): every
+  challenge the
   issuer can draw (uniform over its support: no immediate repeat, a blink and a turn), a clip as
   long as the page recorded then (1 s settle, 2.5 s per step, 0.5 s tail), the policy's
   ``step_timeout_s``. The probability is the share of challenges passed.
-* **Prompt-locked** (:func:`~realname.challenge.match_scheduled`): ``draws`` challenges with
-  schedules from :func:`~realname.challenge.issue_challenge` under the policy's ``prompts``
+* **Prompt-locked** (:func:`~realname.liveness.challenge.match_scheduled`): ``draws`` challenges
+  with
+  schedules from :func:`~realname.liveness.challenge.issue_challenge` under the policy's ``prompts``
   (a seeded generator: the distribution the CSPRNG draws from), each clip as long as the page
   records every capture (``prompts.capture_s``); ``clip="schedule"`` ends each clip instead
   ``tail_s`` after its last window (what a page that stopped early would record: the figure
   that made the page record the full ``capture_s``). :func:`pass_scheduled` is a vectorised
-  copy of the rule; a test checks it against :func:`~realname.challenge.match_scheduled`. With
+  copy of the rule; a test checks it against :func:`~realname.liveness.challenge.match_scheduled`.
+  With
   no pass seen in ``draws``, the 95% upper bound is ``3 / draws`` (the rule of three).
 
 The worst case is the maximum over the rates and phases of the grid.
@@ -41,13 +46,14 @@ only the challenge rules run again.
   recording, replayed unchanged from the capture's start, so its events are at their own times
   (those after ``prompts.capture_s`` are cut). Order only: the share of every drawable challenge
   passed on the whole clip with the service's ``step_timeout_s``. Prompt-locked: the share of
-  ``draws`` seeded draws of :func:`~realname.challenge.issue_challenge` with the policy's
+  ``draws`` seeded draws of :func:`~realname.liveness.challenge.issue_challenge` with the policy's
   prompts, through :func:`pass_scheduled`. Per clip, and the worst clip.
 * **Genuine users following the prompts** (:func:`evaluate_prompted_genuine`), **simulated**:
   no clip of the data was recorded against prompts. Each labelled live clip is challenged with
   its labelled actions in order; each step's prompt is put a reaction time (drawn from
   :data:`PROMPTED_REACTION`, an ex-Gaussian of mean 0.55 s; sources there) before the detected
-  onset of that step's event, and :func:`~realname.challenge.match_scheduled` judges the clip's
+  onset of that step's event, and :func:`~realname.liveness.challenge.match_scheduled` judges the
+  clip's
   own, unchanged events. What is simulated is only when the prompts appeared; the actions, their
   dynamics and every spontaneous movement between them are the clip's. Clips whose labelled
   actions begin closer together than the policy's shortest gap (a schedule the issuer never
@@ -69,8 +75,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from realname.actions import ACTIONS, Action, ActionEvent, detect_actions
-from realname.challenge import (
+from realname.errors import InputError
+from realname.liveness.actions import ACTIONS, Action, ActionEvent, detect_actions
+from realname.liveness.challenge import (
     TURNS,
     Challenge,
     ChallengeMatch,
@@ -80,7 +87,6 @@ from realname.challenge import (
     match_scheduled,
     match_steps,
 )
-from realname.errors import InputError
 
 if TYPE_CHECKING:
     from realname.engines import Engines
@@ -168,7 +174,7 @@ def _shown_until(event: ActionEvent) -> float:
 
 
 def all_challenges(length: int, actions: Sequence[Action] = ACTIONS) -> tuple[Challenge, ...]:
-    """The support of :func:`~realname.challenge.issue_challenge` (uniform on it)."""
+    """The support of :func:`~realname.liveness.challenge.issue_challenge` (uniform on it)."""
     found = []
     for steps in itertools.product(actions, repeat=length):
         if any(a == b for a, b in itertools.pairwise(steps)):
@@ -208,7 +214,7 @@ def pass_scheduled(
     events: Sequence[ActionEvent], draws: Draws, prompts: PromptPolicy
 ) -> tuple[Bools, Bools]:
     """Per draw: whether the clip passes the prompt-locked rule, and whether it shows an
-    unprompted action. The same rule as :func:`~realname.challenge.match_scheduled` on the
+    unprompted action. The same rule as :func:`~realname.liveness.challenge.match_scheduled` on the
     events wholly inside each draw's clip, exact where two steps of one action cannot have
     overlapping windows (``window_s`` under twice the shortest gap, as the policy enforces
     here)."""
@@ -395,7 +401,8 @@ def evaluate_universal_recording(
 @dataclass(frozen=True, slots=True)
 class ClipEvents:
     """One live clip of the data, measured once: its labelled actions (in order), its length and
-    the events :func:`~realname.actions.detect_actions` reports on it. ``refused``: the input
+    the events :func:`~realname.liveness.actions.detect_actions` reports on it. ``refused``: the
+    input
     error code where the clip cannot be read as an upload (then it has no events)."""
 
     path: str
@@ -414,7 +421,7 @@ def measure_clip_events(
     """Every live clip of the label files (:mod:`realname.evaluation.liveness_eval`), sampled as
     the service samples, with its events: measured once here, in memory only."""
     from realname.evaluation.liveness_eval import _clip, _label_items
-    from realname.signals import extract_signals
+    from realname.liveness.signals import extract_signals
 
     if policy.liveness is None:
         raise InputError(f"policy {policy.version} has no liveness section")
@@ -531,7 +538,7 @@ def evaluate_clip_replays(
     capture's start (its events at their own times; those after ``prompts.capture_s`` are cut).
     Order-only rule: every challenge the issuer can draw for each of ``prompts.steps``, on the
     whole clip, with the service's ``step_timeout_s``. Prompt-locked rule: ``draws`` challenges
-    with schedules from :func:`~realname.challenge.issue_challenge` (seeded), each capture
+    with schedules from :func:`~realname.liveness.challenge.issue_challenge` (seeded), each capture
     ``prompts.capture_s`` long; the same draws for every clip."""
     start = time.perf_counter()
     rng = Random(seed)
@@ -735,7 +742,8 @@ def evaluate_prompted_genuine(
     previous step). Each trial draws a reaction time per step from ``reaction`` and puts that
     step's prompt that long before its event's detected onset, the window ``prompts.window_s``
     after the prompt; the clip's own events, unchanged, are then judged by
-    :func:`~realname.challenge.match_scheduled`. Where a prompt would fall before the recording
+    :func:`~realname.liveness.challenge.match_scheduled`. Where a prompt would fall before the
+    recording
     starts the whole timeline is shifted (as if recording had begun earlier with the person
     still); that changes nothing the rule measures. Prompts that would not be in increasing
     order (two labelled actions beginning within a reaction time's difference) fail that trial

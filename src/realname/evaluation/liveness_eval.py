@@ -29,13 +29,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from realname.challenge import Challenge, issue_challenge, parse_challenge
 from realname.engines import Engines
 from realname.errors import InputError
 from realname.evaluation.print_attack import synthesise_print_attack
-from realname.imaging import load_image
-from realname.liveness import check_liveness
-from realname.media import Clip, VideoLimits, frames_clip, load_clip
+from realname.liveness.challenge import Challenge, issue_challenge, parse_challenge
+from realname.liveness.check import check_liveness
+from realname.media.image import load_image
+from realname.media.video import Clip, VideoLimits, frames_clip, load_clip
 from realname.policy import MatchPolicy
 
 __all__ = ["LivenessEvaluation", "LivenessSample", "evaluate_liveness"]

@@ -16,8 +16,8 @@ from realname.engines import Engines
 from realname.errors import InputError
 from realname.evaluation.datasets import DATASET_NAMES, ImageTable, PairSet, discover, to_chip
 from realname.evaluation.metrics import error_rates, fnmr_at_fmr
-from realname.imaging import load_image
-from realname.match import enrol_face
+from realname.face.match import enrol_face
+from realname.media.image import load_image
 from realname.policy import FMR_LABELS, MatchPolicy
 
 __all__ = ["DatasetResult", "MatchEvaluation", "embed_table", "evaluate_match", "pair_scores"]

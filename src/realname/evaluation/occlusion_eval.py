@@ -4,7 +4,7 @@ synthetic occlusions drawn over them.
 * Real faces: every still of ``../shared/data`` (LFW, its 102x126 chips as references, NUAA live
   and printed photos, Chinese celebrities, the ID-style portrait) and the faces of every clip's
   frames as the liveness check samples them (15 fps, 640 px), each assessed by
-  :func:`realname.quality.assess_quality` in its role. A few of them are really covered
+  :func:`realname.face.quality.assess_quality` in its role. A few of them are really covered
   (:data:`KNOWN_OCCLUDED`, by visual judgement): those count as catches, not false alarms.
 * Synthetic occlusions, generated here and never stored: a mask over the lower face, sunglasses,
   a dark band over the eyes (hair, a visor) and a skin-coloured patch (a hand) over the eyes, the
@@ -35,12 +35,12 @@ from realname.engines.sface import ARCFACE_TEMPLATE, similarity_transform
 from realname.errors import InputError
 from realname.evaluation.datasets import to_chip
 from realname.evaluation.liveness_eval import _clip, _label_items
-from realname.faces import find_faces, select_face
-from realname.imaging import load_image
-from realname.match import locate_face
-from realname.occlusion import OcclusionCues, measure_occlusion, occluded_cues
+from realname.face.detect import find_faces, select_face
+from realname.face.match import locate_face
+from realname.face.occlusion import OcclusionCues, measure_occlusion, occluded_cues
+from realname.face.quality import QualityReason, assess_quality, canonical_crop
+from realname.media.image import load_image
 from realname.policy import MatchPolicy, QualityPolicy
-from realname.quality import QualityReason, assess_quality, canonical_crop
 
 __all__ = [
     "CUES",

@@ -48,8 +48,7 @@ import numpy as np
 from realname.engines import Engines
 from realname.errors import InputError
 from realname.evaluation.liveness_eval import EVAL_LIMITS, _label_items, read_data_clip
-from realname.media import Clip
-from realname.passive import (
+from realname.liveness.passive import (
     banding,
     colour_spread,
     depth_flatness,
@@ -62,8 +61,9 @@ from realname.passive import (
     three_d_structure,
     tone_levels,
 )
+from realname.liveness.signals import SignalTrack, extract_signals
+from realname.media.video import Clip
 from realname.policy import MatchPolicy
-from realname.signals import SignalTrack, extract_signals
 
 __all__ = [
     "CUES",

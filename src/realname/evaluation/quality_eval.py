@@ -17,8 +17,8 @@ from realname.engines import Engines
 from realname.errors import InputError
 from realname.evaluation.datasets import to_chip
 from realname.evaluation.match_eval import Progress
-from realname.imaging import load_image
-from realname.match import locate_face
+from realname.face.match import locate_face
+from realname.media.image import load_image
 from realname.policy import MatchPolicy
 
 __all__ = ["QualityGroup", "evaluate_quality"]

@@ -1,6 +1,7 @@
 """``realname eval attacks --tolerances``: could the prompt-locked rule forgive natural movement?
 
-The shipped rule (:func:`~realname.challenge.match_scheduled`) fails a capture for any action
+The shipped rule (:func:`~realname.liveness.challenge.match_scheduled`) fails a capture for any
+action
 other than a blink outside a window of its own (``UNPROMPTED_ACTION``). The simulated prompted
 users of :func:`~realname.evaluation.attacks.evaluate_prompted_genuine` fail mostly for that:
 the live clips of the data were not recorded against prompts, and their people turn, nod and
@@ -38,16 +39,16 @@ from dataclasses import dataclass, replace
 from random import Random
 from typing import Any
 
-from realname.actions import Action, ActionEvent, ActionPolicy
-from realname.challenge import (
+from realname.evaluation import attacks
+from realname.evaluation.attacks import ClipEvents, loop_events, upper_95
+from realname.liveness.actions import Action, ActionEvent, ActionPolicy
+from realname.liveness.challenge import (
     Challenge,
     ChallengeMatch,
     PromptPolicy,
     issue_challenge,
     match_scheduled,
 )
-from realname.evaluation import attacks
-from realname.evaluation.attacks import ClipEvents, loop_events, upper_95
 
 __all__ = ["CANDIDATES", "ToleranceRow", "evaluate_tolerances"]
 

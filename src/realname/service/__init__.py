@@ -1,13 +1,16 @@
-"""The HTTP registration service: FastAPI, SQLAlchemy, Alembic (issue 4).
+"""The HTTP registration service: FastAPI, SQLAlchemy, Alembic, in three layers.
 
 Everything web and database lives in this package; the core library imports none of it.
 Importing this package does nothing: :func:`realname.service.app.create_app` builds the app, and
 its start-up (the lifespan) migrates the database and loads the models once.
 
-Modules: ``app`` (the FastAPI app), ``db`` and ``models`` (SQLAlchemy), ``migrations`` (Alembic,
-run programmatically), ``keys`` (data, index and audit signing keys), ``security`` (passwords,
-tokens, roles), ``audit_store`` (the hash chain in the database), ``workers`` (the bounded
-verification pool), ``verification`` (decode and verify a clip), ``registration``, ``numbers``,
-``reviews``, ``people`` and ``purge`` (the use cases), ``schemas`` (request and response bodies),
-``routes`` (one router per resource).
+* ``api/``: HTTP (routes, schemas, uploads, problem+json, the pages); it calls ``usecases``.
+* ``usecases/``: registration, verification, numbers, people, reviews, purge, sign-in, the
+  state machines and the invariants; they use ``store``.
+* ``store/``: the database, its tables and migrations, and the audit chain's storage.
+* Here: ``app`` (assembly), ``context`` (what a request needs), ``settings`` (the service's
+  settings), ``keys``, ``security`` (passwords, tokens, roles), ``workers`` (the bounded
+  verification pool), ``metrics`` and ``server``.
+
+Never imports :mod:`realname.evaluation` or :mod:`realname.cli` (import-linter contracts).
 """

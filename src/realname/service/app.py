@@ -20,22 +20,22 @@ from fastapi import FastAPI
 
 from realname.engines.base import FaceDetector
 from realname.errors import PolicyError, SetupError
-from realname.framing import FramingResult
+from realname.face.framing import FramingResult
 from realname.policy import MatchPolicy, load_policy
-from realname.service.audit_store import AuditStore
+from realname.service.api.openapi import install_docs
+from realname.service.api.problems import ObservabilityMiddleware, install_error_handlers
+from realname.service.api.routes import admin, audit, auth, health, reviews, sessions, subscriptions
+from realname.service.api.web import mount_pages
 from realname.service.context import Clock, Framer, ServiceContext, fixed_challenge
-from realname.service.db import Database
 from realname.service.keys import load_keys
 from realname.service.metrics import Metrics
-from realname.service.migrate import upgrade
-from realname.service.openapi import install_docs
-from realname.service.problems import ObservabilityMiddleware, install_error_handlers
-from realname.service.registration import release_stale_captures
-from realname.service.routes import admin, audit, auth, health, reviews, sessions, subscriptions
 from realname.service.signin import SignInGuard
+from realname.service.store.audit_store import AuditStore
+from realname.service.store.db import Database
+from realname.service.store.migrate import upgrade
 from realname.service.throttles import SessionThrottle
+from realname.service.usecases.registration import release_stale_captures
 from realname.service.verification import EngineVerifier, Verifier
-from realname.service.web import mount_pages
 from realname.service.workers import VerificationPool
 from realname.settings import Settings
 
@@ -92,8 +92,8 @@ def _check_fixed_schedule(ctx: ServiceContext) -> None:
 
 def _framer(policy: MatchPolicy, ctx: ServiceContext, detector: FaceDetector) -> Framer:
     """Framing advice on a preview still, with the detector loaded at start-up (a few ms)."""
-    from realname.framing import assess_framing
-    from realname.imaging import decode_image
+    from realname.face.framing import assess_framing
+    from realname.media.image import decode_image
 
     live = policy.liveness
     if live is None:
@@ -160,7 +160,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from realname.service.purge import purge
+        from realname.service.usecases.purge import purge
 
         await anyio.to_thread.run_sync(upgrade, ctx.database)
         # Captures a crash left running (kill -9 mid-capture) are released before serving.

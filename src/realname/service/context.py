@@ -7,23 +7,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from realname.challenge import (
+from realname.errors import InputError, SetupError
+from realname.face.framing import FramingResult
+from realname.liveness.challenge import (
     Challenge,
     PromptPolicy,
     fixed_schedule,
     issue_challenge,
     parse_challenge,
 )
-from realname.errors import InputError, SetupError
-from realname.framing import FramingResult
-from realname.imaging import ImageLimits
-from realname.media import VideoLimits
+from realname.media.image import ImageLimits
+from realname.media.video import VideoLimits
 from realname.policy import MatchPolicy
-from realname.service.audit_store import AuditStore
-from realname.service.db import Database
 from realname.service.keys import ServiceKeys
 from realname.service.metrics import Metrics
 from realname.service.signin import SignInGuard
+from realname.service.store.audit_store import AuditStore
+from realname.service.store.db import Database
 from realname.service.throttles import SessionThrottle
 from realname.service.verification import Verifier
 from realname.service.workers import VerificationPool
@@ -39,7 +39,7 @@ CHINA = timezone(timedelta(hours=8))  # the date on the card is a Beijing-time d
 def fixed_challenge(settings: Settings) -> Challenge | None:
     """``REALNAME_DEV_FIXED_CHALLENGE`` (dev mode only: start-up refuses it otherwise), with its
     own schedule (``blink@1.00-3.20,...``) or none: :meth:`ServiceContext.new_challenge` then
-    gives it the policy's :func:`~realname.challenge.fixed_schedule`."""
+    gives it the policy's :func:`~realname.liveness.challenge.fixed_schedule`."""
     if not settings.dev_fixed_challenge:
         return None
     if not settings.dev_mode:

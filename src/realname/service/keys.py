@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from realname.crypto import FieldCipher, generate_key
 from realname.errors import SetupError
-from realname.service.db import sqlite_path
+from realname.records.crypto import FieldCipher, generate_key
+from realname.service.store.db import sqlite_path
 from realname.settings import Settings
 
 __all__ = [

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from realname.errors import AuthError, AuthInvalidError, ForbiddenError
-from realname.service.models import ROLES, Token, User
+from realname.service.store.models import ROLES, Token, User
 
 __all__ = [
     "ROLES",

@@ -14,7 +14,8 @@ One ``POST /api/v1/auth/token`` goes through::
         |             instead (audited once, "auth.lock") -> 429 ACCOUNT_LOCKED
         '-- succeeds: counter reset, token issued
 
-The account key is the canonical username (:func:`realname.identifiers.canonical_username`), so
+The account key is the canonical username
+(:func:`realname.identity.identifiers.canonical_username`), so
 "ＡＤＭＩＮ" and "admin" share one budget; a name that is not a valid username is keyed by a hash
 of its text and can never sign in. A name that names no account is throttled and locked exactly
 like one that does (same answers, same argon2 work against a dummy hash), so the answers do not
@@ -51,7 +52,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from realname.errors import RateLimitError, SetupError, UsernameError
-from realname.identifiers import canonical_username
+from realname.identity.identifiers import canonical_username
 from realname.service.workers import VerificationPool
 from realname.settings import Settings
 

@@ -3,7 +3,7 @@ library.
 
 A :data:`Verifier` turns a :class:`CaptureJob` (portrait bytes, clip bytes, challenge) into an
 :class:`Assessment`. The default, :class:`EngineVerifier`, decodes the clip in memory with
-:func:`realname.media.decode_clip` and runs :func:`realname.verify.verify_identity` with the
+:func:`realname.media.video.decode_clip` and runs :func:`realname.verify.verify_identity` with the
 engines and policy loaded at start-up; tests inject a deterministic fake. The verdict for the
 clerk (``passed``, ``failed`` or ``review``) is decided by :func:`decide`, never by the verifier.
 """
@@ -18,13 +18,13 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from realname.challenge import Challenge, PromptPolicy
 from realname.engines import Engines
 from realname.errors import ClipTooShortError
-from realname.imaging import ImageLimits
-from realname.media import VideoLimits, decode_clip
+from realname.face.quality import QualityReason
+from realname.liveness.challenge import Challenge, PromptPolicy
+from realname.media.image import ImageLimits
+from realname.media.video import VideoLimits, decode_clip
 from realname.policy import MatchPolicy
-from realname.quality import QualityReason
 from realname.verify import Verification, verify_identity
 
 __all__ = [
@@ -137,7 +137,7 @@ def _encode_jpeg(frame: np.ndarray) -> bytes:
 
 def _plot_png(verification: Verification) -> bytes | None:
     """The supervisor's liveness plot, rendered in memory."""
-    from realname.evaluation.liveness_plot import render_liveness_png
+    from realname.liveness.plot import render_liveness_png
 
     if verification.liveness.track is None:
         return None

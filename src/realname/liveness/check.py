@@ -1,0 +1,327 @@
+"""Active liveness from a short clip: the random challenge, passive checks, one person throughout.
+
+:func:`check_liveness` re-judges everything from the frames themselves (never a client's
+verdict): per-frame signals, action events against the person's own baseline, the challenge steps
+in order and in time (a challenge with a prompt schedule: each action after its prompt and in its
+window, and no other action unprompted; see :mod:`realname.liveness.challenge`), and passive checks
+(3-D
+structure during turns, screen borders, temporal sanity, the same face in every step). A spoof
+is a result with reason codes, not an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from realname.engines import Engines
+from realname.engines.sface import l2_normalise
+from realname.face.detect import alignment_view
+from realname.liveness.actions import ActionEvent, Baseline, detect_actions
+from realname.liveness.challenge import Challenge, StepResult, match_scheduled, match_steps
+from realname.liveness.passive import (
+    Check,
+    banding,
+    colour_spread,
+    glare,
+    moire,
+    screen_border,
+    temporal_sanity,
+    three_d_structure,
+)
+from realname.liveness.signals import FrameSignals, SignalTrack, extract_signals
+from realname.media.video import Clip, check_deadline
+from realname.policy import LivenessPolicy, MatchPolicy
+
+__all__ = ["LivenessReason", "LivenessReport", "check_liveness", "pick_best_frames"]
+
+Image = npt.NDArray[np.uint8]
+
+
+class LivenessReason:
+    """Stable reason codes of a failed liveness check."""
+
+    FACE_NOT_SEEN = "FACE_NOT_SEEN"
+    CHALLENGE_INCOMPLETE = "CHALLENGE_INCOMPLETE"
+    UNPROMPTED_ACTION = "UNPROMPTED_ACTION"  # only for a challenge with a prompt schedule
+    FACE_CHANGED = "FACE_CHANGED"
+    FLAT_FACE = "FLAT_FACE"
+    SCREEN_BORDER = "SCREEN_BORDER"
+    GLARE = "GLARE"
+    MOIRE = "MOIRE"
+    COLOUR_CAST = "COLOUR_CAST"
+    BANDING = "BANDING"
+    TEMPORAL_ANOMALY = "TEMPORAL_ANOMALY"
+
+
+_CHECK_REASONS = {
+    "three_d_structure": LivenessReason.FLAT_FACE,
+    "screen_border": LivenessReason.SCREEN_BORDER,
+    "glare": LivenessReason.GLARE,
+    "moire": LivenessReason.MOIRE,
+    "colour": LivenessReason.COLOUR_CAST,
+    "banding": LivenessReason.BANDING,
+    "temporal": LivenessReason.TEMPORAL_ANOMALY,
+    "same_person": LivenessReason.FACE_CHANGED,
+    "face_presence": LivenessReason.FACE_NOT_SEEN,
+}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LivenessReport:
+    passed: bool
+    reasons: tuple[str, ...]
+    challenge: tuple[str, ...]
+    steps: tuple[StepResult, ...]
+    actions: tuple[ActionEvent, ...]
+    unprompted: tuple[ActionEvent, ...]  # actions outside their windows (scheduled rule only)
+    checks: dict[str, Check]
+    baseline: Baseline
+    best_frames: tuple[int, ...]  # indices of the analysed frames best for matching
+    frames_analysed: int
+    duration_s: float
+    policy_version: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    track: SignalTrack | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "challenge": list(self.challenge),
+            "steps": [
+                {
+                    "action": s.action,
+                    "seen_at_s": s.seen_at_s,
+                    "prompt_s": s.prompt_s,
+                    "window_end_s": s.window_end_s,
+                    "onset_s": s.onset_s,
+                    "peak_s": s.peak_s,
+                    "reaction_s": s.reaction_s,
+                }
+                for s in self.steps
+            ],
+            "actions": [
+                {"action": a.action, "start_s": a.start_s, "end_s": a.end_s, "peak_s": a.peak_s}
+                for a in self.actions
+            ],
+            "unprompted": [
+                {"action": a.action, "start_s": a.start_s, "end_s": a.end_s, "peak_s": a.peak_s}
+                for a in self.unprompted
+            ],
+            "checks": {
+                name: {
+                    "score": None if not np.isfinite(c.score) else c.score,
+                    "threshold": c.threshold,
+                    "passed": c.passed,
+                    "applicable": c.applicable,
+                    "detail": c.detail,
+                }
+                for name, c in self.checks.items()
+            },
+            "baseline": asdict(self.baseline),
+            "best_frames": list(self.best_frames),
+            "frames_analysed": self.frames_analysed,
+            "duration_s": self.duration_s,
+            "policy_version": self.policy_version,
+            "timings_ms": self.timings_ms,
+        }
+
+
+def pick_best_frames(track: SignalTrack, base: Baseline, count: int = 3) -> tuple[int, ...]:
+    """Frontal, open-eyed, sharp frames, spread over the clip."""
+    scored: list[tuple[float, int]] = []
+    for f in track.frames:
+        if not f.face_found:
+            continue
+        off = abs(f.yaw - base.yaw) + abs(f.pitch - base.pitch)
+        eyes = min(1.0, f.ear / base.ear) if base.ear > 0 else 0.0
+        scored.append((-off / 10.0 + 2.0 * eyes + min(1.0, f.sharpness / 200.0), f.index))
+    scored.sort(reverse=True)
+    chosen: list[int] = []
+    min_gap = max(1, len(track.frames) // (3 * count))
+    for _, index in scored:
+        if all(abs(index - c) >= min_gap for c in chosen):
+            chosen.append(index)
+        if len(chosen) == count:
+            break
+    return tuple(sorted(chosen))
+
+
+def _same_person(
+    frames: Sequence[Image],
+    track: SignalTrack,
+    indices: Sequence[int],
+    best_count: int,
+    engines: Engines,
+    match_policy: MatchPolicy,
+    fmr: str,
+) -> Check:
+    """Every frame around the challenge steps must match the template of the best frames.
+
+    ``indices``: the best frames first, then the frames at the start and the end of each step's
+    event (less turned than its peak, so that pose does not pass for a change of person)."""
+    threshold = match_policy.operating_point(engines.embedder.name, fmr).threshold
+    picked = [track.frames[i] for i in dict.fromkeys(indices) if track.frames[i].face is not None]
+    if len(picked) < 2 or best_count < 1:
+        return Check("same_person", float("nan"), threshold, True, False, "fewer than 2 faces")
+    crops = []
+    for f in picked:
+        assert f.face is not None
+        crops.append(
+            engines.embedder.align(*alignment_view(frames[f.index], f.face, match_policy.search))
+        )
+    vectors = l2_normalise(engines.embedder.embed(crops))
+    reference = l2_normalise(vectors[:best_count].mean(axis=0, keepdims=True))[0]
+    worst = float((vectors @ reference).min())
+    return Check(
+        "same_person",
+        round(worst, 4),
+        threshold,
+        bool(worst >= threshold),
+        True,
+        f"lowest similarity of {len(picked)} frames (best frames, start and end of every step) "
+        f"to the best frames' template; threshold: the FMR {fmr} operating point",
+    )
+
+
+#: The order of the checks in a report (the order they were written in before they ran in
+#: threads; reasons follow it).
+_CHECK_ORDER = (
+    "three_d_structure",
+    "screen_border",
+    "glare",
+    "moire",
+    "colour",
+    "banding",
+    "temporal",
+    "same_person",
+)
+
+
+def _frame_at(track: SignalTrack, t: float) -> FrameSignals | None:
+    faces = [f for f in track.frames if f.face_found]
+    return min(faces, key=lambda f: abs(f.t - t), default=None)
+
+
+def check_liveness(
+    clip: Clip,
+    challenge: Challenge,
+    engines: Engines,
+    policy: LivenessPolicy,
+    match_policy: MatchPolicy,
+    *,
+    step_timeout_s: float | None = None,
+    deadline: float | None = None,
+) -> LivenessReport:
+    """Judge a clip against a challenge; see the module docstring. ``deadline`` (a
+    :func:`time.monotonic` instant) is checked between frames and between checks:
+    :class:`~realname.errors.CaptureTimeoutError` once it passes. A challenge with a schedule is
+    judged by the prompt-locked rule (``policy.prompts``; ``step_timeout_s`` does not apply);
+    one without, by the order-only rule, meant for recordings made without prompts."""
+    start = time.perf_counter()
+    frames = clip.frames
+    track = extract_signals(
+        frames,
+        clip.timestamps_s,
+        engines,
+        match_policy.search,
+        detect_every=policy.detect_every,
+        deadline=deadline,
+    )
+    check_deadline(deadline, "checking liveness")
+    t_signals = time.perf_counter()
+    events, base = detect_actions(track, policy.actions)
+    unprompted: tuple[ActionEvent, ...] = ()
+    if challenge.schedule is not None:
+        matched = match_scheduled(challenge, events, policy.prompts)
+        steps, unprompted = matched.steps, matched.unprompted
+    else:
+        timeout = step_timeout_s or policy.step_timeout_s
+        steps = match_steps(challenge, events, step_timeout_s=timeout)
+    checks: dict[str, Check] = {}
+    face_fraction = track.face_fraction
+    checks["face_presence"] = Check(
+        "face_presence",
+        round(face_fraction, 4),
+        policy.min_face_fraction,
+        face_fraction >= policy.min_face_fraction,
+        True,
+        "share of analysed frames with a face",
+    )
+    best = pick_best_frames(track, base) if face_fraction > 0 else ()
+    if face_fraction > 0:
+        step_frames = [
+            f.index
+            for s in steps
+            if s.event is not None
+            for t in (s.event.start_s, s.event.end_s)
+            if (f := _frame_at(track, t)) is not None
+        ]
+        passive = policy.passive
+        tasks: dict[str, Callable[[], Check]] = {
+            # the slowest first, so that two threads end together
+            "same_person": lambda: _same_person(
+                frames,
+                track,
+                [*best, *step_frames],
+                len(best),
+                engines,
+                match_policy,
+                policy.same_person_fmr,
+            ),
+            "screen_border": lambda: screen_border(frames, track, passive),
+            "three_d_structure": lambda: three_d_structure(track, base.yaw, passive),
+            "glare": lambda: glare(frames, track, passive),
+            "moire": lambda: moire(frames, track, passive),
+            "colour": lambda: colour_spread(frames, track, passive),
+            "banding": lambda: banding(frames, track, passive),
+            "temporal": lambda: temporal_sanity(frames, track, passive),
+        }
+        # The checks are independent and spend their time in OpenCV and NumPy, which release
+        # the GIL: two threads, as the signals use.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(task) for name, task in tasks.items()}
+            done = {name: future.result() for name, future in futures.items()}
+        for name in _CHECK_ORDER:
+            checks[name] = done[name]
+        check_deadline(deadline, "checking liveness")
+    t_checks = time.perf_counter()
+
+    reasons: list[str] = []
+    if not checks["face_presence"].passed:
+        reasons.append(LivenessReason.FACE_NOT_SEEN)
+    if any(s.seen_at_s is None for s in steps):
+        reasons.append(LivenessReason.CHALLENGE_INCOMPLETE)
+    if unprompted:
+        reasons.append(LivenessReason.UNPROMPTED_ACTION)
+    for name, check in checks.items():
+        code = _CHECK_REASONS[name]
+        if not check.passed and code not in reasons:
+            reasons.append(code)
+    return LivenessReport(
+        passed=not reasons,
+        reasons=tuple(reasons),
+        challenge=challenge.steps,
+        steps=steps,
+        actions=events,
+        unprompted=unprompted,
+        checks=checks,
+        baseline=base,
+        best_frames=best,
+        frames_analysed=len(frames),
+        duration_s=round(clip.duration_s, 3),
+        policy_version=match_policy.version,
+        timings_ms={
+            "signals": round((t_signals - start) * 1000, 1),
+            "checks": round((t_checks - t_signals) * 1000, 1),
+            "total": round((t_checks - start) * 1000, 1),
+        },
+        track=track,
+    )

@@ -1,0 +1,260 @@
+"""Binding mobile numbers to identities: at most ``max_numbers_per_id`` active numbers per ID,
+an active number on one ID only, a verified session used once.
+
+Concurrency: the session is claimed by a conditional UPDATE (``passed``/``approved`` to
+``bound``); the identity row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite holds
+the database write lock from ``BEGIN IMMEDIATE``) before the active numbers are counted; and the
+partial unique index on active numbers refuses a number bound concurrently to another ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from realname.errors import (
+    ConsentRefusedError,
+    NotFoundError,
+    NumberCapReachedError,
+    NumberTakenError,
+    SessionNotPassedError,
+    SessionUsedError,
+)
+from realname.identity.rules import parse_msisdn
+from realname.records.audit import Actor
+from realname.service.context import ServiceContext
+from realname.service.security import Principal
+from realname.service.store.models import Identity, RegistrationSession, Subscription
+from realname.service.usecases.lifecycle import SessionState, move_session
+from realname.service.usecases.registration import load_visible
+
+__all__ = [
+    "Binding",
+    "NumberList",
+    "bind_number",
+    "deregister_number",
+    "list_numbers",
+    "mask_msisdn",
+]
+
+
+def mask_msisdn(msisdn: str) -> str:
+    """``13812345678`` -> ``138****5678``."""
+    return msisdn[:3] + "****" + msisdn[-4:]
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveNumber:
+    msisdn_masked: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NumberList:
+    id_number_masked: str | None
+    numbers: tuple[ActiveNumber, ...]
+    max_numbers: int
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    session_id: str
+    msisdn_masked: str
+    id_number_masked: str
+    active_numbers: int
+    max_numbers: int
+
+
+def _msisdn_index(ctx: ServiceContext, msisdn: str) -> str:
+    return ctx.keys.cipher.index("msisdn:" + msisdn)
+
+
+def _claim(session: Session, s: RegistrationSession) -> None:
+    bindable = (SessionState.PASSED, SessionState.APPROVED)
+    if move_session(session, s.id, bindable, SessionState.BOUND):
+        return
+    session.refresh(s)
+    if s.state == "bound":
+        raise SessionUsedError("this session was already used for a number")
+    if s.state == "manual":
+        raise ConsentRefusedError("biometric consent was refused: use the manual procedure")
+    raise SessionNotPassedError(f"the session is {s.state}, not passed", state=s.state)
+
+
+def _identity_for_update(
+    ctx: ServiceContext, session: Session, s: RegistrationSession, now: datetime
+) -> Identity:
+    """The session's identity, created if new, locked until the transaction ends."""
+    assert s.id_index and s.id_number_enc and s.name_enc and s.card_enc
+    cipher = ctx.keys.cipher
+    number = cipher.decrypt_text(s.id_number_enc, f"id_number:session:{s.id}")
+    name = cipher.decrypt_text(s.name_enc, f"name:session:{s.id}")
+    card = cipher.decrypt_text(s.card_enc, f"id_card:session:{s.id}")
+    name_enc = cipher.encrypt_text(name, f"name:identity:{s.id_index}")
+    card_enc = cipher.encrypt_text(card, f"id_card:identity:{s.id_index}")
+    values = {
+        "id_index": s.id_index,
+        "id_number_masked": s.id_number_masked or "",
+        "id_number_enc": cipher.encrypt_text(number, f"id_number:identity:{s.id_index}"),
+        "name_enc": name_enc,
+        "card_enc": card_enc,
+        "created_at": now,
+    }
+    insert = pg_insert if ctx.database.is_postgres else sqlite_insert
+    session.execute(insert(Identity).values(**values).on_conflict_do_nothing())
+    identity = session.scalars(
+        select(Identity).where(Identity.id_index == s.id_index).with_for_update()
+    ).one()
+    # The latest card read replaces the stored one (a renewed card, a new name).
+    identity.name_enc, identity.card_enc = name_enc, card_enc
+    identity.retain_until = None
+    return identity
+
+
+def bind_number(
+    ctx: ServiceContext, principal: Principal, session_id: str, msisdn_text: str
+) -> Binding:
+    msisdn = parse_msisdn(msisdn_text)
+    masked = mask_msisdn(msisdn)
+    index = _msisdn_index(ctx, msisdn)
+    now = ctx.now()
+    cap = ctx.settings.max_numbers_per_id
+    try:
+        with ctx.database.transaction() as session:
+            s = load_visible(session, principal, session_id)
+            _claim(session, s)
+            identity = _identity_for_update(ctx, session, s, now)
+            active = session.scalar(
+                select(func.count())
+                .select_from(Subscription)
+                .where(Subscription.identity_id == identity.id, Subscription.ended_at.is_(None))
+            )
+            if (active or 0) >= cap:
+                raise NumberCapReachedError(
+                    f"this ID already holds {cap} active numbers", max_numbers=cap
+                )
+            taken = session.scalar(
+                select(func.count())
+                .select_from(Subscription)
+                .where(Subscription.msisdn_index == index, Subscription.ended_at.is_(None))
+            )
+            if taken:
+                raise NumberTakenError("this number is already registered")
+            session.add(
+                Subscription(
+                    identity_id=identity.id,
+                    session_id=s.id,
+                    msisdn_index=index,
+                    msisdn_masked=masked,
+                    msisdn_enc=ctx.keys.cipher.encrypt_text(msisdn, f"msisdn:{index}"),
+                    outlet_id=s.outlet_id,
+                    created_at=now,
+                )
+            )
+            session.flush()  # the partial unique index speaks here
+            # The registration record now lives in the identity: the session forgets the card.
+            session.execute(
+                update(RegistrationSession)
+                .where(RegistrationSession.id == s.id)
+                .values(
+                    identity_id=identity.id,
+                    ended_at=now,
+                    portrait_enc=None,
+                    id_number_enc=None,
+                    name_enc=None,
+                    card_enc=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            ctx.audit.append(
+                session,
+                Actor(principal.username, principal.outlet_id),
+                "number.bind",
+                "ok",
+                {"session": s.id, "msisdn": masked, "id": identity.id_number_masked},
+                at=now,
+            )
+            return Binding(s.id, masked, identity.id_number_masked, (active or 0) + 1, cap)
+    except IntegrityError:
+        raise NumberTakenError("this number is already registered") from None
+
+
+def list_numbers(ctx: ServiceContext, principal: Principal, session_id: str) -> NumberList:
+    """The active numbers of the ID read in a session (masked), and the cap."""
+    cap = ctx.settings.max_numbers_per_id
+    with ctx.database.transaction() as session:
+        s = load_visible(session, principal, session_id)
+        if s.id_index is None:
+            return NumberList(None, (), cap)
+        identity = session.scalars(select(Identity).where(Identity.id_index == s.id_index)).first()
+        if identity is None:
+            return NumberList(s.id_number_masked, (), cap)
+        rows = session.scalars(
+            select(Subscription)
+            .where(Subscription.identity_id == identity.id, Subscription.ended_at.is_(None))
+            .order_by(Subscription.created_at, Subscription.id)
+        )
+        numbers = tuple(ActiveNumber(r.msisdn_masked, r.created_at) for r in rows)
+        return NumberList(identity.id_number_masked, numbers, cap)
+
+
+NOT_HERE = "this number is not registered at your outlet"
+
+
+def deregister_number(
+    ctx: ServiceContext, principal: Principal, msisdn_text: str, reason: str
+) -> str:
+    """End an active number (soft) bound at the caller's outlet; an identity without numbers
+    is kept for the retention period, then purged. Returns the masked number.
+
+    A clerk or supervisor ends only numbers bound at their own outlet; a regional supervisor
+    (no outlet, created explicitly with ``--all-outlets``) ends any. Another outlet's number
+    and a number not registered get the same answer (404, same detail), so the answer does
+    not tell anyone whether a number is registered elsewhere. The end is one conditional
+    UPDATE (``ended_at IS NULL``): of concurrent requests one ends it, the others get 404."""
+    msisdn = parse_msisdn(msisdn_text)
+    masked = mask_msisdn(msisdn)
+    index = _msisdn_index(ctx, msisdn)
+    now = ctx.now()
+    scope = (
+        [Subscription.outlet_id == principal.outlet_id] if principal.outlet_id is not None else []
+    )
+    with ctx.database.transaction() as session:
+        ended = session.execute(
+            update(Subscription)
+            .where(Subscription.msisdn_index == index, Subscription.ended_at.is_(None), *scope)
+            .values(ended_at=now, end_reason=reason.strip())
+            .returning(Subscription.id, Subscription.identity_id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if ended is None:
+            raise NotFoundError(NOT_HERE)
+        subscription_id, identity_id = ended
+        # Lock the identity as a bind does, so that a number bound meanwhile is counted.
+        session.execute(select(Identity.id).where(Identity.id == identity_id).with_for_update())
+        remaining = session.scalar(
+            select(func.count())
+            .select_from(Subscription)
+            .where(Subscription.identity_id == identity_id, Subscription.ended_at.is_(None))
+        )
+        if not remaining:
+            session.execute(
+                update(Identity)
+                .where(Identity.id == identity_id)
+                .values(retain_until=now + timedelta(days=ctx.settings.identity_retention_days))
+            )
+        ctx.audit.append(
+            session,
+            Actor(principal.username, principal.outlet_id),
+            "number.deregister",
+            "ok",
+            {"msisdn": masked, "subscription": subscription_id},  # the reason stays in its row
+            at=now,
+        )
+        return masked
