@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from realname.engines.base import Face
+from realname.engines.base import Face, Landmarks
 
 
 class FakeDetector:
@@ -84,3 +85,149 @@ class SlowDetector:
     def detect(self, image):  # type: ignore[no-untyped-def]
         time.sleep(0.05)
         return self.inner.detect(image)
+
+
+# --- a scripted landmarker: what the face does in each frame, without a model ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class FaceState:
+    """What the face shows in one frame: eye openness (EAR), mouth opening (MAR) and head pose
+    (degrees, with the sign conventions of :mod:`realname.engines.pose`)."""
+
+    ear: float = 0.30
+    mar: float = 0.02
+    yaw: float = 0.0
+    pitch: float = 0.0
+
+
+FPS = 15.0
+
+
+def face_script(
+    seconds: float,
+    *,
+    blinks: tuple[tuple[float, float], ...] = (),  # (start, duration)
+    turns: tuple[tuple[float, float, float], ...] = (),  # (start, end, degrees; + own left)
+    nods: tuple[tuple[float, float, float], ...] = (),  # (start, end, degrees; + down)
+    mouth: tuple[tuple[float, float], ...] = (),  # (start, end) with the mouth open
+    ear: float = 0.30,
+) -> tuple[FaceState, ...]:
+    """One state per frame at ``FPS``: eyes open at ``ear`` and a frontal head, but for the
+    blinks (eyes at a third of ``ear``), turns and nods (smooth bumps peaking mid-way) and
+    mouth openings (MAR 0.6) given."""
+    states = []
+    for i in range(round(seconds * FPS)):
+        t = i / FPS
+        closed = any(start <= t < start + length for start, length in blinks)
+        yaw = sum(d * np.sin(np.pi * (t - a) / (b - a)) for a, b, d in turns if a <= t <= b)
+        down = sum(d * np.sin(np.pi * (t - a) / (b - a)) for a, b, d in nods if a <= t <= b)
+        opened = any(a <= t <= b for a, b in mouth)
+        states.append(
+            FaceState(
+                ear=ear / 3 if closed else ear,
+                mar=0.6 if opened else 0.02,
+                yaw=float(yaw),
+                pitch=-float(down),
+            )
+        )
+    return tuple(states)
+
+
+def scripted_frames(count: int, identity: int = 1) -> list[np.ndarray]:
+    """``count`` frames that the fake detector sees one face of ``identity`` in, each carrying
+    its index in a fourth marker block (read by :class:`FakeLandmarker`): a flat grey scene
+    with a little sensor noise, no two consecutive frames identical, that no passive check has
+    anything to object to."""
+    frames = []
+    for index in range(count):
+        rng = np.random.default_rng(1000 + index)
+        # pixel noise, and a grey level that steps each frame (the noise alone averages out in
+        # the 64x48 thumbnails of the frozen-frame test)
+        noise = rng.integers(-3, 4, (480, 640, 1))
+        image = np.repeat(118 + index % 5 + noise, 3, axis=2).astype(np.uint8)
+        for i, value in enumerate((identity, 1, 90, index)):
+            image[: 480 // 16, i * 80 : (i + 1) * 80, 0] = value
+        frames.append(image)
+    return frames
+
+
+def frame_index(image: np.ndarray) -> int:
+    """The index that :func:`scripted_frames` wrote into a frame."""
+    h, w = image.shape[:2]
+    return int(image[h // 32, 7 * w // 16, 0])
+
+
+def _face_model(state: FaceState) -> np.ndarray:
+    """68 iBUG points in 3-D (x right, y down, z toward the camera; in face widths, around the
+    nose), with the state's eye and mouth openings."""
+    phi = np.linspace(-np.pi / 2, np.pi / 2, 17)
+    jaw = np.stack([0.48 * np.sin(phi), 0.5 * np.cos(phi) - 0.05, -0.3 * np.abs(np.sin(phi))], 1)
+    brows = [
+        (x, -0.22, -0.05) for x in (*np.linspace(-0.38, -0.08, 5), *np.linspace(0.08, 0.38, 5))
+    ]
+    bridge = [
+        (0.0, y, z)
+        for y, z in zip(np.linspace(-0.15, 0.05, 4), (0.05, 0.1, 0.15, 0.2), strict=True)
+    ]
+    nostrils = [(x, 0.1, 0.1 + 0.02 * (x == 0)) for x in np.linspace(-0.08, 0.08, 5)]
+    h = state.ear * 0.16 / 2  # EAR = eye height / eye width, the width 0.16
+
+    def eye(outer: float, inner: float) -> list[tuple[float, float, float]]:
+        a, b = outer + (inner - outer) / 3, outer + 2 * (inner - outer) / 3
+        y = -0.12
+        return [
+            (outer, y, 0),
+            (a, y - h, 0),
+            (b, y - h, 0),
+            (inner, y, 0),
+            (b, y + h, 0),
+            (a, y + h, 0),
+        ]
+
+    g = state.mar * 0.36 / 2  # MAR = inner-lip opening / mouth width, the width 0.36
+    outer_upper = [(x, 0.25 - 0.04 * (1 - abs(x) / 0.18), 0) for x in np.linspace(-0.18, 0.18, 7)]
+    outer_lower = [
+        (x, 0.25 + 0.05 * (1 - abs(x) / 0.18) + g, 0) for x in np.linspace(0.12, -0.12, 5)
+    ]
+    inner = [(-0.14, 0.25, 0), (-0.07, 0.25 - g, 0), (0.0, 0.25 - g, 0), (0.07, 0.25 - g, 0)]
+    inner += [(0.14, 0.25, 0), (0.07, 0.25 + g, 0), (0.0, 0.25 + g, 0), (-0.07, 0.25 + g, 0)]
+    points = [*map(tuple, jaw), *brows, *bridge, *nostrils, *eye(-0.28, -0.12), *eye(0.28, 0.12)]
+    points += [*outer_upper, *outer_lower, *inner]
+    return np.asarray(points, dtype=np.float64)
+
+
+class FakeLandmarker:
+    """A landmarker that measures pose itself (the :class:`~realname.engines.base.PoseLandmarker`
+    Protocol), scripted per frame: frame *i* of :func:`scripted_frames` shows ``states[i]``. Its
+    68 points are a 3-D face turned by the state's yaw and pitch and projected into the face
+    box, so a turn shows the parallax of a real head (the 3-D structure check passes)."""
+
+    name = "fake-landmarker"
+    version = "1"
+    n_points = 68
+
+    def __init__(self, states: Sequence[FaceState] = (FaceState(),)) -> None:
+        self.states = tuple(states)
+
+    def load(self) -> None:
+        pass
+
+    def _state(self, image: np.ndarray) -> FaceState:
+        return self.states[min(frame_index(image), len(self.states) - 1)]
+
+    def landmarks(self, image: np.ndarray, face: Face) -> np.ndarray:
+        return self.locate(image, face).points
+
+    def locate(self, image: np.ndarray, face: Face) -> Landmarks:
+        state = self._state(image)
+        yaw, pitch = np.radians(state.yaw), np.radians(state.pitch)
+        model = _face_model(state)
+        turn = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+        tilt = np.array(
+            [[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]]
+        )
+        seen = model @ turn.T @ tilt.T
+        x, y, w, h = face.box
+        points = np.stack([x + w / 2 + seen[:, 0] * w, y + 0.45 * h + seen[:, 1] * h], axis=1)
+        return Landmarks(points.astype(np.float32), (state.yaw, state.pitch, 0.0))

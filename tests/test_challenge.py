@@ -3,10 +3,9 @@ from random import Random
 
 import pytest
 
-from realname.errors import InputError
+from realname.errors import InputError, PolicyError
 from realname.liveness.actions import ActionEvent
 from realname.liveness.challenge import (
-    PromptPolicy,
     Schedule,
     fixed_schedule,
     issue_challenge,
@@ -14,6 +13,7 @@ from realname.liveness.challenge import (
     match_steps,
     parse_challenge,
 )
+from realname.policy import PromptPolicy
 
 
 def test_challenges_are_random_with_a_blink_and_a_turn_and_no_repeat() -> None:
@@ -126,7 +126,7 @@ def test_the_fixed_schedule_is_a_function_of_the_step_count() -> None:
 
 def test_a_policy_whose_capture_overruns_its_budget_is_refused() -> None:
     assert prompts().longest_capture_s(3) == 11.0
-    with pytest.raises(ValueError):
+    with pytest.raises(PolicyError):
         prompts(steps=(3, 4))  # 14.4 s
 
 

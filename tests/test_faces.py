@@ -1,16 +1,20 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from realname.engines.base import Face
 from realname.errors import MultipleFacesError, NoFaceError
 from realname.face.detect import (
-    FaceSearch,
     alignment_view,
     find_faces,
     select_face,
     upsample_factor,
     whole_image_face,
 )
+from realname.policy import load_policy
+
+SEARCH = load_policy().search  # the shipped policy's face search
 
 
 def face(x: float, y: float, size: float, score: float) -> Face:
@@ -60,22 +64,22 @@ def test_central_strategy_breaks_ties_by_position() -> None:
 def test_whole_image_fallback_only_for_tight_portrait_crops() -> None:
     rng = np.random.default_rng(0)
     portrait = rng.integers(0, 255, (126, 102, 3), dtype=np.uint8)
-    fallback = whole_image_face(portrait)
+    fallback = whole_image_face(portrait, SEARCH)
     assert fallback is not None and fallback.source == "whole_image_fallback"
-    assert whole_image_face(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)) is None
-    assert whole_image_face(np.full((126, 102, 3), 128, dtype=np.uint8)) is None  # flat
+    assert whole_image_face(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), SEARCH) is None
+    assert whole_image_face(np.full((126, 102, 3), 128, dtype=np.uint8), SEARCH) is None  # flat
 
 
 def test_small_images_are_upsampled_and_large_ones_refined(engines, astronaut_face) -> None:  # type: ignore[no-untyped-def]
     import cv2
 
     chip = cv2.resize(astronaut_face, (102, 128), interpolation=cv2.INTER_AREA)
-    faces = find_faces(engines.detector, chip)
+    faces = find_faces(engines.detector, chip, SEARCH)
     assert len(faces) == 1 and faces[0].source == "detected_upsampled"
     x, y, w, _ = faces[0].box
     assert 0 <= x < 102 and 0 <= y < 128 and w < 102  # back in the chip's own coordinates
     big = cv2.resize(astronaut_face, (960, 1200))
-    large = find_faces(engines.detector, big)
+    large = find_faces(engines.detector, big, SEARCH)
     assert len(large) == 1 and large[0].inter_eye_px > 150
 
 
@@ -98,7 +102,7 @@ class _SizeRecorder:
 def test_enlargement_never_exceeds_the_pixel_bound_whatever_the_input() -> None:
     # A second guard behind the aspect limit of decode_image: a 20,000 x 40 strip was enlarged
     # to 150,000 x 300 (45 megapixels, 4 GB in the detector); now it is not enlarged at all.
-    search = FaceSearch()
+    search = SEARCH
     bound = 1_000_000  # pixels; the default upsample_max_pixels is half of it
     for width, height in ((20_000, 40), (40, 20_000), (1_000_000, 40), (3_000, 150), (102, 126)):
         strip = np.zeros((height, width, 3), np.uint8)
@@ -232,7 +236,7 @@ def test_large_upright_faces_keep_their_points(engines, policy, astronaut_face) 
     big = cv2.resize(astronaut_face, (480, 600))
     found = find_faces(engines.detector, big, policy.search)[0]
     assert refine_landmarks(engines.detector, big, found, policy.search) is found
-    off = FaceSearch(landmark_face_px=0)
+    off = replace(policy.search, landmark_face_px=0)
     small = cv2.resize(astronaut_face, (120, 150))
     face_small = find_faces(engines.detector, small, off)[0]
     assert refine_landmarks(engines.detector, small, face_small, off) is face_small

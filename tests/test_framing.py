@@ -34,6 +34,7 @@ def advise(frame: np.ndarray, engines, policy):  # type: ignore[no-untyped-def]
         policy.quality,
         live.framing,
         analysis_long_side=live.analysis_long_side,
+        search=policy.search,
     )
 
 

@@ -36,9 +36,7 @@ def still_clip(astronaut):  # type: ignore[no-untyped-def]
 def test_a_clip_without_the_challenged_actions_fails_with_its_reason(
     engines, policy, still_clip
 ) -> None:  # type: ignore[no-untyped-def]
-    report = check_liveness(
-        still_clip, parse_challenge("blink,turn_left"), engines, policy.liveness, policy
-    )
+    report = check_liveness(still_clip, parse_challenge("blink,turn_left"), engines, policy)
     assert not report.passed
     assert LivenessReason.CHALLENGE_INCOMPLETE in report.reasons
     assert [s.seen_at_s for s in report.steps] == [None, None]
@@ -48,7 +46,7 @@ def test_a_clip_without_the_challenged_actions_fails_with_its_reason(
 
 
 def test_passive_checks_pass_a_steady_face_with_no_challenge(engines, policy, still_clip) -> None:  # type: ignore[no-untyped-def]
-    report = check_liveness(still_clip, parse_challenge(""), engines, policy.liveness, policy)
+    report = check_liveness(still_clip, parse_challenge(""), engines, policy)
     assert report.passed, report.reasons
     assert report.checks["same_person"].score > 0.8
     assert not report.checks["three_d_structure"].applicable  # the head never turned
@@ -71,9 +69,7 @@ def test_a_jerked_camera_is_no_head_turn(engines, policy, astronaut) -> None:  #
         )
         frames.append(np.asarray(cv2.resize(moved, (640, 480)), dtype=np.uint8))
         times.append(i / 15)
-    report = check_liveness(
-        frames_clip(frames, times), parse_challenge(""), engines, policy.liveness, policy
-    )
+    report = check_liveness(frames_clip(frames, times), parse_challenge(""), engines, policy)
     assert report.track is not None and report.track.face_fraction == 1.0
     assert [e.action for e in report.actions if e.action != "blink"] == []
     assert LivenessReason.TEMPORAL_ANOMALY in report.reasons  # the jumps themselves are refused
@@ -82,7 +78,7 @@ def test_a_jerked_camera_is_no_head_turn(engines, policy, astronaut) -> None:  #
 def test_a_frozen_picture_is_a_temporal_anomaly(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
     frame = np.asarray(cv2.resize(astronaut, (640, 480)), dtype=np.uint8)
     clip = frames_clip([frame] * 30, [i / 15 for i in range(30)])
-    report = check_liveness(clip, parse_challenge(""), engines, policy.liveness, policy)
+    report = check_liveness(clip, parse_challenge(""), engines, policy)
     assert LivenessReason.TEMPORAL_ANOMALY in report.reasons
 
 
@@ -105,7 +101,7 @@ def test_when_the_deadline_passes_then_judging_stops_between_frames(
     challenge = parse_challenge("blink")
     start = time.monotonic()
     with pytest.raises(CaptureTimeoutError) as info:  # 45 frames would take over 2 s
-        check_liveness(still_clip, challenge, slow, policy.liveness, policy, deadline=start + 0.3)
+        check_liveness(still_clip, challenge, slow, policy, deadline=start + 0.3)
     assert time.monotonic() - start < 1.0
     assert info.value.context["stage"] == "analysing the frames"
     portrait = cv2.imencode(".png", cv2.resize(astronaut_face, (102, 126)))[1].tobytes()
@@ -128,7 +124,7 @@ def test_a_scheduled_challenge_is_judged_by_its_prompts_and_unprompted_actions_f
             "detect_actions",
             lambda track, p, ev=events: (tuple(ev), real(track, p)[1]),
         )
-        report = check_liveness(still_clip, challenge, engines, policy.liveness, policy)
+        report = check_liveness(still_clip, challenge, engines, policy)
         assert report.reasons == reasons
         step = report.to_dict()["steps"][0]
         assert step["prompt_s"] == 0.5 and step["window_end_s"] == 2.7
@@ -153,14 +149,12 @@ def test_the_supervisor_plot_explains_each_step_without_pyplot(
         realname.liveness.check, "detect_actions", lambda track, p: (events, real(track, p)[1])
     )
     challenge = parse_challenge("turn_left@0.50-2.70")
-    report = check_liveness(still_clip, challenge, engines, policy.liveness, policy)
+    report = check_liveness(still_clip, challenge, engines, policy)
     assert report.steps[0].explain() == (
         "turn_left: prompt 0.50 s, window to 2.70 s; began 0.80 s (reaction 0.30 s), peaked 1.10 s"
     )
     png = render_liveness_png(report, title="capture")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "matplotlib.pyplot" not in sys.modules
-    unseen = check_liveness(
-        still_clip, parse_challenge("blink@0.50-2.70"), engines, policy.liveness, policy
-    )
+    unseen = check_liveness(still_clip, parse_challenge("blink@0.50-2.70"), engines, policy)
     assert unseen.steps[0].explain() == "blink: prompt 0.50 s, window to 2.70 s; not seen"

@@ -70,3 +70,30 @@ def test_when_a_prompt_number_has_no_provenance_then_policy_error(tmp_path: Path
     bad.write_text(json.dumps(shipped))
     with pytest.raises(PolicyError, match="window_s"):
         load_policy(bad)
+
+
+def test_shipped_face_search_keeps_the_former_defaults_and_says_where_they_come_from() -> None:
+    search = load_policy().search
+    assert (
+        search.work_long_side,
+        search.upsample_below_short_side,
+        search.upsample_to_short_side,
+        search.upsample_max_pixels,
+        search.refine,
+        search.fallback_max_side,
+        search.fallback_aspect,
+        search.fallback_min_grey_std,
+        search.landmark_face_px,
+        search.refine_below_face_px,
+        search.refine_above_roll_deg,
+    ) == (320, 200, 300, 500_000, True, 400, (0.6, 1.05), 12.0, 160, 100.0, 10.0)
+    assert "4e171fa" in search.provenance and "b1cff63" in search.provenance
+
+
+def test_when_the_policy_has_no_face_search_then_policy_error(tmp_path: Path) -> None:
+    shipped = json.loads(default_policy_path().read_text())
+    del shipped["search"]
+    bad = tmp_path / "p.json"
+    bad.write_text(json.dumps(shipped))
+    with pytest.raises(PolicyError, match="search"):
+        load_policy(bad)

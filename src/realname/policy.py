@@ -1,36 +1,50 @@
-"""Versioned policy: match thresholds at calibrated operating points, and quality limits.
+"""Versioned policy: match thresholds at calibrated operating points, quality limits, how faces
+are searched for, and how clips are judged (actions, passive checks, framing, prompt timing).
 
-Nothing here is a literal in code: every threshold is read from one JSON file that ships in the
-package (``realname/data/policy.json``), written by ``realname calibrate`` with the provenance of
-each number (data set, pair counts, date, engine version). A site can point
-``REALNAME_POLICY_FILE`` at its own copy.
+Every policy class of the package is here, and nothing here is a literal in code: every number
+is read from one JSON file that ships in the package (``realname/data/policy.json``), with the
+provenance of each (data set, pair counts, date, engine version; the operating points written by
+``realname calibrate``). A site can point ``REALNAME_POLICY_FILE`` at its own copy. The stages
+(:mod:`realname.face`, :mod:`realname.liveness`) import their policy from here, never the
+reverse.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 from realname.errors import PolicyError
 
-if TYPE_CHECKING:
-    from realname.face.framing import FramingPolicy
-    from realname.liveness.actions import ActionPolicy
-    from realname.liveness.challenge import PromptPolicy
-    from realname.liveness.passive import PassivePolicy
-from realname.face.detect import DEFAULT_SEARCH, FaceSearch
-
 __all__ = [
+    "ACTIONS",
+    "Action",
+    "ActionPolicy",
+    "FaceSearch",
+    "FramingPolicy",
+    "LivenessPolicy",
     "MatchPolicy",
     "OperatingPoint",
+    "PassivePolicy",
+    "PromptPolicy",
     "QualityPolicy",
     "TemplatePolicy",
     "default_policy_path",
     "load_policy",
 ]
+
+#: The challenge actions, the words in which the policy (``liveness.prompts.tolerated``) and
+#: :mod:`realname.liveness` speak of them.
+Action = Literal["blink", "turn_left", "turn_right", "nod", "open_mouth"]
+ACTIONS: tuple[Action, ...] = ("blink", "turn_left", "turn_right", "nod", "open_mouth")
+#: The fewest steps of a challenge: one blink and one turn (see
+#: :func:`realname.liveness.challenge.issue_challenge`).
+MIN_CHALLENGE_STEPS = 2
+_SLACK_S = 1e-9  # float slack when a capture's length is compared with its budget
 
 FMR_LABELS = ("1e-3", "1e-4", "1e-5")
 
@@ -98,6 +112,130 @@ class TemplatePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class FaceSearch:
+    """How faces are searched for (``search`` in the policy file). Part of :class:`MatchPolicy`.
+
+    ``work_long_side``: detect at most at this long side, then refine at native size (when
+    ``refine``). Images with a short side under ``upsample_below_short_side`` are upsampled to
+    ``upsample_to_short_side``, but never past ``upsample_max_pixels``, whatever the input: a
+    second guard behind the aspect limit of ImageLimits (a 20,000 x 40 strip enlarged to a 300 px
+    short side was 45 megapixels, and 4 GB in the detector; 4:3 at a 300 px short side is 0.12
+    megapixels, 3:1, the widest image accepted, 0.27). The whole-image fallback applies only to
+    tight crops up to ``fallback_max_side`` whose width / height lies in ``fallback_aspect`` and
+    whose grey levels vary by at least ``fallback_min_grey_std`` (a flat image is no portrait).
+    Before alignment, the 5 points of a small face (box narrower than ``refine_below_face_px``)
+    or of a tilted one (eye line beyond ``refine_above_roll_deg``) are found again on a crop
+    turned so the eyes are level and scaled so the face box is ``landmark_face_px`` wide (0:
+    never); see ``provenance`` for what was measured."""
+
+    work_long_side: int
+    upsample_below_short_side: int
+    upsample_to_short_side: int
+    upsample_max_pixels: int
+    refine: bool
+    fallback_max_side: int
+    fallback_aspect: tuple[float, float]
+    fallback_min_grey_std: float
+    landmark_face_px: int
+    refine_below_face_px: float
+    refine_above_roll_deg: float
+    provenance: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FramingPolicy:
+    """Framing advice for the capture page (see :mod:`realname.face.framing`)."""
+
+    min_face_width: float  # face box width over frame width
+    max_face_width: float
+    max_centre_offset: float  # face centre from the frame centre, over frame width (x), height (y)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionPolicy:
+    """Thresholds of the challenge actions (see :mod:`realname.liveness.actions`)."""
+
+    baseline_window_s: float
+    blink_close_ratio: float
+    blink_reopen_ratio: float
+    blink_max_s: float
+    blink_max_pitch_change_deg: float
+    blink_max_abs_yaw_deg: float
+    turn_deg: float
+    turn_min_s: float
+    nod_deg: float
+    mouth_open_mar: float
+    mouth_min_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PassivePolicy:
+    """Thresholds of the passive checks (see :mod:`realname.liveness.passive`)."""
+
+    min_turn_deg: float  # frames turned this far from the frontal one are tested for a plane
+    max_planar_residual: float  # below this the motion is explained by a plane: a spoof
+    border_line_frac: float  # a border line is at least this fraction of the face height
+    max_border_fraction: float  # frames showing an enclosing border, above this: a spoof
+    max_frozen_s: float  # identical consecutive frames for this long: a frozen picture
+    max_glare_fraction: float  # median share of glare pixels (glare_grey_level) over the frames
+    max_jump_per_s: float  # face-centre speed in face widths per second
+    max_moire_peak: float  # log ratio of the strongest periodic peak to its ring's median
+    max_chroma_spread: float  # std of Cr inside the face (central 60% of the box)
+    max_banding: float  # share of empty grey levels between the face's 1st and 99th percentiles
+    glare_grey_level: int  # a face pixel at this grey level or above is glare
+    # Two frames are identical under this mean absolute difference (grey levels, at 64x48).
+    frozen_max_mean_diff: float
+
+
+@dataclass(frozen=True, slots=True)
+class PromptPolicy:
+    """When prompts appear and how a prompted action must follow its prompt (seconds).
+
+    ``first_prompt_s`` and ``gap_s``: inclusive bounds of the first prompt's offset from the
+    recording start (the page's settle time comes first) and of the time between prompts, drawn
+    uniformly on a 10 ms grid. ``window_s``: from a prompt to the end of its window (the latest
+    peak). ``tail_s``: recorded after the last window. ``steps``: step counts the issuer draws
+    from when no length is asked. ``capture_s``: how long the page records every capture, at
+    least what the longest schedule of any of those counts needs (:meth:`longest_capture_s`):
+    after the last window the person holds still, so a looped recording shows unprompted
+    actions there too. ``tolerated``: actions allowed outside their windows. ``provenance``:
+    where each number comes from, by field name. See :mod:`realname.liveness.challenge`."""
+
+    first_prompt_s: tuple[float, float]
+    gap_s: tuple[float, float]
+    min_reaction_s: float
+    window_s: float
+    tail_s: float
+    steps: tuple[int, ...]
+    capture_s: float
+    tolerated: tuple[Action, ...] = ("blink",)
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        lo, hi = self.first_prompt_s
+        glo, ghi = self.gap_s
+        if not (0 <= lo <= hi and 0 < glo <= ghi and self.window_s > self.min_reaction_s >= 0):
+            raise PolicyError("prompt bounds must be ordered and the window longer than reaction")
+        if not self.steps or min(self.steps) < MIN_CHALLENGE_STEPS:
+            raise PolicyError("prompt steps must be step counts of at least 2")
+        if any(a not in ACTIONS for a in self.tolerated):
+            raise PolicyError(f"unknown tolerated actions {self.tolerated}")
+        for n in self.steps:
+            if self.longest_capture_s(n) > self.capture_s + _SLACK_S:
+                raise PolicyError(
+                    f"a {n}-step capture may last {self.longest_capture_s(n):.2f} s, "
+                    f"over capture_s {self.capture_s}"
+                )
+
+    def longest_capture_s(self, steps: int) -> float:
+        """The longest recording a ``steps``-step schedule may need: the latest first prompt,
+        the longest gaps, the last window and the tail."""
+        return round(
+            self.first_prompt_s[1] + (steps - 1) * self.gap_s[1] + self.window_s + self.tail_s, 3
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class LivenessPolicy:
     """How clips are judged: sampling, action thresholds, prompt timing (``prompts``: the
     schedule of prompt-locked challenges, each number with its provenance), passive checks."""
@@ -121,8 +259,8 @@ class MatchPolicy:
     default_fmr: str
     engines: dict[str, EngineCalibration]
     quality: QualityPolicy
+    search: FaceSearch
     template: TemplatePolicy = field(default_factory=TemplatePolicy)
-    search: FaceSearch = DEFAULT_SEARCH
     liveness: LivenessPolicy | None = None
 
     def operating_point(self, engine: str, fmr: str | None = None) -> OperatingPoint:
@@ -159,12 +297,11 @@ def _bounds(raw: Any) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _liveness(raw: dict[str, Any]) -> LivenessPolicy:
-    from realname.face.framing import FramingPolicy
-    from realname.liveness.actions import ActionPolicy
-    from realname.liveness.challenge import PromptPolicy
-    from realname.liveness.passive import PassivePolicy
+def _search(raw: dict[str, Any]) -> FaceSearch:
+    return FaceSearch(**{**raw, "fallback_aspect": _bounds(raw["fallback_aspect"])})
 
+
+def _liveness(raw: dict[str, Any]) -> LivenessPolicy:
     fields = dict(raw)
     prompts = raw["prompts"]
     fields["prompts"] = PromptPolicy(
@@ -180,7 +317,7 @@ def _liveness(raw: dict[str, Any]) -> LivenessPolicy:
     )
     unsourced = sorted(set(prompts) - {"provenance"} - set(fields["prompts"].provenance))
     if unsourced:
-        raise ValueError(f"liveness.prompts numbers without provenance: {', '.join(unsourced)}")
+        raise PolicyError(f"liveness.prompts numbers without provenance: {', '.join(unsourced)}")
     fields["framing"] = FramingPolicy(**raw["framing"])
     fields["actions"] = ActionPolicy(**raw["actions"])
     fields["passive"] = PassivePolicy(**raw["passive"])
@@ -195,10 +332,11 @@ def policy_from_dict(raw: dict[str, Any]) -> MatchPolicy:
             default_fmr=str(raw["default_fmr"]),
             engines=engines,
             quality=QualityPolicy(**raw["quality"]),
+            search=_search(raw["search"]),
             template=TemplatePolicy(**raw.get("template", {})),
             liveness=_liveness(raw["liveness"]) if "liveness" in raw else None,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, PolicyError) as exc:
         raise PolicyError(f"the policy file is malformed: {exc}") from None
     for name, calibration in policy.engines.items():
         if policy.default_fmr not in calibration.operating_points:

@@ -81,7 +81,6 @@ def verify_identity(
             clip,
             challenge,
             engines,
-            policy.liveness,
             policy,
             step_timeout_s=step_timeout_s,
             deadline=deadline,

@@ -29,7 +29,6 @@ def test_a_live_clip_passes_its_challenge_with_steps_when_they_happen(
         clip,
         parse_challenge("turn_left,turn_right,nod"),
         engines,
-        policy.liveness,
         policy,
         step_timeout_s=clip.duration_s,
     )

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from realname.face.detect import find_faces
 from realname.liveness.challenge import parse_challenge
+from realname.policy import load_policy
 from realname.records.audit import read_export, verify_chain
 from realname.service.app import create_app
 from tests.conftest import encode
@@ -54,7 +55,7 @@ def read_frames(path: Path) -> tuple[list[np.ndarray], float]:
 
 def chip_portrait(frame: np.ndarray, engines) -> bytes:  # type: ignore[no-untyped-def]
     """The face cut as an ID photo frames it (head and shoulders top), at 102x126."""
-    face = find_faces(engines.detector, frame)[0]
+    face = find_faces(engines.detector, frame, load_policy().search)[0]
     x, y, w, h = face.box
     cx, cy = x + w / 2, y + h / 2
     half_w, half_h = 0.8 * w, 0.8 * w * 126 / 102

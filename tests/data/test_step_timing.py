@@ -57,7 +57,6 @@ def test_steps_are_timed_within_half_a_second_of_the_action(
         clip,
         parse_challenge(challenge),
         engines,
-        live,
         policy,
         step_timeout_s=clip.duration_s + 1.0,
     )

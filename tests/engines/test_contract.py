@@ -1,4 +1,8 @@
-"""Contract tests every engine must pass, on a packaged photo."""
+"""Contract tests every engine must pass, on a packaged photo (and, for the Protocols' shape,
+the fakes of tests/fakes.py too)."""
+
+import inspect
+from typing import get_type_hints
 
 import numpy as np
 import pytest
@@ -11,8 +15,16 @@ from realname.engines import (
     create_embedder,
     create_landmarker,
 )
-from realname.engines.base import FaceDetector, FaceEmbedder, FaceLandmarker
+from realname.engines.base import (
+    Face,
+    FaceDetector,
+    FaceEmbedder,
+    FaceLandmarker,
+    Landmarks,
+    PoseLandmarker,
+)
 from realname.errors import SetupError, UnknownEngineError
+from tests.fakes import FakeDetector, FakeEmbedder, FakeLandmarker, SlowDetector, fake_image
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +82,81 @@ def test_landmarker_contract(name: str, astronaut: np.ndarray, face) -> None:  #
 def test_unknown_engine_names_are_a_setup_error() -> None:
     with pytest.raises(UnknownEngineError, match="sface"):
         create_embedder("facenet")
+
+
+# --- the Protocols' shape, for the fakes as for the real engines ------------------------------
+# runtime_checkable isinstance() checks attribute names only; these check what every engine,
+# fake or real, must offer without needing real model output: the Protocol's methods with its
+# parameters, a name and a version, a load() that may be called twice, and the return types.
+
+
+def _implements(engine: object, protocol: type) -> None:
+    hints = get_type_hints(protocol)
+    for attr in ("name", "version", "dim", "n_points"):
+        if attr in hints:
+            value = getattr(engine, attr)
+            assert isinstance(value, hints[attr]) and value, attr
+    methods = [m for m in dir(protocol) if not m.startswith("_") and callable(getattr(protocol, m))]
+    for method in methods:
+        expected = [
+            p for p in inspect.signature(getattr(protocol, method)).parameters if p != "self"
+        ]
+        assert list(inspect.signature(getattr(engine, method)).parameters) == expected, method
+    assert isinstance(engine, protocol)
+
+
+DETECTOR_FACTORIES = {
+    "fake": FakeDetector,
+    "slow-fake": lambda: SlowDetector(FakeDetector()),
+    **{name: (lambda n=name: create_detector(n)) for name in DETECTORS},
+}
+EMBEDDER_FACTORIES = {
+    "fake": FakeEmbedder,
+    **{name: (lambda n=name: create_embedder(n)) for name in EMBEDDERS},
+}
+LANDMARKER_FACTORIES = {
+    "fake": FakeLandmarker,
+    **{name: (lambda n=name: create_landmarker(n)) for name in LANDMARKERS},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DETECTOR_FACTORIES))
+def test_every_detector_has_the_protocol_shape(kind: str, astronaut: np.ndarray) -> None:
+    detector = DETECTOR_FACTORIES[kind]()
+    _implements(detector, FaceDetector)
+    detector.load()
+    detector.load()  # idempotent
+    for image in (astronaut, fake_image(1)):
+        faces = detector.detect(image)
+        assert isinstance(faces, list) and all(isinstance(f, Face) for f in faces)
+        for f in faces:
+            assert len(f.box) == 4 and len(f.landmarks) == 5 and isinstance(f.score, float)
+
+
+@pytest.mark.parametrize("kind", sorted(EMBEDDER_FACTORIES))
+def test_every_embedder_has_the_protocol_shape(kind: str, astronaut: np.ndarray, face) -> None:  # type: ignore[no-untyped-def]
+    embedder = EMBEDDER_FACTORIES[kind]()
+    _implements(embedder, FaceEmbedder)
+    embedder.load()
+    embedder.load()  # idempotent
+    crop = embedder.align(astronaut, face)
+    assert crop.dtype == np.uint8 and crop.ndim == 3 and crop.shape[0] == crop.shape[1]
+    vectors = embedder.embed([crop, crop])
+    assert vectors.dtype == np.float32 and vectors.shape == (2, embedder.dim)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert embedder.embed([]).shape == (0, embedder.dim)
+
+
+@pytest.mark.parametrize("kind", sorted(LANDMARKER_FACTORIES))
+def test_every_landmarker_has_the_protocol_shape(kind: str, astronaut: np.ndarray, face) -> None:  # type: ignore[no-untyped-def]
+    landmarker = LANDMARKER_FACTORIES[kind]()
+    posing = isinstance(landmarker, PoseLandmarker)
+    _implements(landmarker, PoseLandmarker if posing else FaceLandmarker)
+    landmarker.load()
+    landmarker.load()  # idempotent
+    points = landmarker.landmarks(astronaut, face)
+    assert points.dtype == np.float32 and points.shape == (landmarker.n_points, 2)
+    if posing:
+        found = landmarker.locate(astronaut, face)
+        assert isinstance(found, Landmarks) and found.points.shape == (landmarker.n_points, 2)
+        assert len(found.pose) == 3 and all(isinstance(v, float) for v in found.pose)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from realname.engines.base import Face, FaceDetector, FaceEmbedder, FaceLandmarker
 from realname.engines.dlib_models import Dlib68Landmarker, DlibResNetEmbedder
@@ -46,30 +47,28 @@ LANDMARKERS: dict[str, Callable[[], FaceLandmarker]] = {
 }
 
 
-def _create(kind: str, registry: dict[str, Callable[[], object]], name: str) -> object:
+E = TypeVar("E")
+
+
+def _create(kind: str, registry: dict[str, Callable[[], E]], name: str) -> E:
     try:
-        return registry[name]()
+        factory = registry[name]
     except KeyError:
         known = ", ".join(sorted(registry))
         raise UnknownEngineError(f"unknown {kind} {name!r}; known: {known}", name=name) from None
+    return factory()
 
 
 def create_detector(name: str) -> FaceDetector:
-    engine = _create("face detector", DETECTORS, name)  # type: ignore[arg-type]
-    assert isinstance(engine, FaceDetector)
-    return engine
+    return _create("face detector", DETECTORS, name)
 
 
 def create_embedder(name: str) -> FaceEmbedder:
-    engine = _create("face embedder", EMBEDDERS, name)  # type: ignore[arg-type]
-    assert isinstance(engine, FaceEmbedder)
-    return engine
+    return _create("face embedder", EMBEDDERS, name)
 
 
 def create_landmarker(name: str) -> FaceLandmarker:
-    engine = _create("landmarker", LANDMARKERS, name)  # type: ignore[arg-type]
-    assert isinstance(engine, FaceLandmarker)
-    return engine
+    return _create("landmarker", LANDMARKERS, name)
 
 
 @dataclass(slots=True)

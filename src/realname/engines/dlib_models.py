@@ -28,6 +28,8 @@ from realname.errors import ExtraNotInstalledError
 
 __all__ = ["Dlib68Landmarker", "DlibResNetEmbedder", "dlib_box", "import_dlib"]
 
+_GREY_NDIM = 2  # a grey image has two axes (rows, columns), a colour one a third
+
 
 def dlib_box(face: Face) -> tuple[int, int, int, int]:
     """A dlib-style rectangle (left, top, right, bottom) from a YuNet box.
@@ -143,6 +145,6 @@ class Dlib68Landmarker:
 
     def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         predictor = require_loaded(self._predictor, self.name)
-        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        gray = image if image.ndim == _GREY_NDIM else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         shape = predictor(gray, _rect(face))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)

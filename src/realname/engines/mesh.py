@@ -42,6 +42,7 @@ INPUT_SIZE = 192
 MESH_THREADS = 1
 CROP_SCALE = 1.5  # MediaPipe's face-landmark ROI: 1.5 times the detection box, square
 EYE_SIZE = 64
+_GREY_NDIM = 2  # a grey image has two axes (rows, columns), a colour one a third
 EYE_SCALE = 2.3  # MediaPipe's iris ROI: 2.3 times the eye's corner distance, square
 
 # Mesh vertex per iBUG-68 point (image-left = the person's right, as in the 68-point order):
@@ -159,7 +160,7 @@ def eye_transform(first: FloatArray, second: FloatArray) -> npt.NDArray[np.float
 
 
 def _rgb(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    code = cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB
+    code = cv2.COLOR_GRAY2RGB if image.ndim == _GREY_NDIM else cv2.COLOR_BGR2RGB
     return np.asarray(cv2.cvtColor(image, code), dtype=np.uint8)
 
 

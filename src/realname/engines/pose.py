@@ -29,6 +29,10 @@ __all__ = [
 ]
 
 Points = npt.NDArray[np.float32]
+_DEGENERATE_PX = 1e-6  # numerical: an eye or mouth of no width has no openness ratio
+# Geometry: a pitch beyond a right angle is the same head seen the other way up (the
+# decomposition's other solution), folded back by 180 degrees.
+_RIGHT_ANGLE = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ def eye_aspect_ratios(points: Points) -> tuple[float, float]:
 
     def ear(eye: Points) -> float:
         width = _dist(eye[0], eye[3])
-        if width <= 1e-6:
+        if width <= _DEGENERATE_PX:
             return 0.0
         return (_dist(eye[1], eye[5]) + _dist(eye[2], eye[4])) / (2.0 * width)
 
@@ -87,7 +91,7 @@ def eye_aspect_ratios(points: Points) -> tuple[float, float]:
 def mouth_aspect_ratio(points: Points) -> float:
     """Inner-lip opening over mouth width (60-67 inner lips, 48/54 corners)."""
     width = _dist(points[48], points[54])
-    if width <= 1e-6:
+    if width <= _DEGENERATE_PX:
         return 0.0
     opening = (
         _dist(points[61], points[67])
@@ -128,9 +132,9 @@ def head_pose(
     yaw = math.degrees(math.atan2(-rotation[2, 0], sy))
     roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
     pitch = (pitch + 180.0) % 360.0 - 180.0
-    if pitch > 90:
+    if pitch > _RIGHT_ANGLE:
         pitch -= 180
-    elif pitch < -90:
+    elif pitch < -_RIGHT_ANGLE:
         pitch += 180
     tx, ty, tz = (float(v) for v in tvec.ravel())
     sight_yaw = math.degrees(math.atan2(tx, tz))

@@ -12,46 +12,17 @@ import numpy.typing as npt
 
 from realname.engines._state import quiet_opencv, require_loaded
 from realname.engines.base import Face, FloatArray
+from realname.engines.geometry import ARCFACE_SIZE, warp_to_template
 from realname.engines.models import resolve_model
 
-__all__ = ["ARCFACE_TEMPLATE", "SFaceEmbedder", "l2_normalise", "similarity_transform"]
+__all__ = ["SFaceEmbedder", "l2_normalise"]
 
-#: Where the 5 points go in a 112x112 crop (the ArcFace / SFace template).
-ARCFACE_TEMPLATE = np.array(
-    [
-        [38.2946, 51.6963],
-        [73.5318, 51.5014],
-        [56.0252, 71.7366],
-        [41.5493, 92.3655],
-        [70.7299, 92.2041],
-    ],
-    dtype=np.float64,
-)
-
-
-def similarity_transform(
-    src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """The 2x3 least-squares similarity mapping ``src`` onto ``dst`` (Umeyama, 1991)."""
-    n = src.shape[0]
-    mean_src, mean_dst = src.mean(axis=0), dst.mean(axis=0)
-    centred_src, centred_dst = src - mean_src, dst - mean_dst
-    cov = centred_dst.T @ centred_src / n
-    u, singular, vt = np.linalg.svd(cov)
-    d = np.eye(2)
-    if np.linalg.det(cov) < 0:
-        d[1, 1] = -1
-    rotation = u @ d @ vt
-    scale = float((singular * np.diag(d)).sum() / ((centred_src**2).sum() / n))
-    out = np.zeros((2, 3))
-    out[:, :2] = scale * rotation
-    out[:, 2] = mean_dst - scale * rotation @ mean_src
-    return out
+_MIN_NORM = 1e-12  # a numerical floor: a zero vector stays zero instead of dividing by 0
 
 
 def l2_normalise(vectors: FloatArray) -> FloatArray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    out: FloatArray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    out: FloatArray = (vectors / np.maximum(norms, _MIN_NORM)).astype(np.float32)
     return out
 
 
@@ -61,7 +32,7 @@ class SFaceEmbedder:
     name = "sface"
     version = "2021dec"
     dim = 128
-    crop_size = 112
+    crop_size = ARCFACE_SIZE
 
     def __init__(self) -> None:
         self._net: Any = None
@@ -81,12 +52,7 @@ class SFaceEmbedder:
         5 points onto the ArcFace template, bilinear warp (at most 1 grey level apart from it,
         cosine >= 0.9999994 between the embeddings on 20 LFW faces)."""
         require_loaded(self._net, self.name)
-        matrix = similarity_transform(
-            np.asarray(face.landmarks, dtype=np.float64), ARCFACE_TEMPLATE
-        )
-        return np.asarray(
-            cv2.warpAffine(image, matrix, (self.crop_size, self.crop_size)), dtype=np.uint8
-        )
+        return warp_to_template(image, face)
 
     def embed(self, crops: Sequence[npt.NDArray[np.uint8]]) -> FloatArray:
         net = require_loaded(self._net, self.name)

@@ -29,10 +29,9 @@ class YuNetDetector:
         self._path: str | None = None
         self._local = threading.local()
 
-    def _create(self) -> Any:
-        assert self._path is not None
+    def _create(self, path: str) -> Any:
         return cv2.FaceDetectorYN.create(
-            self._path, "", (320, 320), self.score_threshold, self.nms_threshold, self.top_k
+            path, "", (320, 320), self.score_threshold, self.nms_threshold, self.top_k
         )
 
     def load(self) -> None:
@@ -40,15 +39,15 @@ class YuNetDetector:
             return
         quiet_opencv()
         self._path = str(resolve_model("yunet"))
-        self._local.net = self._create()
+        self._local.net = self._create(self._path)
 
     def detect(self, image: npt.NDArray[np.uint8]) -> list[Face]:
-        require_loaded(self._path, self.name)
+        path = require_loaded(self._path, self.name)
         # setInputSize + detect mutate the net: one net per thread (232 KB each), no lock, so
         # that threads detect in parallel (OpenCV releases the GIL).
         net = getattr(self._local, "net", None)
         if net is None:
-            net = self._local.net = self._create()
+            net = self._local.net = self._create(path)
         height, width = image.shape[:2]
         net.setInputSize((width, height))
         _, raw = net.detect(image)

@@ -81,12 +81,12 @@ from realname.liveness.challenge import (
     TURNS,
     Challenge,
     ChallengeMatch,
-    PromptPolicy,
     Schedule,
     issue_challenge,
     match_scheduled,
     match_steps,
 )
+from realname.policy import PromptPolicy
 
 if TYPE_CHECKING:
     from realname.engines import Engines

@@ -288,7 +288,7 @@ def evaluate_liveness(
             )
         else:
             report = check_liveness(
-                clip, challenge, engines, live_policy, policy, step_timeout_s=clip.duration_s + 1.0
+                clip, challenge, engines, policy, step_timeout_s=clip.duration_s + 1.0
             )
             samples.append(
                 _sample(
@@ -323,7 +323,7 @@ def evaluate_liveness(
         )
         challenge = issue_challenge(rng)
         report = check_liveness(
-            clip, challenge, engines, live_policy, policy, step_timeout_s=clip.duration_s + 1.0
+            clip, challenge, engines, policy, step_timeout_s=clip.duration_s + 1.0
         )
         samples.append(
             _sample(

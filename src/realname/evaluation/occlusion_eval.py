@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from realname.engines import Engines
 from realname.engines.base import Face
-from realname.engines.sface import ARCFACE_TEMPLATE, similarity_transform
+from realname.engines.geometry import ARCFACE_TEMPLATE, similarity_transform
 from realname.errors import InputError
 from realname.evaluation.datasets import to_chip
 from realname.evaluation.liveness_eval import _clip, _label_items

@@ -41,14 +41,9 @@ from typing import Any
 
 from realname.evaluation import attacks
 from realname.evaluation.attacks import ClipEvents, loop_events, upper_95
-from realname.liveness.actions import Action, ActionEvent, ActionPolicy
-from realname.liveness.challenge import (
-    Challenge,
-    ChallengeMatch,
-    PromptPolicy,
-    issue_challenge,
-    match_scheduled,
-)
+from realname.liveness.actions import ActionEvent
+from realname.liveness.challenge import Challenge, ChallengeMatch, issue_challenge, match_scheduled
+from realname.policy import Action, ActionPolicy, PromptPolicy
 
 __all__ = ["CANDIDATES", "ToleranceRow", "evaluate_tolerances"]
 

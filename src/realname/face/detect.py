@@ -25,12 +25,14 @@ import numpy as np
 import numpy.typing as npt
 
 from realname.engines.base import Face, FaceDetector
+from realname.engines.geometry import clamp_box
 from realname.errors import MultipleFacesError, NoFaceError
+from realname.policy import FaceSearch
 
 __all__ = [
+    "SAME_FACE_IOU",
     "DefectMeasure",
     "FaceChoice",
-    "FaceSearch",
     "Resolution",
     "alignment_view",
     "find_faces",
@@ -45,35 +47,10 @@ Image = npt.NDArray[np.uint8]
 Strategy = Literal["dominant", "central"]
 
 
-@dataclass(frozen=True, slots=True)
-class FaceSearch:
-    """How faces are searched for. Part of :class:`~realname.policy.MatchPolicy`."""
-
-    work_long_side: int = 320  # detect at most at this long side, then refine at native size
-    upsample_below_short_side: int = 200  # smaller images are upsampled ...
-    upsample_to_short_side: int = 300  # ... to this short side
-    # ... but never past this many pixels, whatever the input: a second guard behind the
-    # aspect limit of ImageLimits (a 20,000 x 40 strip enlarged to a 300 px short side was 45
-    # megapixels, and 4 GB in the detector). 4:3 at a 300 px short side is 0.12 megapixels;
-    # 3:1 (the widest image accepted) is 0.27.
-    upsample_max_pixels: int = 500_000
-    refine: bool = True
-    fallback_max_side: int = 400  # whole-image fallback only for tight crops up to this size
-    fallback_aspect: tuple[float, float] = (0.6, 1.05)  # width / height of a portrait crop
-    # Before alignment, the 5 points of a small face (box narrower than refine_below_face_px) or
-    # of a tilted one (eye line beyond refine_above_roll_deg) are found again on a crop turned
-    # so the eyes are level and scaled so the face box is landmark_face_px wide (0: never).
-    # Measured 2026-12-01 on nuaa and asian_celebrities: refining every face raised the mean
-    # genuine score (0.610 to 0.633 on the celebrities) but moved the points of some upright
-    # 140 px NUAA faces (a genuine pair fell from 0.52 to 0.36); small or tilted faces only
-    # leaves NUAA as it was and lifts a celebrity pair (eyes 33 px apart) from 0.39 to 0.45.
-    # It changes LFW templates too, hence the recalibration of 2026-12-01 (see policy.json).
-    landmark_face_px: int = 160
-    refine_below_face_px: float = 100.0
-    refine_above_roll_deg: float = 10.0
-
-
-DEFAULT_SEARCH = FaceSearch()
+#: A box found again counts as the face it was looked for at this intersection over union or
+#: more. Not a tuned threshold: the overlap at which YuNet's own non-maximum suppression
+#: (``YuNetDetector.nms_threshold``) calls two boxes one face.
+SAME_FACE_IOU = 0.3
 
 # Where the 5 points sit, as fractions of width and height, in a tight ID-style portrait
 # (head and shoulders, as on the chip of a Chinese ID card).
@@ -120,11 +97,10 @@ def redetect_near(
     """The face overlapping ``face`` found on a crop around it (at most ``work`` px a side, and
     scaled so the face is about ``face_px`` wide when given), or None. Used to refine a coarse
     detection and to track a face from one frame to the next."""
-    height, width = image.shape[:2]
     cx, cy = face.centre
     side = 2.2 * max(face.box[2], face.box[3])
-    x0, y0 = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
-    x1, y1 = min(width, round(cx + side / 2)), min(height, round(cy + side / 2))
+    half = side / 2
+    x0, y0, x1, y1 = clamp_box(cx - half, cy - half, cx + half, cy + half, image.shape)
     crop = image[y0:y1, x0:x1]
     if crop.size == 0:
         return None
@@ -134,7 +110,7 @@ def redetect_near(
     small = _resize(crop, factor) if factor < 1 else crop
     found = [_shift(f, x0, y0, factor) for f in detector.detect(np.ascontiguousarray(small))]
     best = max(found, key=lambda f: iou(f, face), default=None)
-    if best is None or iou(best, face) < 0.3:
+    if best is None or iou(best, face) < SAME_FACE_IOU:
         return None
     return Face(best.box, best.landmarks, best.score, face.source)
 
@@ -147,7 +123,7 @@ def _refine(detector: FaceDetector, image: Image, face: Face, work: int) -> Face
     return Face(found.box, found.landmarks, max(found.score, face.score), face.source)
 
 
-def upsample_factor(shape: tuple[int, ...], search: FaceSearch = DEFAULT_SEARCH) -> float:
+def upsample_factor(shape: tuple[int, ...], search: FaceSearch) -> float:
     """How much a small image is enlarged for detection and alignment (1.0: not at all).
 
     The enlarged image never exceeds ``search.upsample_max_pixels`` (an image already that
@@ -162,14 +138,12 @@ def upsample_factor(shape: tuple[int, ...], search: FaceSearch = DEFAULT_SEARCH)
     return factor if factor > 1.0 else 1.0
 
 
-def refine_landmarks(
-    detector: FaceDetector, image: Image, face: Face, search: FaceSearch = DEFAULT_SEARCH
-) -> Face:
+def refine_landmarks(detector: FaceDetector, image: Image, face: Face, search: FaceSearch) -> Face:
     """A small or tilted ``face`` with its 5 points found again on a crop around it, turned so
     that the eyes are level and scaled so that the face box is ``search.landmark_face_px`` wide,
     then mapped back to ``image``'s pixels; ``face`` unchanged when it is neither, or when that
     finds no face there. The detector places its points best on an upright face of moderate
-    size (see :class:`FaceSearch` for what was measured)."""
+    size (see :class:`~realname.policy.FaceSearch` for what was measured)."""
     target = float(search.landmark_face_px)
     if target <= 0 or face.source == "whole_image_fallback":
         return face
@@ -193,7 +167,7 @@ def refine_landmarks(
     expected = Face(box, face.landmarks, 0.0)
     found = detector.detect(np.ascontiguousarray(view, dtype=np.uint8))
     best = max(found, key=lambda f: iou(f, expected), default=None)
-    if best is None or iou(best, expected) < 0.3:
+    if best is None or iou(best, expected) < SAME_FACE_IOU:
         return face
     back = cv2.invertAffineTransform(matrix)
     points = np.asarray(best.landmarks, dtype=np.float64) @ back[:, :2].T + back[:, 2]
@@ -201,9 +175,7 @@ def refine_landmarks(
     return Face(face.box, landmarks, face.score, face.source)  # type: ignore[arg-type]
 
 
-def alignment_view(
-    image: Image, face: Face, search: FaceSearch = DEFAULT_SEARCH
-) -> tuple[Image, Face]:
+def alignment_view(image: Image, face: Face, search: FaceSearch) -> tuple[Image, Face]:
     """The image and face to align from: small images are enlarged first, so that the engine's
     crop is not a bilinear blow-up of a few dozen pixels."""
     factor = upsample_factor(image.shape, search)
@@ -212,9 +184,7 @@ def alignment_view(
     return _resize(image, factor), face.scaled(factor)
 
 
-def find_faces(
-    detector: FaceDetector, image: Image, search: FaceSearch = DEFAULT_SEARCH
-) -> list[Face]:
+def find_faces(detector: FaceDetector, image: Image, search: FaceSearch) -> list[Face]:
     """Every face in ``image`` in its own pixel coordinates, most confident first."""
     long = max(image.shape[:2])
     factor = upsample_factor(image.shape, search)
@@ -230,7 +200,7 @@ def find_faces(
     return faces
 
 
-def whole_image_face(image: Image, search: FaceSearch = DEFAULT_SEARCH) -> Face | None:
+def whole_image_face(image: Image, search: FaceSearch) -> Face | None:
     """A face assumed to fill a tight portrait crop, or None when the image is not one."""
     height, width = image.shape[:2]
     aspect = width / height
@@ -238,7 +208,7 @@ def whole_image_face(image: Image, search: FaceSearch = DEFAULT_SEARCH) -> Face 
     if max(height, width) > search.fallback_max_side or not lo <= aspect <= hi:
         return None
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    if float(gray.std()) < 12.0:  # a flat image is no portrait
+    if float(gray.std()) < search.fallback_min_grey_std:  # a flat image is no portrait
         return None
     points = tuple((fx * width, fy * height) for fx, fy in _PORTRAIT_POINTS)
     box = (0.18 * width, 0.25 * height, 0.64 * width, 0.62 * height)

@@ -26,10 +26,15 @@ import numpy as np
 import numpy.typing as npt
 
 from realname.engines.base import FaceDetector
-from realname.face.detect import DEFAULT_SEARCH, FaceSearch, find_faces
-from realname.policy import QualityPolicy
+from realname.engines.geometry import clamp_box
+from realname.face.detect import find_faces
+from realname.policy import FaceSearch, FramingPolicy, QualityPolicy
 
-__all__ = ["FramingAdvice", "FramingPolicy", "FramingResult", "assess_framing"]
+__all__ = ["FramingAdvice", "FramingResult", "assess_framing"]
+
+#: A second face at least this fraction of the main one's width is someone else in view; a
+#: poster far behind is not. A rule of the advice (it judges nothing: the clip is judged).
+_OTHER_FACE_WIDTH = 0.5
 
 
 class FramingAdvice:
@@ -43,13 +48,6 @@ class FramingAdvice:
     TOO_FAR = "TOO_FAR"
     TOO_CLOSE = "TOO_CLOSE"
     NOT_CENTRED = "NOT_CENTRED"
-
-
-@dataclass(frozen=True, slots=True)
-class FramingPolicy:
-    min_face_width: float  # face box width over frame width
-    max_face_width: float
-    max_centre_offset: float  # face centre from the frame centre, over frame width (x), height (y)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +77,7 @@ def assess_framing(
     framing: FramingPolicy,
     *,
     analysis_long_side: int,
-    search: FaceSearch = DEFAULT_SEARCH,
+    search: FaceSearch,
 ) -> FramingResult:
     height, width = image.shape[:2]
     found = find_faces(detector, image, search)
@@ -87,16 +85,15 @@ def assess_framing(
     if not found:
         return FramingResult(FramingAdvice.NO_FACE, None, nan, nan, nan, 0)
     widest = max(f.box[2] for f in found)
-    # A face half as wide as the main one or more is someone else in view; a poster far behind
-    # is not.
-    faces = sorted((f for f in found if f.box[2] >= 0.5 * widest), key=lambda f: -f.box[2])
+    faces = sorted(
+        (f for f in found if f.box[2] >= _OTHER_FACE_WIDTH * widest), key=lambda f: -f.box[2]
+    )
     if len(faces) > 1:
         return FramingResult(FramingAdvice.MULTIPLE_FACES, None, nan, nan, nan, len(faces))
     face = faces[0]
     x, y, w, h = face.box
     box = (x / width, y / height, w / width, h / height)
-    x0, y0 = max(0, round(x)), max(0, round(y))
-    x1, y1 = min(width, round(x + w)), min(height, round(y + h))
+    x0, y0, x1, y1 = clamp_box(x, y, x + w, y + h, image.shape)
     gray = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY) if x1 > x0 and y1 > y0 else None
     brightness = float(gray.mean()) if gray is not None else nan
     inter_eye = face.inter_eye_px * analysis_long_side / max(width, height)

@@ -121,17 +121,27 @@ def _crop(image: Image, face: Face, engines: Engines, policy: MatchPolicy) -> Im
     return engines.embedder.align(*alignment_view(image, refined, policy.search))
 
 
+def _with_mirrors(crops: Sequence[Image], mirror: bool) -> list[Image]:
+    """``crops``, followed (``mirror``) by their horizontal mirror images in the same order."""
+    mirrors = [np.ascontiguousarray(crop[:, ::-1]) for crop in crops] if mirror else []
+    return [*crops, *mirrors]
+
+
+def _fuse_mirrors(vectors: FloatArray, mirror: bool) -> FloatArray:
+    """One row per crop of the embeddings of :func:`_with_mirrors`'s crops: each crop's vector
+    plus its mirror image's (not normalised), or the rows as given without mirrors."""
+    if not mirror:
+        return vectors
+    half = len(vectors) // 2
+    return vectors[:half] + vectors[half:]
+
+
 def _embed(
     image: Image, faces: Sequence[Face], engines: Engines, policy: MatchPolicy, mirror: bool
 ) -> FloatArray:
     crops = [_crop(image, face, engines, policy) for face in faces]
-    if mirror:
-        crops += [np.ascontiguousarray(crop[:, ::-1]) for crop in crops]
-    vectors = engines.embedder.embed(crops)
-    if mirror:
-        half = len(faces)
-        vectors = vectors[:half] + vectors[half:]
-    return l2_normalise(vectors)
+    vectors = engines.embedder.embed(_with_mirrors(crops, mirror))
+    return l2_normalise(_fuse_mirrors(vectors, mirror))
 
 
 def enrol_face(
@@ -195,9 +205,19 @@ class FaceMatch:
         return out
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Usable:
+    """A probe whose one face was found: its result so far, its image and its face."""
+
+    result: ProbeResult
+    image: Image
+    face: Face
+    quality: FaceQuality
+
+
 def _locate_probe(
     index: int, source: ImageSource, engines: Engines, policy: MatchPolicy, limits: ImageLimits
-) -> tuple[ProbeResult, Image | None]:
+) -> tuple[ProbeResult, _Usable | None]:
     image = load_image(source, limits)
     try:
         located = locate_face(image, engines, policy, role="probe", allow_fallback=False)
@@ -205,7 +225,8 @@ def _locate_probe(
         return ProbeResult(index, False, ("NO_FACE",)), None
     except MultipleFacesError:
         return ProbeResult(index, False, ("MULTIPLE_FACES",)), None
-    return ProbeResult(index, False, located.quality.reasons, located.face, located.quality), image
+    result = ProbeResult(index, False, located.quality.reasons, located.face, located.quality)
+    return result, _Usable(result, image, located.face, located.quality)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -230,6 +251,53 @@ def prepare_reference(
     return PreparedReference(image, located, _crop(image, located.face, engines, policy))
 
 
+def _choose_probes(
+    located: Sequence[tuple[ProbeResult, _Usable | None]], policy: MatchPolicy
+) -> tuple[list[_Usable], bool]:
+    """The best usable probes (at most ``max_probes``, best first), and whether any probe was
+    uncovered (a covered face is never fused with uncovered ones: FACE_OCCLUDED, issue 10)."""
+    usable = [u for _, u in located if u is not None]
+    if not usable:
+        codes = {code for r, _ in located for code in r.reasons}
+        if codes == {"MULTIPLE_FACES"}:
+            raise MultipleFacesError("every probe image shows several faces", role="probe")
+        raise NoFaceError("no face was found in any probe image", role="probe")
+    uncovered = [u for u in usable if QualityReason.FACE_OCCLUDED not in u.result.reasons]
+    ranked = sorted(uncovered or usable, key=lambda u: u.quality.rank, reverse=True)
+    return ranked[: policy.template.max_probes], bool(uncovered)
+
+
+def _score(
+    reference: PreparedReference, chosen: Sequence[_Usable], engines: Engines, policy: MatchPolicy
+) -> float:
+    """The similarity of the reference's template and the chosen probes' fused template, from
+    one batch of every crop: the reference (with its mirror) and the chosen probes (with the
+    mirror when there is only one)."""
+    mirror_ref = policy.template.mirror_single_image
+    mirror_probe = mirror_ref and len(chosen) == 1
+    ref_crops = _with_mirrors([reference.crop], mirror_ref)
+    probe_crops = [_crop(u.image, u.face, engines, policy) for u in chosen]
+    vectors = engines.embedder.embed([*ref_crops, *_with_mirrors(probe_crops, mirror_probe)])
+    n_ref = len(ref_crops)
+    ref_vector = l2_normalise(_fuse_mirrors(vectors[:n_ref], mirror_ref))[0]
+    probe_vectors = _fuse_mirrors(vectors[n_ref:], mirror_probe)
+    if mirror_probe:
+        probe_vectors = l2_normalise(probe_vectors)
+    fused = l2_normalise(probe_vectors.mean(axis=0, keepdims=True))[0]
+    return float(np.dot(fused, ref_vector))
+
+
+def _match_reasons(
+    score: float, threshold: float, ref: Located, chosen: Sequence[_Usable]
+) -> list[str]:
+    reasons: list[str] = [] if score >= threshold else [FACE_MISMATCH]
+    reasons += [f"REFERENCE_{code}" for code in ref.quality.reasons]
+    if all(not u.quality.acceptable for u in chosen):
+        reasons.append(PROBE_QUALITY_LOW)
+        reasons += [f"PROBE_{code}" for code in chosen[0].result.reasons]
+    return reasons
+
+
 def match_faces(
     reference: ImageSource | PreparedReference,
     probes: Sequence[ImageSource],
@@ -248,56 +316,21 @@ def match_faces(
         reference = prepare_reference(reference, engines, policy, limits)
     ref = reference.located
     t1 = time.perf_counter()
-
     located = [_locate_probe(i, p, engines, policy, limits) for i, p in enumerate(probes)]
-    usable = [(r, img) for r, img in located if img is not None and r.quality is not None]
-    if not usable:
-        codes = {code for r, _ in located for code in r.reasons}
-        if codes == {"MULTIPLE_FACES"}:
-            raise MultipleFacesError("every probe image shows several faces", role="probe")
-        raise NoFaceError("no face was found in any probe image", role="probe")
-    # A covered face is never fused with uncovered ones (FACE_OCCLUDED, issue 10).
-    uncovered = [u for u in usable if QualityReason.FACE_OCCLUDED not in u[0].reasons]
-    usable = uncovered or usable
-    usable.sort(key=lambda item: item[0].quality.rank if item[0].quality else 0.0, reverse=True)
-    chosen = usable[: policy.template.max_probes]
+    chosen, any_uncovered = _choose_probes(located, policy)
     t2 = time.perf_counter()
-
-    # One batch for every crop: the reference (with its mirror) and the chosen probes.
-    mirror_ref = policy.template.mirror_single_image
-    mirror_probe = mirror_ref and len(chosen) == 1
-    crops = [reference.crop]
-    crops += [np.ascontiguousarray(crops[0][:, ::-1])] if mirror_ref else []
-    for r, img in chosen:
-        assert img is not None and r.face is not None
-        crops.append(_crop(img, r.face, engines, policy))
-    if mirror_probe:
-        crops.append(np.ascontiguousarray(crops[-1][:, ::-1]))
-    vectors = engines.embedder.embed(crops)
-    n_ref = 2 if mirror_ref else 1
-    ref_vector = l2_normalise(vectors[:n_ref].sum(axis=0, keepdims=True))[0]
-    probe_vectors = vectors[n_ref:]
-    if mirror_probe:
-        probe_vectors = l2_normalise(probe_vectors.sum(axis=0, keepdims=True))
-    fused = l2_normalise(probe_vectors.mean(axis=0, keepdims=True))[0]
-    score = float(np.dot(fused, ref_vector))
+    score = _score(reference, chosen, engines, policy)
     t3 = time.perf_counter()
 
-    chosen_ids = {r.index for r, _ in chosen}
+    chosen_ids = {u.result.index for u in chosen}
     results = tuple(
         ProbeResult(r.index, r.index in chosen_ids, r.reasons, r.face, r.quality)
         for r, _ in located
     )
     # A covered reference or covered probes fail the match whatever the score: their reasons
     # (REFERENCE_FACE_OCCLUDED, PROBE_FACE_OCCLUDED) follow.
-    covered = QualityReason.FACE_OCCLUDED in ref.quality.reasons or not uncovered
+    covered = QualityReason.FACE_OCCLUDED in ref.quality.reasons or not any_uncovered
     passed = score >= point.threshold and not covered
-    reasons: list[str] = [] if score >= point.threshold else [FACE_MISMATCH]
-    reasons += [f"REFERENCE_{code}" for code in ref.quality.reasons]
-    if all(r.quality is not None and not r.quality.acceptable for r, _ in chosen):
-        reasons.append(PROBE_QUALITY_LOW)
-        best = chosen[0][0]
-        reasons += [f"PROBE_{code}" for code in best.reasons]
     return FaceMatch(
         passed=passed,
         decision="match" if passed else "no_match",
@@ -312,7 +345,7 @@ def match_faces(
         reference_face=ref.face,
         reference_quality=ref.quality,
         probes=results,
-        reasons=tuple(reasons),
+        reasons=tuple(_match_reasons(score, point.threshold, ref, chosen)),
         timings_ms={
             "reference_detection": round((t1 - t0) * 1000, 2),
             "probe_detection": round((t2 - t1) * 1000, 2),

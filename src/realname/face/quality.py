@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realname.engines.base import Face
-from realname.engines.sface import ARCFACE_TEMPLATE, similarity_transform
+from realname.engines.geometry import warp_to_template
 from realname.face.occlusion import OcclusionCues, measure_occlusion, occluded_cues
 from realname.policy import QualityPolicy
 
@@ -52,6 +52,10 @@ _NOSE_DEPTH_RATIO = 0.55  # nose tip protrusion / inter-eye distance, for yaw
 # With YuNet's points the nose tip of a frontal face sits 0.563 of the way from the eye line to
 # the mouth line (median of 400 LFW images, 2026-11-28; the ArcFace template says 0.495).
 _FRONTAL_NOSE_FRACTION = 0.563
+_DEGENERATE_PX = 1e-6  # numerical: a mouth at the eye line gives no ratio to divide by
+# A clipped pixel: within 5 grey levels of black or of white (the share of them is policy:
+# QualityPolicy.max_clipped_fraction).
+_CLIPPED_DARK, _CLIPPED_BRIGHT = 5, 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +91,8 @@ class FaceQuality:
 
 
 def canonical_crop(image: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.uint8]:
-    matrix = similarity_transform(np.asarray(face.landmarks, dtype=np.float64), ARCFACE_TEMPLATE)
-    return np.asarray(
-        cv2.warpAffine(image, matrix, (112, 112), borderMode=cv2.BORDER_REPLICATE), dtype=np.uint8
-    )
+    """The 112x112 ArcFace crop that quality is measured on (edges replicated, not black)."""
+    return warp_to_template(image, face, cv2.BORDER_REPLICATE)
 
 
 def estimate_pose(face: Face) -> tuple[float, float, float]:
@@ -107,13 +109,66 @@ def estimate_pose(face: Face) -> tuple[float, float, float]:
     mouth_mid = (mouth_l + mouth_r) / 2
     nose_f = rot @ (nose - eye_mid)
     mouth_f = rot @ (mouth_mid - eye_mid)
-    axis_x = mouth_f[0] * (nose_f[1] / mouth_f[1]) if abs(mouth_f[1]) > 1e-6 else 0.0
+    axis_x = mouth_f[0] * (nose_f[1] / mouth_f[1]) if abs(mouth_f[1]) > _DEGENERATE_PX else 0.0
     yaw_ratio = (nose_f[0] - axis_x) / (_NOSE_DEPTH_RATIO * inter_eye)
     yaw = math.degrees(math.asin(max(-1.0, min(1.0, yaw_ratio))))
-    fraction = nose_f[1] / mouth_f[1] if abs(mouth_f[1]) > 1e-6 else _FRONTAL_NOSE_FRACTION
+    flat = abs(mouth_f[1]) <= _DEGENERATE_PX
+    fraction = _FRONTAL_NOSE_FRACTION if flat else nose_f[1] / mouth_f[1]
     pitch_ratio = (_FRONTAL_NOSE_FRACTION - fraction) / 0.5
     pitch = math.degrees(math.asin(max(-1.0, min(1.0, pitch_ratio))))
     return yaw, pitch, roll
+
+
+@dataclass(frozen=True, slots=True)
+class _Measures:
+    """What is measured on the canonical crop of one face."""
+
+    gray: npt.NDArray[np.uint8]
+    sharpness: float
+    brightness: float
+    clipped: float
+    eye_contrast: float
+
+
+def _measure(image: npt.NDArray[np.uint8], face: Face) -> _Measures:
+    crop = canonical_crop(image, face)
+    gray = np.asarray(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    inner = gray[30:104, 20:92]  # eyes to chin, cheek to cheek
+    eye_patches = [gray[47:57, 30:47], gray[47:57, 65:82]]  # around each eye centre
+    return _Measures(
+        gray=gray,
+        sharpness=float(cv2.Laplacian(inner, cv2.CV_64F).var()),
+        brightness=float(inner.mean()),
+        clipped=float(np.mean((inner <= _CLIPPED_DARK) | (inner >= _CLIPPED_BRIGHT))),
+        eye_contrast=float(min(p.std() for p in eye_patches)),
+    )
+
+
+def _limit_reasons(
+    face: Face,
+    m: _Measures,
+    pose: tuple[float, float, float],
+    policy: QualityPolicy,
+    role: str,
+) -> list[str]:
+    """The codes of every limit of ``policy`` (occlusion aside) that the face misses."""
+    yaw, pitch, roll = pose
+    reference = role == "reference"
+    min_eye = policy.min_inter_eye_px_reference if reference else policy.min_inter_eye_px_probe
+    min_sharpness = policy.min_sharpness_reference if reference else policy.min_sharpness_probe
+    failures = (
+        (face.source == "whole_image_fallback", QualityReason.FACE_NOT_DETECTED),
+        (face.inter_eye_px < min_eye, QualityReason.FACE_TOO_SMALL),
+        (m.sharpness < min_sharpness, QualityReason.FACE_BLURRY),
+        (m.brightness < policy.min_brightness, QualityReason.FACE_TOO_DARK),
+        (m.brightness > policy.max_brightness, QualityReason.FACE_TOO_BRIGHT),
+        (m.clipped > policy.max_clipped_fraction, QualityReason.FACE_CLIPPED),
+        (abs(yaw) > policy.max_abs_yaw_deg, QualityReason.POSE_YAW),
+        (abs(pitch) > policy.max_abs_pitch_deg, QualityReason.POSE_PITCH),
+        (abs(roll) > policy.max_abs_roll_deg, QualityReason.POSE_ROLL),
+        (m.eye_contrast < policy.min_eye_contrast, QualityReason.EYES_NOT_VISIBLE),
+    )
+    return [code for failed, code in failures if failed]
 
 
 def assess_quality(
@@ -125,60 +180,26 @@ def assess_quality(
     role: str = "probe",
 ) -> FaceQuality:
     """Measure one face and list every limit of ``policy`` it misses."""
-    crop = canonical_crop(image, face)
-    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    inner = gray[30:104, 20:92]  # eyes to chin, cheek to cheek
-    sharpness = float(cv2.Laplacian(inner, cv2.CV_64F).var())
-    brightness = float(inner.mean())
-    clipped = float(np.mean((inner <= 5) | (inner >= 250)))
-    eye_patches = [gray[47:57, 30:47], gray[47:57, 65:82]]  # around each eye centre
-    eye_contrast = float(min(p.std() for p in eye_patches))
+    m = _measure(image, face)
     yaw, pitch, roll = estimate_pose(face)
-
-    reasons: list[str] = []
-    min_eye = (
-        policy.min_inter_eye_px_reference if role == "reference" else policy.min_inter_eye_px_probe
-    )
-    if face.source == "whole_image_fallback":
-        reasons.append(QualityReason.FACE_NOT_DETECTED)
-    if face.inter_eye_px < min_eye:
-        reasons.append(QualityReason.FACE_TOO_SMALL)
-    min_sharpness = (
-        policy.min_sharpness_reference if role == "reference" else policy.min_sharpness_probe
-    )
-    if sharpness < min_sharpness:
-        reasons.append(QualityReason.FACE_BLURRY)
-    if brightness < policy.min_brightness:
-        reasons.append(QualityReason.FACE_TOO_DARK)
-    if brightness > policy.max_brightness:
-        reasons.append(QualityReason.FACE_TOO_BRIGHT)
-    if clipped > policy.max_clipped_fraction:
-        reasons.append(QualityReason.FACE_CLIPPED)
-    if abs(yaw) > policy.max_abs_yaw_deg:
-        reasons.append(QualityReason.POSE_YAW)
-    if abs(pitch) > policy.max_abs_pitch_deg:
-        reasons.append(QualityReason.POSE_PITCH)
-    if abs(roll) > policy.max_abs_roll_deg:
-        reasons.append(QualityReason.POSE_ROLL)
-    if eye_contrast < policy.min_eye_contrast:
-        reasons.append(QualityReason.EYES_NOT_VISIBLE)
+    reasons = _limit_reasons(face, m, (yaw, pitch, roll), policy, role)
     if face_count > 1:
         reasons.append(QualityReason.MULTIPLE_FACES)
     limit = policy.occlusion_max_abs_pose_deg
     frontal = max(abs(yaw), abs(pitch), abs(roll)) <= limit
-    occlusion = measure_occlusion(gray) if frontal else None
+    occlusion = measure_occlusion(m.gray) if frontal else None
     covered = occluded_cues(occlusion, policy) if occlusion is not None else ()
     if covered:
         reasons.append(QualityReason.FACE_OCCLUDED)
     return FaceQuality(
         inter_eye_px=round(face.inter_eye_px, 2),
-        sharpness=round(sharpness, 2),
-        brightness=round(brightness, 2),
-        clipped_fraction=round(clipped, 4),
+        sharpness=round(m.sharpness, 2),
+        brightness=round(m.brightness, 2),
+        clipped_fraction=round(m.clipped, 4),
         yaw_deg=round(yaw, 2),
         pitch_deg=round(pitch, 2),
         roll_deg=round(roll, 2),
-        eye_contrast=round(eye_contrast, 2),
+        eye_contrast=round(m.eye_contrast, 2),
         face_count=face_count,
         detection_score=round(face.score, 4),
         reasons=tuple(reasons),

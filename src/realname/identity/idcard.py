@@ -14,15 +14,19 @@ from typing import Literal
 from realname.errors import IdNumberError
 from realname.identity.identifiers import canonical_id_number
 
-__all__ = ["IdNumber", "check_character", "mask_id_number", "parse_id_number"]
+__all__ = ["MIN_BIRTH_YEAR", "IdNumber", "check_character", "mask_id_number", "parse_id_number"]
+
+MIN_BIRTH_YEAR = 1900  # an earlier birth date inside a number is not plausible
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+_BODY_DIGITS = len(_WEIGHTS)  # the 17 digits the check character is computed from
+_SHOWN = 4  # characters shown at each end of a masked number
 
 
 def check_character(first17: str) -> str:
     """The check character for the first 17 digits."""
-    if len(first17) != 17 or not all("0" <= c <= "9" for c in first17):
+    if len(first17) != _BODY_DIGITS or not all("0" <= c <= "9" for c in first17):
         raise IdNumberError("the first 17 characters of an ID number must be ASCII digits")
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
@@ -58,7 +62,7 @@ def parse_id_number(text: str, *, today: date | None = None) -> IdNumber:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise IdNumberError("the birth date inside the ID number does not exist") from None
-    if born > (today or date.today()) or born.year < 1900:
+    if born > (today or date.today()) or born.year < MIN_BIRTH_YEAR:
         raise IdNumberError("the birth date inside the ID number is not plausible")
     sequence = number[14:17]
     return IdNumber(
@@ -72,6 +76,6 @@ def parse_id_number(text: str, *, today: date | None = None) -> IdNumber:
 
 def mask_id_number(number: str) -> str:
     """``110101199003074578`` -> ``1101**********457X``-style: first 4 and last 4 shown."""
-    if len(number) <= 8:
+    if len(number) <= 2 * _SHOWN:
         return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+    return number[:_SHOWN] + "*" * (len(number) - 2 * _SHOWN) + number[-_SHOWN:]

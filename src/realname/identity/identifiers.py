@@ -27,6 +27,13 @@ import unicodedata
 from realname.errors import IdNumberError, InputError, MsisdnError, RealnameError, UsernameError
 
 __all__ = [
+    "ID_NUMBER_ALPHABET",
+    "ID_NUMBER_FORM",
+    "ID_NUMBER_LENGTH",
+    "MSISDN_FORM",
+    "MSISDN_LENGTH",
+    "MSISDN_PREFIXES",
+    "MSISDN_SEPARATORS",
     "canonical_id_number",
     "canonical_msisdn",
     "canonical_text",
@@ -39,6 +46,17 @@ _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}", re.ASCII)
 _MSISDN_SEPARATORS = re.compile(r"[ \-.()]")
 _MSISDN_PREFIXES = ("+86", "0086", "86")
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+# The rules above, public for the pages (``GET /api/v1/rules``): the browser checks what the
+# server checks, from this one source.
+ID_NUMBER_LENGTH = 18
+ID_NUMBER_ALPHABET = "0123456789X"
+ID_NUMBER_FORM = _ID_NUMBER.pattern
+MSISDN_LENGTH = 11
+MSISDN_FORM = _MSISDN.pattern
+MSISDN_SEPARATORS = _MSISDN_SEPARATORS.pattern
+MSISDN_PREFIXES = _MSISDN_PREFIXES
+MAX_USERNAME_LENGTH = 100  # characters of a staff username (the column is sized for it)
 
 
 def _describe(char: str) -> str:
@@ -64,13 +82,13 @@ def canonical_id_number(text: str) -> str:
     checks the check character and the birth date on this form.
     """
     number = _nfkc(text, IdNumberError, "an ID number").replace(" ", "").upper()
-    foreign = _first_foreign(number, "0123456789X")
+    foreign = _first_foreign(number, ID_NUMBER_ALPHABET)
     if foreign is not None:
         raise IdNumberError(
             f"an ID number holds only the digits 0-9 and X; it contains {_describe(foreign)}"
         )
-    if len(number) != 18:
-        raise IdNumberError(f"an ID number has 18 characters, not {len(number)}")
+    if len(number) != ID_NUMBER_LENGTH:
+        raise IdNumberError(f"an ID number has {ID_NUMBER_LENGTH} characters, not {len(number)}")
     if not _ID_NUMBER.fullmatch(number):
         raise IdNumberError("an ID number is 17 digits and a digit or X")
     return number
@@ -84,7 +102,7 @@ def canonical_msisdn(text: str) -> str:
     """
     digits = _MSISDN_SEPARATORS.sub("", _nfkc(text, MsisdnError, "a mobile number"))
     for prefix in _MSISDN_PREFIXES:
-        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+        if digits.startswith(prefix) and len(digits) == MSISDN_LENGTH + len(prefix):
             digits = digits[len(prefix) :]
             break
     foreign = _first_foreign(digits, "0123456789")
@@ -101,8 +119,8 @@ def canonical_username(text: str) -> str:
     """The canonical form of a staff username (NFKC, trimmed, lower case), or
     :class:`UsernameError`."""
     name = _nfkc(text, UsernameError, "a username").strip().lower()
-    if not 1 <= len(name) <= 100:
-        raise UsernameError("a username has 1 to 100 characters")
+    if not 1 <= len(name) <= MAX_USERNAME_LENGTH:
+        raise UsernameError(f"a username has 1 to {MAX_USERNAME_LENGTH} characters")
     foreign = _first_foreign(name, "abcdefghijklmnopqrstuvwxyz0123456789._-")
     if foreign is not None:
         raise UsernameError(

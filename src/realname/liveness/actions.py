@@ -19,33 +19,20 @@ Each event has a start, an end and a peak (the moment the step is judged to have
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from realname.liveness.signals import SignalTrack
+from realname.policy import ACTIONS, Action, ActionPolicy
 
-__all__ = ["ACTIONS", "Action", "ActionEvent", "ActionPolicy", "Baseline", "detect_actions"]
+__all__ = ["ACTIONS", "Action", "ActionEvent", "Baseline", "detect_actions"]
 
-Action = Literal["blink", "turn_left", "turn_right", "nod", "open_mouth"]
-ACTIONS: tuple[Action, ...] = ("blink", "turn_left", "turn_right", "nod", "open_mouth")
 Series = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class ActionPolicy:
-    baseline_window_s: float
-    blink_close_ratio: float
-    blink_reopen_ratio: float
-    blink_max_s: float
-    blink_max_pitch_change_deg: float
-    blink_max_abs_yaw_deg: float
-    turn_deg: float
-    turn_min_s: float
-    nod_deg: float
-    mouth_open_mar: float
-    mouth_min_s: float
+# A movement held beyond its threshold for less than ``min_s`` still counts when at least this
+# many frames are beyond it: the rule's shape (a single frame is not a movement), not a tuned
+# number; the tuned durations are ActionPolicy's.
+_MIN_FRAMES_BEYOND = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +159,8 @@ def _excursions(
         if values[peak] < threshold:
             continue
         above = np.flatnonzero(window >= threshold)
-        if times[start + above[-1]] - times[start + above[0]] < min_s and len(above) < 2:
+        held = times[start + above[-1]] - times[start + above[0]]
+        if held < min_s and len(above) < _MIN_FRAMES_BEYOND:
             continue
         events.append(
             ActionEvent(

@@ -6,7 +6,8 @@ Two rules judge a clip against a challenge:
   :class:`Schedule`). The server draws, with the operating system's CSPRNG, when each prompt
   appears (offsets in seconds from the start of the recording) and until when its action may
   peak; the page shows each prompt at its offset. Each step's action must *begin* at or after
-  its prompt plus :attr:`PromptPolicy.min_reaction_s` and *peak* by its window's end. Any other
+  its prompt plus :attr:`~realname.policy.PromptPolicy.min_reaction_s` and *peak* by its
+  window's end. Any other
   action (blinks excepted: people blink all the time) seen outside a window of its own step
   fails the capture with ``UNPROMPTED_ACTION``: a recording that loops every action then fails.
 * **Order only** (:func:`match_steps`), for challenges without a schedule: each step is the
@@ -22,17 +23,17 @@ String form, as stored with a session: ``"blink,turn_left"`` (no schedule) or
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from random import Random
 
 from realname.errors import InputError
-from realname.liveness.actions import ACTIONS, Action, ActionEvent
+from realname.liveness.actions import ActionEvent
+from realname.policy import ACTIONS, MIN_CHALLENGE_STEPS, Action, PromptPolicy
 
 __all__ = [
     "Challenge",
     "ChallengeMatch",
-    "PromptPolicy",
     "Schedule",
     "StepResult",
     "draw_schedule",
@@ -47,54 +48,6 @@ TURNS: tuple[Action, ...] = ("turn_left", "turn_right")
 
 
 @dataclass(frozen=True, slots=True)
-class PromptPolicy:
-    """When prompts appear and how a prompted action must follow its prompt (seconds).
-
-    ``first_prompt_s`` and ``gap_s``: inclusive bounds of the first prompt's offset from the
-    recording start (the page's settle time comes first) and of the time between prompts, drawn
-    uniformly on a 10 ms grid. ``window_s``: from a prompt to the end of its window (the latest
-    peak). ``tail_s``: recorded after the last window. ``steps``: step counts the issuer draws
-    from when no length is asked. ``capture_s``: how long the page records every capture, at
-    least what the longest schedule of any of those counts needs (:meth:`longest_capture_s`):
-    after the last window the person holds still, so a looped recording shows unprompted
-    actions there too. ``tolerated``: actions allowed outside their windows. ``provenance``:
-    where each number comes from, by field name."""
-
-    first_prompt_s: tuple[float, float]
-    gap_s: tuple[float, float]
-    min_reaction_s: float
-    window_s: float
-    tail_s: float
-    steps: tuple[int, ...]
-    capture_s: float
-    tolerated: tuple[Action, ...] = ("blink",)
-    provenance: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        lo, hi = self.first_prompt_s
-        glo, ghi = self.gap_s
-        if not (0 <= lo <= hi and 0 < glo <= ghi and self.window_s > self.min_reaction_s >= 0):
-            raise ValueError("prompt bounds must be ordered and the window longer than reaction")
-        if not self.steps or min(self.steps) < 2:
-            raise ValueError("prompt steps must be step counts of at least 2")
-        if any(a not in ACTIONS for a in self.tolerated):
-            raise ValueError(f"unknown tolerated actions {self.tolerated}")
-        for n in self.steps:
-            if self.longest_capture_s(n) > self.capture_s + 1e-9:
-                raise ValueError(
-                    f"a {n}-step capture may last {self.longest_capture_s(n):.2f} s, "
-                    f"over capture_s {self.capture_s}"
-                )
-
-    def longest_capture_s(self, steps: int) -> float:
-        """The longest recording a ``steps``-step schedule may need: the latest first prompt,
-        the longest gaps, the last window and the tail."""
-        return round(
-            self.first_prompt_s[1] + (steps - 1) * self.gap_s[1] + self.window_s + self.tail_s, 3
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class Schedule:
     """Per step: when its prompt appears and when its window ends (seconds from the recording
     start, 10 ms resolution)."""
@@ -104,15 +57,15 @@ class Schedule:
 
     def __post_init__(self) -> None:
         if len(self.prompts_s) != len(self.window_ends_s):
-            raise ValueError("a schedule needs one window end per prompt")
+            raise InputError("a schedule needs one window end per prompt")
         if any(b <= a for a, b in zip(self.prompts_s, self.prompts_s[1:], strict=False)):
-            raise ValueError("prompts must be in increasing order")
+            raise InputError("prompts must be in increasing order")
         if any(e <= p or p < 0 for p, e in zip(self.prompts_s, self.window_ends_s, strict=True)):
-            raise ValueError("each window must end after its prompt")
+            raise InputError("each window must end after its prompt")
 
     def min_capture_s(self, tail_s: float) -> float:
         """The shortest recording this schedule needs: its last window's end plus ``tail_s`` (the
-        page records :attr:`PromptPolicy.capture_s`, which is at least this)."""
+        page records :attr:`~realname.policy.PromptPolicy.capture_s`, which is at least this)."""
         return round(max(self.window_ends_s, default=0.0) + tail_s, 3)
 
 
@@ -123,7 +76,7 @@ class Challenge:
 
     def __post_init__(self) -> None:
         if self.schedule is not None and len(self.schedule.prompts_s) != len(self.steps):
-            raise ValueError("a schedule needs one prompt per step")
+            raise InputError("a schedule needs one prompt per step")
 
     def __str__(self) -> str:
         if self.schedule is None:
@@ -228,7 +181,7 @@ def issue_challenge(
     generator = rng if rng is not None else secrets.SystemRandom()
     if length is None:
         length = generator.choice(prompts.steps) if prompts is not None else 3
-    if length < 2:
+    if length < MIN_CHALLENGE_STEPS:
         raise InputError("a challenge needs at least 2 steps (one blink and one turn)")
     pool = [a for a in actions if a in ACTIONS]
     while True:
@@ -270,8 +223,8 @@ def parse_challenge(text: str) -> Challenge:
         raise InputError("either every challenge step has a prompt time or none")
     try:
         schedule = Schedule(tuple(p for p, _ in timings), tuple(e for _, e in timings))
-    except ValueError as exc:
-        raise InputError(f"challenge schedule: {exc}") from None
+    except InputError as exc:
+        raise InputError(f"challenge schedule: {exc.detail}") from None
     return Challenge(steps, schedule)  # type: ignore[arg-type]
 
 

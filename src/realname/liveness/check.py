@@ -21,7 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 from realname.engines import Engines
+from realname.engines.base import Face
 from realname.engines.sface import l2_normalise
+from realname.errors import PolicyError
 from realname.face.detect import alignment_view
 from realname.liveness.actions import ActionEvent, Baseline, detect_actions
 from realname.liveness.challenge import Challenge, StepResult, match_scheduled, match_steps
@@ -42,6 +44,7 @@ from realname.policy import LivenessPolicy, MatchPolicy
 __all__ = ["LivenessReason", "LivenessReport", "check_liveness", "pick_best_frames"]
 
 Image = npt.NDArray[np.uint8]
+_MIN_FACES_COMPARED = 2  # the same person needs two faces to compare
 
 
 class LivenessReason:
@@ -168,15 +171,17 @@ def _same_person(
     ``indices``: the best frames first, then the frames at the start and the end of each step's
     event (less turned than its peak, so that pose does not pass for a change of person)."""
     threshold = match_policy.operating_point(engines.embedder.name, fmr).threshold
-    picked = [track.frames[i] for i in dict.fromkeys(indices) if track.frames[i].face is not None]
-    if len(picked) < 2 or best_count < 1:
+    picked: list[tuple[int, Face]] = [
+        (f.index, f.face)
+        for f in (track.frames[i] for i in dict.fromkeys(indices))
+        if f.face is not None
+    ]
+    if len(picked) < _MIN_FACES_COMPARED or best_count < 1:
         return Check("same_person", float("nan"), threshold, True, False, "fewer than 2 faces")
-    crops = []
-    for f in picked:
-        assert f.face is not None
-        crops.append(
-            engines.embedder.align(*alignment_view(frames[f.index], f.face, match_policy.search))
-        )
+    crops = [
+        engines.embedder.align(*alignment_view(frames[index], face, match_policy.search))
+        for index, face in picked
+    ]
     vectors = l2_normalise(engines.embedder.embed(crops))
     reference = l2_normalise(vectors[:best_count].mean(axis=0, keepdims=True))[0]
     worst = float((vectors @ reference).min())
@@ -210,90 +215,76 @@ def _frame_at(track: SignalTrack, t: float) -> FrameSignals | None:
     return min(faces, key=lambda f: abs(f.t - t), default=None)
 
 
-def check_liveness(
-    clip: Clip,
+def _match_challenge(
     challenge: Challenge,
-    engines: Engines,
+    events: tuple[ActionEvent, ...],
     policy: LivenessPolicy,
-    match_policy: MatchPolicy,
-    *,
-    step_timeout_s: float | None = None,
-    deadline: float | None = None,
-) -> LivenessReport:
-    """Judge a clip against a challenge; see the module docstring. ``deadline`` (a
-    :func:`time.monotonic` instant) is checked between frames and between checks:
-    :class:`~realname.errors.CaptureTimeoutError` once it passes. A challenge with a schedule is
-    judged by the prompt-locked rule (``policy.prompts``; ``step_timeout_s`` does not apply);
-    one without, by the order-only rule, meant for recordings made without prompts."""
-    start = time.perf_counter()
-    frames = clip.frames
-    track = extract_signals(
-        frames,
-        clip.timestamps_s,
-        engines,
-        match_policy.search,
-        detect_every=policy.detect_every,
-        deadline=deadline,
-    )
-    check_deadline(deadline, "checking liveness")
-    t_signals = time.perf_counter()
-    events, base = detect_actions(track, policy.actions)
-    unprompted: tuple[ActionEvent, ...] = ()
+    step_timeout_s: float | None,
+) -> tuple[tuple[StepResult, ...], tuple[ActionEvent, ...]]:
+    """The steps as judged and the unprompted actions: the prompt-locked rule for a challenge
+    with a schedule, else the order-only rule (no unprompted actions)."""
     if challenge.schedule is not None:
         matched = match_scheduled(challenge, events, policy.prompts)
-        steps, unprompted = matched.steps, matched.unprompted
-    else:
-        timeout = step_timeout_s or policy.step_timeout_s
-        steps = match_steps(challenge, events, step_timeout_s=timeout)
-    checks: dict[str, Check] = {}
-    face_fraction = track.face_fraction
-    checks["face_presence"] = Check(
+        return matched.steps, matched.unprompted
+    timeout = step_timeout_s or policy.step_timeout_s
+    return match_steps(challenge, events, step_timeout_s=timeout), ()
+
+
+def _passive_checks(
+    frames: Sequence[Image],
+    track: SignalTrack,
+    base: Baseline,
+    best: tuple[int, ...],
+    steps: tuple[StepResult, ...],
+    engines: Engines,
+    policy: MatchPolicy,
+    live: LivenessPolicy,
+) -> dict[str, Check]:
+    """Every check but face presence, in :data:`_CHECK_ORDER`, run in two threads."""
+    step_frames = [
+        f.index
+        for s in steps
+        if s.event is not None
+        for t in (s.event.start_s, s.event.end_s)
+        if (f := _frame_at(track, t)) is not None
+    ]
+    passive = live.passive
+    tasks: dict[str, Callable[[], Check]] = {
+        # the slowest first, so that two threads end together
+        "same_person": lambda: _same_person(
+            frames, track, [*best, *step_frames], len(best), engines, policy, live.same_person_fmr
+        ),
+        "screen_border": lambda: screen_border(frames, track, passive),
+        "three_d_structure": lambda: three_d_structure(track, base.yaw, passive),
+        "glare": lambda: glare(frames, track, passive),
+        "moire": lambda: moire(frames, track, passive),
+        "colour": lambda: colour_spread(frames, track, passive),
+        "banding": lambda: banding(frames, track, passive),
+        "temporal": lambda: temporal_sanity(frames, track, passive),
+    }
+    # The checks are independent and spend their time in OpenCV and NumPy, which release the
+    # GIL: two threads, as the signals use.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(task) for name, task in tasks.items()}
+        done = {name: future.result() for name, future in futures.items()}
+    return {name: done[name] for name in _CHECK_ORDER}
+
+
+def _face_presence(track: SignalTrack, live: LivenessPolicy) -> Check:
+    fraction = track.face_fraction
+    return Check(
         "face_presence",
-        round(face_fraction, 4),
-        policy.min_face_fraction,
-        face_fraction >= policy.min_face_fraction,
+        round(fraction, 4),
+        live.min_face_fraction,
+        fraction >= live.min_face_fraction,
         True,
         "share of analysed frames with a face",
     )
-    best = pick_best_frames(track, base) if face_fraction > 0 else ()
-    if face_fraction > 0:
-        step_frames = [
-            f.index
-            for s in steps
-            if s.event is not None
-            for t in (s.event.start_s, s.event.end_s)
-            if (f := _frame_at(track, t)) is not None
-        ]
-        passive = policy.passive
-        tasks: dict[str, Callable[[], Check]] = {
-            # the slowest first, so that two threads end together
-            "same_person": lambda: _same_person(
-                frames,
-                track,
-                [*best, *step_frames],
-                len(best),
-                engines,
-                match_policy,
-                policy.same_person_fmr,
-            ),
-            "screen_border": lambda: screen_border(frames, track, passive),
-            "three_d_structure": lambda: three_d_structure(track, base.yaw, passive),
-            "glare": lambda: glare(frames, track, passive),
-            "moire": lambda: moire(frames, track, passive),
-            "colour": lambda: colour_spread(frames, track, passive),
-            "banding": lambda: banding(frames, track, passive),
-            "temporal": lambda: temporal_sanity(frames, track, passive),
-        }
-        # The checks are independent and spend their time in OpenCV and NumPy, which release
-        # the GIL: two threads, as the signals use.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {name: pool.submit(task) for name, task in tasks.items()}
-            done = {name: future.result() for name, future in futures.items()}
-        for name in _CHECK_ORDER:
-            checks[name] = done[name]
-        check_deadline(deadline, "checking liveness")
-    t_checks = time.perf_counter()
 
+
+def _reasons(
+    checks: dict[str, Check], steps: tuple[StepResult, ...], unprompted: tuple[ActionEvent, ...]
+) -> list[str]:
     reasons: list[str] = []
     if not checks["face_presence"].passed:
         reasons.append(LivenessReason.FACE_NOT_SEEN)
@@ -305,6 +296,49 @@ def check_liveness(
         code = _CHECK_REASONS[name]
         if not check.passed and code not in reasons:
             reasons.append(code)
+    return reasons
+
+
+def check_liveness(
+    clip: Clip,
+    challenge: Challenge,
+    engines: Engines,
+    policy: MatchPolicy,
+    *,
+    step_timeout_s: float | None = None,
+    deadline: float | None = None,
+) -> LivenessReport:
+    """Judge a clip against a challenge under ``policy.liveness`` (and ``policy``'s face search
+    and operating points for the same-person check); see the module docstring. ``deadline`` (a
+    :func:`time.monotonic` instant) is checked between frames and between checks:
+    :class:`~realname.errors.CaptureTimeoutError` once it passes. A challenge with a schedule is
+    judged by the prompt-locked rule (``policy.liveness.prompts``; ``step_timeout_s`` does not
+    apply); one without, by the order-only rule, meant for recordings made without prompts.
+    :class:`~realname.errors.PolicyError` when the policy has no liveness section."""
+    live = policy.liveness
+    if live is None:
+        raise PolicyError(f"policy {policy.version} has no liveness section")
+    start = time.perf_counter()
+    frames = clip.frames
+    track = extract_signals(
+        frames,
+        clip.timestamps_s,
+        engines,
+        policy.search,
+        detect_every=live.detect_every,
+        deadline=deadline,
+    )
+    check_deadline(deadline, "checking liveness")
+    t_signals = time.perf_counter()
+    events, base = detect_actions(track, live.actions)
+    steps, unprompted = _match_challenge(challenge, events, live, step_timeout_s)
+    checks = {"face_presence": _face_presence(track, live)}
+    best = pick_best_frames(track, base) if track.face_fraction > 0 else ()
+    if track.face_fraction > 0:
+        checks |= _passive_checks(frames, track, base, best, steps, engines, policy, live)
+        check_deadline(deadline, "checking liveness")
+    t_checks = time.perf_counter()
+    reasons = _reasons(checks, steps, unprompted)
     return LivenessReport(
         passed=not reasons,
         reasons=tuple(reasons),
@@ -317,7 +351,7 @@ def check_liveness(
         best_frames=best,
         frames_analysed=len(frames),
         duration_s=round(clip.duration_s, 3),
-        policy_version=match_policy.version,
+        policy_version=policy.version,
         timings_ms={
             "signals": round((t_signals - start) * 1000, 1),
             "checks": round((t_checks - t_signals) * 1000, 1),

@@ -33,11 +33,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from realname.engines.base import Face
+from realname.engines.geometry import clamp_box
 from realname.liveness.signals import FrameSignals, SignalTrack
+from realname.policy import PassivePolicy
 
 __all__ = [
     "Check",
-    "PassivePolicy",
     "banding",
     "colour_spread",
     "depth_flatness",
@@ -56,6 +58,11 @@ __all__ = [
 Image = npt.NDArray[np.uint8]
 # Rigid-ish points: jaw contour, brows, nose, eyes (the mouth deforms when talking).
 _RIGID = np.r_[0:48]
+# Fewest frames a check can judge: a homography needs a frontal frame and turned ones, a frozen
+# run or a jump needs frames on both sides of it.
+_MIN_FRAMES = 3
+# Fewest pixels a side of a face crop worth measuring (texture, spectrum, sharpness) has.
+_MIN_CROP_PX = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +78,9 @@ class Check:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class PassivePolicy:
-    min_turn_deg: float  # frames turned this far from the frontal one are tested for a plane
-    max_planar_residual: float  # below this the motion is explained by a plane: a spoof
-    border_line_frac: float  # a border line is at least this fraction of the face height
-    max_border_fraction: float  # frames showing an enclosing border, above this: a spoof
-    max_frozen_s: float  # identical consecutive frames for this long: a frozen picture
-    max_glare_fraction: float  # median share of face pixels >= 245 over the frames
-    max_jump_per_s: float  # face-centre speed in face widths per second
-    max_moire_peak: float  # log ratio of the strongest periodic peak to its ring's median
-    max_chroma_spread: float  # std of Cr inside the face (central 60% of the box)
-    max_banding: float  # share of empty grey levels between the face's 1st and 99th percentiles
+def _at_most(name: str, score: float, threshold: float, detail: str) -> Check:
+    """A check that passes when ``score`` is at most ``threshold``."""
+    return Check(name, round(score, 4), threshold, bool(score <= threshold), True, detail)
 
 
 def _inter_eye(points: npt.NDArray[np.float32]) -> float:
@@ -118,21 +116,16 @@ def three_d_structure(track: SignalTrack, base_yaw: float, policy: PassivePolicy
     few degrees only (no nose parallax), so this check has nothing to judge there and the missing
     turn fails the challenge. What it adds: a screen or mask that *does* show a turn must also
     show landmark motion that no plane explains."""
-    faces = [f for f in track.frames if f.face_found and f.landmarks is not None]
+    faces = [(f, f.landmarks) for f in track.frames if f.face_found and f.landmarks is not None]
     name, threshold = "three_d_structure", policy.max_planar_residual
-    if len(faces) < 3:
+    if len(faces) < _MIN_FRAMES:
         return Check(name, float("nan"), threshold, True, False, "too few frames with a face")
-    ref = min(faces, key=lambda f: abs(f.yaw - base_yaw))
-    assert ref.landmarks is not None
-    turned = [
-        f.landmarks
-        for f in faces
-        if f.landmarks is not None and abs(f.yaw - ref.yaw) >= policy.min_turn_deg
-    ]
+    ref, ref_points = min(faces, key=lambda fp: abs(fp[0].yaw - base_yaw))
+    turned = [p for f, p in faces if abs(f.yaw - ref.yaw) >= policy.min_turn_deg]
     if not turned:
         return Check(name, float("nan"), threshold, True, False, "the head never turned")
     residuals = sorted(
-        (deformation(ref.landmarks[_RIGID], t[_RIGID])[1] for t in turned), reverse=True
+        (deformation(ref_points[_RIGID], t[_RIGID])[1] for t in turned), reverse=True
     )
     score = float(np.median(residuals[:3]))
     return Check(
@@ -145,9 +138,8 @@ def three_d_structure(track: SignalTrack, base_yaw: float, policy: PassivePolicy
     )
 
 
-def _enclosed(image: Image, frame: FrameSignals, policy: PassivePolicy) -> bool:
-    assert frame.face is not None
-    x, y, w, h = frame.face.box
+def _enclosed(image: Image, face: Face, policy: PassivePolicy) -> bool:
+    x, y, w, h = face.box
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     edges = cv2.Canny(cv2.GaussianBlur(gray, (3, 3), 0), 30, 90)
     lines = cv2.HoughLinesP(
@@ -178,28 +170,24 @@ def _enclosed(image: Image, frame: FrameSignals, policy: PassivePolicy) -> bool:
 def screen_border(
     frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
 ) -> Check:
-    looked = [f for f in track.frames[::every] if f.face_found and f.face is not None]
+    looked = [
+        (f.index, f.face) for f in track.frames[::every] if f.face_found and f.face is not None
+    ]
     name, threshold = "screen_border", policy.max_border_fraction
     if not looked:
         return Check(name, float("nan"), threshold, True, False, "no face to look around")
-    enclosed = sum(_enclosed(frames[f.index], f, policy) for f in looked)
-    score = enclosed / len(looked)
-    return Check(
-        name,
-        round(score, 4),
-        threshold,
-        bool(score <= threshold),
-        True,
-        f"{enclosed} of {len(looked)} frames show straight edges enclosing the face",
-    )
+    enclosed = sum(_enclosed(frames[index], face, policy) for index, face in looked)
+    detail = f"{enclosed} of {len(looked)} frames show straight edges enclosing the face"
+    return _at_most(name, enclosed / len(looked), threshold, detail)
 
 
 def glare(
     frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
 ) -> Check:
-    """Median over frames of the share of face-box pixels at grey level 245 or above."""
+    """Median over frames of the share of face-box pixels at ``policy.glare_grey_level`` (245)
+    or above."""
     values = [
-        float(np.mean(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY) >= 245))
+        float(np.mean(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY) >= policy.glare_grey_level))
         for c in face_crops(frames, track, every)
     ]
     return _median_check(
@@ -211,7 +199,7 @@ def glare(
     )
 
 
-def _anchor(frame: FrameSignals) -> npt.NDArray[np.float64]:
+def _anchor(frame: FrameSignals, face: Face) -> npt.NDArray[np.float64]:
     """Where the face is, for the jump test: the middle of the eyes and the nose (27-47) when
     the frame has landmarks, else its box centre. The landmarker places these points the same
     way on every frame, while the box comes from the detector on some frames and from the last
@@ -220,21 +208,11 @@ def _anchor(frame: FrameSignals) -> npt.NDArray[np.float64]:
     zoomed as in the browser test, 2026-12-01), which read as an impossible jump."""
     if frame.landmarks is not None:
         return np.asarray(frame.landmarks[27:48].mean(axis=0), dtype=np.float64)
-    assert frame.face is not None
-    return np.asarray(frame.face.centre, dtype=np.float64)
+    return np.asarray(face.centre, dtype=np.float64)
 
 
-def temporal_sanity(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
-    """A frozen picture (consecutive frames identical for ``max_frozen_s`` or longer: a still
-    image fed to the camera) and jumps of the face no head makes between two frames.
-
-    Identical means a mean absolute difference under 0.05 grey levels at 64x48: a still person
-    in a still room, or a clip with duplicated frames, still differs by sensor noise and
-    compression (a first version that flagged differences under 0.3 failed 10 of 76 live clips).
-    """
-    name = "temporal"
-    if len(frames) < 3:
-        return Check(name, float("nan"), policy.max_frozen_s, True, False, "too few frames")
+def _longest_frozen_s(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> float:
+    """The longest run of consecutive identical frames (seconds); see :func:`temporal_sanity`."""
     small = [
         cv2.resize(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), (64, 48), interpolation=cv2.INTER_AREA)
         for f in frames
@@ -244,23 +222,44 @@ def temporal_sanity(frames: Sequence[Image], track: SignalTrack, policy: Passive
     in_run = False
     for i, (prev_img, img) in enumerate(itertools.pairwise(small), start=1):
         diff = np.abs(prev_img.astype(np.int16) - img.astype(np.int16))
-        same = float(np.mean(diff)) < 0.05
+        same = float(np.mean(diff)) < policy.frozen_max_mean_diff
         if same and not in_run:
             run_start, in_run = times[i - 1], True
         if in_run:
             longest = max(longest, times[i] - run_start)
         if not same:
             in_run = False
+    return longest
+
+
+def _count_jumps(track: SignalTrack, policy: PassivePolicy) -> int:
+    """Moves of the face between two frames faster than ``policy.max_jump_per_s``."""
     jumps = 0
-    faces = [f for f in track.frames if f.face_found and f.face is not None]
-    for before, after in itertools.pairwise(faces):
-        assert before.face is not None
+    faces = [(f, f.face) for f in track.frames if f.face_found and f.face is not None]
+    for (before, before_face), (after, after_face) in itertools.pairwise(faces):
         dt = after.t - before.t
         if dt <= 0:
             continue
-        dist = float(np.hypot(*(_anchor(after) - _anchor(before))))
-        if dist / max(before.face.box[2], 1.0) / dt > policy.max_jump_per_s:
+        dist = float(np.hypot(*(_anchor(after, after_face) - _anchor(before, before_face))))
+        if dist / max(before_face.box[2], 1.0) / dt > policy.max_jump_per_s:
             jumps += 1
+    return jumps
+
+
+def temporal_sanity(frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy) -> Check:
+    """A frozen picture (consecutive frames identical for ``max_frozen_s`` or longer: a still
+    image fed to the camera) and jumps of the face no head makes between two frames.
+
+    Identical means a mean absolute difference under ``policy.frozen_max_mean_diff`` (0.05)
+    grey levels at 64x48: a still person
+    in a still room, or a clip with duplicated frames, still differs by sensor noise and
+    compression (a first version that flagged differences under 0.3 failed 10 of 76 live clips).
+    """
+    name = "temporal"
+    if len(frames) < _MIN_FRAMES:
+        return Check(name, float("nan"), policy.max_frozen_s, True, False, "too few frames")
+    longest = _longest_frozen_s(frames, track, policy)
+    jumps = _count_jumps(track, policy)
     passed = longest < policy.max_frozen_s and jumps == 0
     return Check(
         name,
@@ -281,17 +280,19 @@ def face_crops(
     for f in track.frames[::every]:
         if not f.face_found or f.face is None:
             continue
-        height, width = frames[f.index].shape[:2]
         x, y, w, h = f.face.box
         x, y, w, h = x + inner * w, y + inner * h, w * (1 - 2 * inner), h * (1 - 2 * inner)
-        x0, y0 = max(0, round(x)), max(0, round(y))
-        x1, y1 = min(width, round(x + w)), min(height, round(y + h))
-        if x1 - x0 >= 16 and y1 - y0 >= 16:
+        x0, y0, x1, y1 = clamp_box(x, y, x + w, y + h, frames[f.index].shape)
+        if x1 - x0 >= _MIN_CROP_PX and y1 - y0 >= _MIN_CROP_PX:
             crops.append(frames[f.index][y0:y1, x0:x1])
     return crops
 
 
 _MOIRE_SIZE = 64
+# The high band searched for a screen's grid, in cycles per pixel: above the face's own
+# structure and up to Nyquist (0.5). Part of the cue's definition, measured with it (the
+# threshold on the cue is PassivePolicy.max_moire_peak).
+_MOIRE_BAND = (0.18, 0.5)
 
 
 def _moire_masks(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
@@ -303,7 +304,8 @@ def _moire_masks(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     excluded = (np.abs(fx) < near) | (np.abs(fy) < near)
     for k in range(1, 5):
         excluded |= (np.abs(np.abs(fx) - k / 8) < near) | (np.abs(np.abs(fy) - k / 8) < near)
-    band = (radius > 0.18) & (radius < 0.5) & ~excluded
+    low, high = _MOIRE_BAND
+    band = (radius > low) & (radius < high) & ~excluded
     return np.round(radius * n).astype(np.int64).ravel(), band.ravel()
 
 
@@ -343,14 +345,7 @@ def _median_check(
     if not finite:
         return Check(name, float("nan"), threshold, True, False, missing)
     score = float(np.median(finite))
-    return Check(
-        name,
-        round(score, 4),
-        threshold,
-        bool(score <= threshold),
-        True,
-        f"{detail} (median of {len(finite)} frames)",
-    )
+    return _at_most(name, score, threshold, f"{detail} (median of {len(finite)} frames)")
 
 
 def moire(
@@ -384,6 +379,9 @@ def colour_spread(
     )
 
 
+_MIN_TONAL_RANGE = 16  # grey levels between the 1st and 99th percentiles: less is a flat patch
+
+
 def banding(
     frames: Sequence[Image], track: SignalTrack, policy: PassivePolicy, every: int = 3
 ) -> Check:
@@ -391,7 +389,7 @@ def banding(
     for crop in face_crops(frames, track, every):
         gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         low, high = (int(v) for v in np.percentile(gray, [1, 99]))
-        if high - low < 16:  # a flat patch has no histogram to judge
+        if high - low < _MIN_TONAL_RANGE:  # a flat patch has no histogram to judge
             continue
         counts = np.bincount(gray.ravel(), minlength=256)[low : high + 1]
         values.append(float(np.mean(counts == 0)))
@@ -407,6 +405,14 @@ def banding(
 # Cues for a screen that fills the frame (issue 10), measured by ``realname eval passive``: each
 # a score of the whole clip, with no threshold here (see :mod:`realname.evaluation.passive_cv`).
 _SMALL_WIDTH = 160  # the frames are compared at this width: codec noise and sub-pixel motion fade
+# static_overlay's definitions (a measured cue with no threshold and no verdict; see its
+# docstring): an edge pixel's gradient, the share of frames that make a pixel an edge and a
+# fixed one, the edge pixels a strip needs, and the fewest frames.
+_OVERLAY_GRADIENT = 80.0
+_OVERLAY_EDGE_SHARE, _OVERLAY_FIXED_SHARE = 0.2, 0.8
+_OVERLAY_MIN_EDGES = 20
+_OVERLAY_MIN_FRAMES = 4
+_MIN_PAIR = 2  # frame_jumps compares consecutive frames: two at least
 
 
 def _small_greys(frames: Sequence[Image], every: int) -> tuple[list[npt.NDArray[np.uint8]], float]:
@@ -464,25 +470,25 @@ def static_overlay(frames: Sequence[Image], track: SignalTrack, every: int = 3) 
     (everything fixed), a hand-held one about 0 (nothing fixed), an overlay on moving content
     up to 1. NaN: fewer than 4 frames, or no strip or middle with 20 edge pixels."""
     greys, scale = _small_greys(frames, every)
-    if len(greys) < 4:
+    if len(greys) < _OVERLAY_MIN_FRAMES:
         return float("nan")
     strong = np.stack(
         [
             np.hypot(
                 cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
             )
-            > 80.0
+            > _OVERLAY_GRADIENT
             for g in greys
         ]
     ).mean(axis=0)
-    edges = (strong >= 0.2) & ~_face_mask(track, strong.shape, scale, 0.5)
-    fixed = strong >= 0.8
+    edges = (strong >= _OVERLAY_EDGE_SHARE) & ~_face_mask(track, strong.shape, scale, 0.5)
+    fixed = strong >= _OVERLAY_FIXED_SHARE
     height = strong.shape[0]
     cuts = [round(i * height / 12) for i in range(13)]
 
     def share(top: int, bottom: int) -> float:
         part = edges[cuts[top] : cuts[bottom]]
-        if part.sum() < 20:
+        if part.sum() < _OVERLAY_MIN_EDGES:
             return float("nan")
         return float(fixed[cuts[top] : cuts[bottom]][part].mean())
 
@@ -503,11 +509,9 @@ def depth_flatness(frames: Sequence[Image], track: SignalTrack, every: int = 3) 
         if f.face is None:
             continue
         gray = cv2.cvtColor(frames[f.index], cv2.COLOR_BGR2GRAY)
-        height, width = gray.shape
         x, y, w, h = f.face.box
-        x0, y0 = max(0, round(x)), max(0, round(y))
-        x1, y1 = min(width, round(x + w)), min(height, round(y + h))
-        if x1 - x0 < 16 or y1 - y0 < 16:
+        x0, y0, x1, y1 = clamp_box(x, y, x + w, y + h, gray.shape)
+        if x1 - x0 < _MIN_CROP_PX or y1 - y0 < _MIN_CROP_PX:
             continue
         lap = cv2.Laplacian(gray, cv2.CV_32F)
         mask = np.ones(gray.shape, dtype=bool)
@@ -529,7 +533,7 @@ def frame_jumps(frames: Sequence[Image], track: SignalTrack) -> float:
     without two frames with a face."""
     greys, scale = _small_greys(frames, 1)
     faces = {f.index: f for f in track.frames if f.face is not None}
-    if len(greys) < 2 or len(faces) < 2:
+    if len(greys) < _MIN_PAIR or len(faces) < _MIN_PAIR:
         return float("nan")
     outside = ~_face_mask(track, greys[0].shape, scale, 0.2)
     if outside.sum() < 0.05 * outside.size:

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realname.engines import Engines
-from realname.engines.base import Face, PoseLandmarker
+from realname.engines.base import Face, FaceDetector, FaceLandmarker, PoseLandmarker
 from realname.engines.pose import (
     eye_aspect_ratios,
     five_points,
@@ -36,14 +36,18 @@ from realname.engines.pose import (
     mouth_aspect_ratio,
 )
 from realname.errors import FaceError, SetupError
-from realname.face.detect import FaceSearch, find_faces, iou, redetect_near, select_face
+from realname.face.detect import find_faces, iou, redetect_near, select_face
 from realname.media.video import check_deadline
+from realname.policy import FaceSearch
 
 __all__ = ["FrameSignals", "SignalTrack", "extract_signals"]
 
 Image = npt.NDArray[np.uint8]
 Points = npt.NDArray[np.float32]
 NAN = float("nan")
+_MIN_REGION_PX = 16  # pixels of face region below which sharpness and brightness mean nothing
+# Landmarks spanning fewer pixels than this (in width or height) are no face: a collapsed fit.
+_MIN_SPAN_PX = 12
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -97,7 +101,7 @@ def _stats(gray: Image, points: Points) -> tuple[float, float]:
     x0, y0 = np.maximum(points.min(axis=0).astype(int), 0)
     x1, y1 = points.max(axis=0).astype(int)
     region = gray[y0 : max(y1, y0 + 2), x0 : max(x1, x0 + 2)]
-    if region.size < 16:
+    if region.size < _MIN_REGION_PX:
         return NAN, NAN
     return float(cv2.Laplacian(region, cv2.CV_64F).var()), float(region.mean())
 
@@ -105,7 +109,7 @@ def _stats(gray: Image, points: Points) -> tuple[float, float]:
 def _plausible(points: Points, size: tuple[int, int]) -> bool:
     width, height = size
     span = points.max(axis=0) - points.min(axis=0)
-    if span.min() < 12 or not np.all(np.isfinite(points)):
+    if span.min() < _MIN_SPAN_PX or not np.all(np.isfinite(points)):
         return False
     centre = points.mean(axis=0)
     return bool(0 <= centre[0] < width and 0 <= centre[1] < height)
@@ -164,22 +168,19 @@ def extract_signals(
     full detection, analysed in threads (OpenCV releases the GIL while it detects).
     ``deadline`` (a :func:`time.monotonic` instant) is checked before every frame:
     :class:`~realname.errors.CaptureTimeoutError` once it passes."""
-    if engines.landmarker is None:
+    landmarker = engines.landmarker
+    if landmarker is None:
         raise SetupError("liveness needs a landmarker engine (REALNAME_LANDMARKER)")
     start = time.perf_counter()
     n = len(frames)
     parts = max(1, min(workers, n // 20))
     bounds = [round(i * n / parts) for i in range(parts + 1)]
+    job = _Job(frames, timestamps, engines.detector, landmarker, search, detect_every, deadline)
     if parts == 1:
-        results = [_extract(frames, timestamps, 0, n, engines, search, detect_every, deadline)]
+        results = [_extract(job, 0, n)]
     else:
         with ThreadPoolExecutor(max_workers=parts) as pool:
-            futures = [
-                pool.submit(
-                    _extract, frames, timestamps, a, b, engines, search, detect_every, deadline
-                )
-                for a, b in itertools.pairwise(bounds)
-            ]
+            futures = [pool.submit(_extract, job, a, b) for a, b in itertools.pairwise(bounds)]
             results = [f.result() for f in futures]
     out = [frame for part, _ in results for frame in part]
     size = (frames[0].shape[1], frames[0].shape[0]) if frames else (0, 0)
@@ -191,66 +192,79 @@ def extract_signals(
     )
 
 
-def _extract(
-    frames: Sequence[Image],
-    timestamps: Sequence[float],
-    first: int,
-    stop: int,
-    engines: Engines,
-    search: FaceSearch,
-    detect_every: int,
-    deadline: float | None = None,
-) -> tuple[list[FrameSignals], int]:
-    assert engines.landmarker is not None
-    landmarker = engines.landmarker
+@dataclass(frozen=True, slots=True, eq=False)
+class _Job:
+    """What every part of a clip is analysed with."""
+
+    frames: Sequence[Image]
+    timestamps: Sequence[float]
+    detector: FaceDetector
+    landmarker: FaceLandmarker
+    search: FaceSearch
+    detect_every: int
+    deadline: float | None
+
+
+def _detect(
+    job: _Job, image: Image, previous: Face | None, search: FaceSearch
+) -> tuple[Face | None, int]:
+    """The face of a frame searched in the whole of it, and the number of faces there: the
+    central one, or the one overlapping ``previous`` most when there are others."""
+    faces = find_faces(job.detector, image, search)
+    try:
+        face: Face | None = select_face(faces, image.shape, strategy="central", role="frame").face
+    except FaceError:
+        face = None
+    if face is not None and previous is not None and len(faces) > 1:
+        # Keep following the same person when others are around.
+        last = previous
+        face = max(faces, key=lambda f: iou(f, last))
+    return face, len(faces)
+
+
+def _points(
+    job: _Job, image: Image, face: Face
+) -> tuple[Points | None, tuple[float, float, float] | None]:
+    """The plausible landmarks of ``face`` and, from a landmarker that measures it, its pose."""
+    size = (image.shape[1], image.shape[0])
+    landmarker = job.landmarker
+    if isinstance(landmarker, PoseLandmarker):
+        found = landmarker.locate(image, face)
+        return (found.points, found.pose) if _plausible(found.points, size) else (None, None)
+    candidate = landmarker.landmarks(image, face)
+    return (candidate if _plausible(candidate, size) else None), None
+
+
+def _extract(job: _Job, first: int, stop: int) -> tuple[list[FrameSignals], int]:
     out: list[FrameSignals] = []
-    posing = landmarker if isinstance(landmarker, PoseLandmarker) else None
     previous: Face | None = None  # the last frame's face
     # A landmarker that places its own crop from the box needs no second detection pass at
     # full resolution (measured: 4.5 ms a detection on 640x480 frames).
-    coarse = replace(search, refine=False) if posing is not None else search
+    posing = isinstance(job.landmarker, PoseLandmarker)
+    coarse = replace(job.search, refine=False) if posing else job.search
     face_count = 0
-    since_detection = detect_every
+    since_detection = job.detect_every
     detections = 0
     for index in range(first, stop):
-        check_deadline(deadline, "analysing the frames")
-        image, t = frames[index], timestamps[index]
-        height, width = image.shape[:2]
+        check_deadline(job.deadline, "analysing the frames")
+        image, t = job.frames[index], float(job.timestamps[index])
         gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
         face: Face | None = None
         detected = True
-        if previous is not None and since_detection < detect_every:
+        if previous is not None and since_detection < job.detect_every:
             # Track: YuNet on a crop around the last face, same boxes as a full detection.
-            face = redetect_near(engines.detector, image, previous, search.work_long_side)
+            face = redetect_near(job.detector, image, previous, job.search.work_long_side)
             detected = False
         if face is None:
             detections += 1
             since_detection = 0
-            faces = find_faces(engines.detector, image, coarse)
-            face_count = len(faces)
-            try:
-                face = select_face(faces, image.shape, strategy="central", role="frame").face
-            except FaceError:
-                face = None
-            if face is not None and previous is not None and len(faces) > 1:
-                # Keep following the same person when others are around.
-                last = previous
-                face = max(faces, key=lambda f: iou(f, last))
-        points: Points | None = None
-        pose: tuple[float, float, float] | None = None
-        if face is not None and posing is not None:
-            found = posing.locate(image, face)
-            if _plausible(found.points, (width, height)):
-                points, pose = found.points, found.pose
-        elif face is not None:
-            candidate = landmarker.landmarks(image, face)
-            points = candidate if _plausible(candidate, (width, height)) else None
+            face, face_count = _detect(job, image, previous, coarse)
+        points, pose = _points(job, image, face) if face is not None else (None, None)
         since_detection += 1
         if points is None or face is None:
-            out.append(FrameSignals(index, float(t), False, face_count, detected, None, None))
+            out.append(FrameSignals(index, t, False, face_count, detected, None, None))
             previous = None
             continue
-        frame = _measure(index, float(t), image, gray, face, points, face_count, detected, pose)
-        out.append(frame)
+        out.append(_measure(index, t, image, gray, face, points, face_count, detected, pose))
         previous = face
     return out, detections

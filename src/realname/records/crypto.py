@@ -23,10 +23,11 @@ from realname.errors import SetupError
 __all__ = ["FieldCipher", "generate_key"]
 
 _VERSION = b"\x01"
+KEY_BYTES = 32  # AES-256 and HMAC-SHA256 keys: 256 bits
 
 
 def generate_key() -> bytes:
-    return os.urandom(32)
+    return os.urandom(KEY_BYTES)
 
 
 def _key_id(key: bytes) -> bytes:
@@ -45,7 +46,7 @@ class FieldCipher:
         if not self.data_keys:
             raise SetupError("no data encryption key configured")
         for key in [*self.data_keys, self.index_key]:
-            if len(key) != 32:
+            if len(key) != KEY_BYTES:
                 raise SetupError("encryption and index keys must be 32 bytes")
         if self.index_key in self.data_keys:
             raise SetupError("the index key must differ from every data key")
