@@ -29,9 +29,9 @@ from realname.records.audit import Actor
 from realname.service import security
 from realname.service.app import create_app
 from realname.service.context import ServiceContext
+from realname.service.settings import ServiceSettings
 from realname.service.store.models import RegistrationSession
 from realname.service.usecases.people import create_outlet, create_user
-from realname.settings import Settings
 from tests.service.fakes import FakeVerifier
 
 PASSWORD = "correct horse battery"
@@ -210,7 +210,7 @@ class Service:
         )
 
 
-def make_settings(database_url: str, **overrides: Any) -> Settings:
+def make_settings(database_url: str, **overrides: Any) -> ServiceSettings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "queue_limit": 60,
@@ -220,7 +220,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         **key_settings(),
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return ServiceSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 def populate(ctx: ServiceContext) -> None:

@@ -57,11 +57,11 @@ class ServerProcess:
 
     def __init__(self, folder: Path, settings: dict[str, Any], verifier: str) -> None:
         from realname.service.app import build_context
+        from realname.service.settings import ServiceSettings
         from realname.service.store.migrate import upgrade
-        from realname.settings import Settings
         from tests.service.conftest import populate
 
-        ctx = build_context(Settings(_env_file=None, **settings))
+        ctx = build_context(ServiceSettings(_env_file=None, **settings))
         upgrade(ctx.database)
         populate(ctx)
         ctx.database.dispose()
@@ -204,10 +204,10 @@ def serve_in_thread(app: Any, **options: Any) -> Iterator[int]:
 def main(config_path: str) -> None:
     from realname.cli.main import _run_uvicorn
     from realname.service.app import create_app
-    from realname.settings import Settings
+    from realname.service.settings import ServiceSettings
 
     config = json.loads(Path(config_path).read_text())
-    settings = Settings(_env_file=None, **config["settings"])
+    settings = ServiceSettings(_env_file=None, **config["settings"])
     verifier = block_forever if config["verifier"] == "block" else None
     app = create_app(settings, verifier=verifier, periodic_tasks=False)
     _run_uvicorn(app, "127.0.0.1", int(config["port"]), settings)

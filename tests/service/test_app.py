@@ -16,8 +16,8 @@ from sqlalchemy import create_engine
 from realname.errors import SetupError
 from realname.service.app import create_app
 from realname.service.keys import DOCUMENTED_KEYS
+from realname.service.settings import ServiceSettings
 from realname.service.store.db import Base
-from realname.settings import Settings
 from tests.service.conftest import Service, make_settings
 from tests.service.fakes import SECRET_IN_ERROR, FakeVerifier
 
@@ -109,7 +109,7 @@ def test_a_traceback_never_reaches_a_client(
 def test_outside_dev_mode_missing_or_documented_keys_refuse_to_start(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     with pytest.raises(SetupError, match="keys missing"):
-        create_app(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+        create_app(ServiceSettings(_env_file=None, database_url=url))  # type: ignore[call-arg]
     documented = sorted(DOCUMENTED_KEYS)
     with pytest.raises(SetupError, match="documented"):
         create_app(make_settings(url, index_key=documented[0]))
@@ -119,7 +119,7 @@ def test_outside_dev_mode_missing_or_documented_keys_refuse_to_start(tmp_path: P
 
 def test_dev_mode_generates_keys_beside_the_database_and_reuses_them(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'dev.db'}"
-    settings = Settings(  # type: ignore[call-arg]
+    settings = ServiceSettings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=url,
         dev_mode=True,

@@ -150,8 +150,9 @@ def test_the_cli_reports_and_exits_1_when_a_rule_is_broken(
         "REALNAME_INDEX_KEY": settings.index_key,
         "REALNAME_AUDIT_SIGNING_KEY": settings.audit_signing_key,
     }
-    for name, value in env.items():
-        monkeypatch.setenv(name, str(value))
+    for name, secret in env.items():
+        assert secret is not None
+        monkeypatch.setenv(name, secret.get_secret_value())
     result = runner.invoke(app, ["check", "invariants", "--json"])
     report = json.loads(result.stdout)
     assert result.exit_code == (1 if broken else 0), result.output

@@ -14,16 +14,16 @@ import httpx2
 from fastapi.testclient import TestClient
 
 from realname.service.app import create_app
+from realname.service.settings import ServiceSettings
 from realname.service.store.models import RegistrationSession
 from realname.service.usecases.registration import STALE_GRACE_S
-from realname.settings import Settings
 from tests.service.conftest import PASSWORD, key_settings, portrait_png
 from tests.service.fakes import FakeVerifier
 from tests.service.invariant import assert_invariants
 from tests.service.server_process import Api, ServerProcess
 
 
-def _state(settings: Settings, session_id: str) -> RegistrationSession:
+def _state(settings: ServiceSettings, session_id: str) -> RegistrationSession:
     from realname.service.app import build_context
 
     ctx = build_context(settings)
@@ -37,7 +37,7 @@ def _state(settings: Settings, session_id: str) -> RegistrationSession:
 
 def test_a_capture_killed_with_sigkill_is_released_by_the_next_start_up(tmp_path: Path) -> None:
     values = {"database_url": f"sqlite:///{tmp_path / 'realname.db'}", **key_settings()}
-    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = ServiceSettings(_env_file=None, **values)  # type: ignore[call-arg]
     server = ServerProcess(tmp_path, values, verifier="block")
     try:
         server.wait_ready()

@@ -21,28 +21,31 @@ from realname.errors import (
     ImageTooLargeError,
     ImageTypeError,
 )
+from realname.media.limits import DEFAULT_IMAGE_LIMITS, ImageLimits
 
-__all__ = ["ImageLimits", "check_dimensions", "decode_image", "load_image", "sniff_image"]
-
-
-@dataclass(frozen=True, slots=True)
-class ImageLimits:
-    """Limits on one uploaded image.
-
-    ``max_aspect`` (long side / short side) is an input limit, not a tuned threshold: what
-    cameras, chip readers and phones produce is 102x126 (a chip portrait, 1.24), 4:3, 3:2,
-    16:9 and 20:9 (2.22, the tallest phone screens; 21:9 is 2.33). Every image in the
-    evaluation data lies at 1.66 or under. 3.0 leaves room for a crop and refuses a thin strip
-    (20,000 x 40 is 500), which would otherwise be enlarged for detection into a huge image.
-    """
-
-    max_bytes: int = 20 * 1024 * 1024
-    max_pixels: int = 40_000_000
-    min_side: int = 16
-    max_aspect: float = 3.0
+__all__ = [
+    "ImageLimits",
+    "check_bytes",
+    "check_dimensions",
+    "decode_image",
+    "load_image",
+    "sniff_image",
+]
 
 
-DEFAULT_LIMITS = ImageLimits()
+DEFAULT_LIMITS = DEFAULT_IMAGE_LIMITS  # the defaults of every function here
+
+# Markers and header sizes of the formats sniffed below (their specifications, not policy).
+_JPEG_PREFIX = 0xFF  # every JPEG marker starts with this byte (repeated as fill)
+_JPEG_RST = range(0xD0, 0xD8)  # RST0..RST7: no length field
+_JPEG_SOF = range(0xC0, 0xD0)  # SOF0..SOF15 ...
+_JPEG_NOT_SOF = (0xC4, 0xC8, 0xCC)  # ... except DHT, JPG and DAC: they carry no frame size
+_PNG_IHDR_END = 24  # signature (8) + chunk length and type (8) + width and height (8)
+_BMP_SIZE_END = 26  # file header (14) + DIB header size (4) + width and height (8)
+_WEBP_VP8_END = 30  # RIFF header (12) + chunk header (8) + frame tag and start code (6) + size
+_WEBP_VP8L_END = 25  # RIFF header (12) + chunk header (8) + signature (1) + 4 bytes of size
+_WEBP_VP8X_END = 30  # RIFF header (12) + chunk header (8) + flags (4) + 2 x 3 bytes of size
+_GREY, _BGR, _BGRA = 2, 3, 4  # an array's dimensions (grey) or channels (colour, with alpha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +59,21 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
     i = 2
     n = len(data)
     while i + 4 <= n:
-        if data[i] != 0xFF:
+        if data[i] != _JPEG_PREFIX:
             i += 1
             continue
         marker = data[i + 1]
-        if marker in (0xFF,):
+        if marker == _JPEG_PREFIX:
             i += 1
             continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+        if marker in (0xD8, 0x01) or marker in _JPEG_RST:
             i += 2
             continue
         if i + 4 > n:
             break
         (length,) = struct.unpack(">H", data[i + 2 : i + 4])
         # SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC) carry the frame size.
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+        if marker in _JPEG_SOF and marker not in _JPEG_NOT_SOF:
             if i + 9 > n:
                 break
             height, width = struct.unpack(">HH", data[i + 5 : i + 9])
@@ -84,7 +87,7 @@ def _jpeg_complete(data: bytes) -> bool:
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
-    if len(data) < 24 or data[12:16] != b"IHDR":
+    if len(data) < _PNG_IHDR_END or data[12:16] != b"IHDR":
         raise ImageCorruptError("PNG header is missing its IHDR chunk")
     width, height = struct.unpack(">II", data[16:24])
     return width, height
@@ -95,7 +98,7 @@ def _png_complete(data: bytes) -> bool:
 
 
 def _bmp_size(data: bytes) -> tuple[int, int]:
-    if len(data) < 26:
+    if len(data) < _BMP_SIZE_END:
         raise ImageCorruptError("BMP header is truncated")
     width, height = struct.unpack("<ii", data[18:26])
     return abs(width), abs(height)
@@ -103,15 +106,15 @@ def _bmp_size(data: bytes) -> tuple[int, int]:
 
 def _webp_size(data: bytes) -> tuple[int, int]:
     chunk = data[12:16]
-    if chunk == b"VP8 " and len(data) >= 30:
+    if chunk == b"VP8 " and len(data) >= _WEBP_VP8_END:
         width, height = struct.unpack("<HH", data[26:30])
         return width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L" and len(data) >= 25:
+    if chunk == b"VP8L" and len(data) >= _WEBP_VP8L_END:
         b = data[21:25]
         width = 1 + (((b[1] & 0x3F) << 8) | b[0])
         height = 1 + (((b[3] & 0xF) << 10) | (b[2] << 2) | ((b[1] & 0xC0) >> 6))
         return width, height
-    if chunk == b"VP8X" and len(data) >= 30:
+    if chunk == b"VP8X" and len(data) >= _WEBP_VP8X_END:
         width = 1 + int.from_bytes(data[24:27], "little")
         height = 1 + int.from_bytes(data[27:30], "little")
         return width, height
@@ -137,6 +140,16 @@ def sniff_image(data: bytes) -> ImageHeader:
     raise ImageTypeError(
         "not a supported image: expected JPEG, PNG, BMP or WebP bytes", first_bytes=data[:8].hex()
     )
+
+
+def check_bytes(size: int, subject: str, limits: ImageLimits = DEFAULT_LIMITS) -> None:
+    """Refuse ``size`` bytes over the limit (:class:`ImageTooLargeError`, naming ``subject``)."""
+    if size > limits.max_bytes:
+        raise ImageTooLargeError(
+            f"{subject} is {size} bytes, over the limit of {limits.max_bytes}",
+            size_bytes=size,
+            max_bytes=limits.max_bytes,
+        )
 
 
 def check_dimensions(width: int, height: int, limits: ImageLimits = DEFAULT_LIMITS) -> None:
@@ -171,12 +184,7 @@ def check_dimensions(width: int, height: int, limits: ImageLimits = DEFAULT_LIMI
 
 def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:
     """Decode untrusted bytes into a BGR uint8 array, or raise an :class:`ImageError`."""
-    if len(data) > limits.max_bytes:
-        raise ImageTooLargeError(
-            f"the image file is {len(data)} bytes, over the limit of {limits.max_bytes}",
-            size_bytes=len(data),
-            max_bytes=limits.max_bytes,
-        )
+    check_bytes(len(data), "the image file", limits)
     header = sniff_image(data)
     check_dimensions(header.width, header.height, limits)
     if header.format == "jpeg" and not _jpeg_complete(data):
@@ -196,24 +204,18 @@ def load_image(
 ) -> np.ndarray:
     """An image from a path, bytes, or an already-decoded BGR array (checked, not copied)."""
     if isinstance(source, np.ndarray):
-        if source.dtype != np.uint8 or source.ndim not in (2, 3):
+        if source.dtype != np.uint8 or source.ndim not in (_GREY, _BGR):
             raise ImageTypeError("an image array must be uint8, HxW or HxWx3 (BGR)")
-        if source.ndim == 2:
+        if source.ndim == _GREY:
             return cv2.cvtColor(source, cv2.COLOR_GRAY2BGR)
-        if source.shape[2] == 4:
+        if source.shape[2] == _BGRA:
             return cv2.cvtColor(source, cv2.COLOR_BGRA2BGR)
-        if source.shape[2] != 3:
+        if source.shape[2] != _BGR:
             raise ImageTypeError("an image array must have 1, 3 or 4 channels")
         check_dimensions(int(source.shape[1]), int(source.shape[0]), limits)
         return source
     if isinstance(source, bytes | bytearray | memoryview):
         return decode_image(bytes(source), limits)
     path = Path(source)
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise ImageTooLargeError(
-            f"{path.name} is {size} bytes, over the limit of {limits.max_bytes}",
-            size_bytes=size,
-            max_bytes=limits.max_bytes,
-        )
+    check_bytes(path.stat().st_size, path.name, limits)
     return decode_image(path.read_bytes(), limits)

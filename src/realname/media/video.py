@@ -27,7 +27,7 @@ import math
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -39,6 +39,7 @@ from realname.errors import (
     ImageError,
     ImageTooLargeError,
     ImageTypeError,
+    InputError,
     VideoCorruptError,
     VideoEmptyError,
     VideoError,
@@ -49,7 +50,8 @@ from realname.errors import (
     VideoTooShortError,
     VideoTypeError,
 )
-from realname.media.image import ImageLimits, decode_image, load_image, sniff_image
+from realname.media.image import decode_image, load_image, sniff_image
+from realname.media.limits import DEFAULT_VIDEO_LIMITS, ImageLimits, VideoLimits
 
 __all__ = [
     "DEFAULT_VIDEO_LIMITS",
@@ -61,32 +63,6 @@ __all__ = [
     "load_clip",
     "sniff_container",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class VideoLimits:
-    """Limits on one uploaded clip.
-
-    ``max_aspect`` and ``max_pixels`` are input limits, not tuned thresholds: phone and webcam
-    cameras record 4:3, 16:9 or 9:16 (1.78), and a 20:9 phone's screen recording is 2.22; the
-    widest clip in the evaluation data is 854x466 (1.83), the largest 720x1280. 1080p's pixel
-    count (1920x1080) bounds the decoding and downscaling work of one frame: a 1080x4320 strip,
-    whose short side passes, is 4.7 megapixels a frame, and its 160 px short side after the
-    analysis downscale made every frame's face search an enlarged 1200x300 detection.
-    """
-
-    max_bytes: int = 20 * 1024 * 1024
-    min_duration_s: float = 1.0
-    max_duration_s: float = 15.0
-    min_fps: float = 8.0  # effective frame rate: frames actually decoded / duration
-    min_short_side: int = 240  # 240p
-    max_short_side: int = 1080  # 1080p
-    max_frames: int = 2000  # hard cap on frames read
-    max_aspect: float = 2.5  # long side / short side: 20:9 phones are 2.22, 21:9 is 2.33
-    max_pixels: int = 1920 * 1080  # per frame: 1080p
-
-
-DEFAULT_VIDEO_LIMITS = VideoLimits()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -117,6 +93,8 @@ TIMESTAMPS_FILE = "timestamps.csv"
 
 _EPS_S = 1e-6  # float slack on duration limits
 _SAMPLE_SLACK_S = 0.002  # container timestamps are often rounded to the millisecond
+_MIN_GAPS_FRAMES = 2  # frames needed to measure one gap between them
+_IMAGE_NDIM = 2  # an array of fewer dimensions is no image (load_image refuses it)
 _MAX_SANE_FPS = 240.0  # a reported frame rate above this is a time base, not a frame rate
 _INDEXED = frozenset({"mp4", "mov", "avi"})  # containers whose frame count comes from an index
 _OPEN_PARAMS = [
@@ -226,9 +204,20 @@ def _target_size(width: int, height: int, long_side: int | None) -> tuple[int, i
 
 def _check_args(sample_fps: float | None, analysis_long_side: int | None) -> None:
     if sample_fps is not None and not (math.isfinite(sample_fps) and sample_fps > 0):
-        raise ValueError(f"sample_fps must be positive or None, not {sample_fps!r}")
+        raise InputError(f"sample_fps must be positive or None, not {sample_fps!r}")
     if analysis_long_side is not None and analysis_long_side < 1:
-        raise ValueError(f"analysis_long_side must be positive or None, not {analysis_long_side}")
+        raise InputError(f"analysis_long_side must be positive or None, not {analysis_long_side}")
+
+
+def _check_bytes(size: int, subject: str, limits: VideoLimits) -> None:
+    """Refuse ``size`` bytes over the limit: :class:`VideoTooLargeError`, its detail starting
+    with ``subject`` (which carries its verb: ``"the frames are"``)."""
+    if size > limits.max_bytes:
+        raise VideoTooLargeError(
+            f"{subject} {size} bytes, over the limit of {limits.max_bytes}",
+            size_bytes=size,
+            max_bytes=limits.max_bytes,
+        )
 
 
 def _check_resolution(width: int, height: int, limits: VideoLimits) -> None:
@@ -287,7 +276,7 @@ def _check_too_long(elapsed_s: float, frames: int, limits: VideoLimits) -> None:
 
 def _measure(times: Sequence[float], fallback_interval_s: float | None) -> tuple[float, float]:
     """(duration, one frame interval): last - first + the median gap between frames."""
-    if len(times) >= 2:
+    if len(times) >= _MIN_GAPS_FRAMES:
         interval = float(np.median(np.diff(np.asarray(times, dtype=np.float64))))
     else:
         interval = fallback_interval_s or 0.0
@@ -358,12 +347,7 @@ def decode_clip(
     data = bytes(data)
     if not data:
         raise VideoEmptyError("the video is empty (0 bytes)")
-    if len(data) > limits.max_bytes:
-        raise VideoTooLargeError(
-            f"the video file is {len(data)} bytes, over the limit of {limits.max_bytes}",
-            size_bytes=len(data),
-            max_bytes=limits.max_bytes,
-        )
+    _check_bytes(len(data), "the video file is", limits)
     container = sniff_container(data)
     # OpenCV 5 reads from any object with read() and seek() (its IStreamReader protocol); the
     # stream must outlive the capture.
@@ -375,6 +359,63 @@ def decode_clip(
         return _read_capture(cap, container, limits, sample_fps, analysis_long_side, deadline)
     finally:
         cap.release()
+
+
+def _frame_time(
+    pos_ms: float, origin: float, times: Sequence[float], reported_fps: float | None, container: str
+) -> float:
+    """The timestamp of a grabbed frame from the first one: its position, or one interval past
+    the last frame when the position is not sane or not increasing."""
+    t = pos_ms / 1000.0 - origin if math.isfinite(pos_ms) else math.nan
+    if not times:
+        return 0.0
+    if t > times[-1]:
+        return t
+    interval = 1.0 / reported_fps if reported_fps else _measure(times, None)[1]
+    if interval <= 0:
+        raise VideoCorruptError(
+            "the video has neither usable timestamps nor a frame rate", container=container
+        )
+    return times[-1] + interval
+
+
+def _check_index(container: str, reported_frames: int, decoded: int, limits: VideoLimits) -> None:
+    """Refuse an indexed stream that ends well before the frame count its index announces."""
+    if container not in _INDEXED or reported_frames <= 0:
+        return
+    missing = reported_frames - decoded
+    if missing > max(limits.max_missing_frames, limits.max_missing_share * reported_frames):
+        raise VideoCorruptError(
+            f"the video stream ends after {decoded} of the {reported_frames} frames its "
+            "index announces (truncated or corrupt)",
+            container=container,
+            decoded_frames=decoded,
+            indexed_frames=reported_frames,
+        )
+
+
+@dataclass(slots=True)
+class _Kept:
+    """The frames kept so far, downscaled to the size fixed by the first one."""
+
+    analysis_long_side: int | None
+    frames: list[np.ndarray] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    size: tuple[int, int] = (0, 0)
+    scale: float = 1.0
+
+    def add(self, frame: np.ndarray, t: float, limits: VideoLimits) -> None:
+        if not self.frames:
+            self.height, self.width = int(frame.shape[0]), int(frame.shape[1])
+            _check_resolution(self.width, self.height, limits)
+            size_w, size_h, self.scale = _target_size(
+                self.width, self.height, self.analysis_long_side
+            )
+            self.size = (size_w, size_h)
+        self.frames.append(_resize(frame, self.size))
+        self.times.append(t)
 
 
 def _read_capture(
@@ -392,33 +433,51 @@ def _read_capture(
     reported_fps = _sane_fps(float(cap.get(cv2.CAP_PROP_FPS)))
     reported_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     codec = _fourcc(float(cap.get(cv2.CAP_PROP_FOURCC)))
+    kept = _Kept(analysis_long_side)
+    times = _grab_frames(cap, container, limits, sample_fps, reported_fps, deadline, kept)
+    if not times:
+        raise VideoCorruptError(
+            f"no frame of the {container.upper()} video could be decoded", container=container
+        )
+    _check_index(container, reported_frames, len(times), limits)
+    duration, _ = _measure(times, 1.0 / reported_fps if reported_fps else None)
+    fps = _check_measured(duration, len(times), limits)
+    return Clip(
+        frames=tuple(kept.frames),
+        timestamps_s=tuple(kept.times),
+        source_fps=fps,
+        width=kept.width,
+        height=kept.height,
+        duration_s=duration,
+        container=container,
+        codec=codec,
+        decoded_frames=len(times),
+        scale=kept.scale,
+    )
 
+
+def _grab_frames(
+    cap: cv2.VideoCapture,
+    container: str,
+    limits: VideoLimits,
+    sample_fps: float | None,
+    reported_fps: float | None,
+    deadline: float | None,
+    kept: _Kept,
+) -> list[float]:
+    """Grab every frame (timed and counted against the limits), retrieving into ``kept`` those
+    the sampler keeps; the timestamps of every decoded frame, from the first one."""
     sampler = _Sampler(sample_fps)
-    times: list[float] = []  # of every decoded frame, from the first one
-    frames: list[np.ndarray] = []
-    kept_times: list[float] = []
+    times: list[float] = []
     origin: float | None = None
-    width = height = 0
-    size = (0, 0)
-    scale = 1.0
     while True:
         check_deadline(deadline, "decoding the clip")
         if not cap.grab():
-            break
+            return times
         pos_ms = float(cap.get(cv2.CAP_PROP_POS_MSEC))
         if origin is None:
             origin = pos_ms / 1000.0 if math.isfinite(pos_ms) and pos_ms >= 0 else 0.0
-        t = pos_ms / 1000.0 - origin if math.isfinite(pos_ms) else math.nan
-        if times and not (t > times[-1]):  # not sane or not increasing: step by one interval
-            interval = 1.0 / reported_fps if reported_fps else _measure(times, None)[1]
-            if interval <= 0:
-                raise VideoCorruptError(
-                    "the video has neither usable timestamps nor a frame rate",
-                    container=container,
-                )
-            t = times[-1] + interval
-        elif not times:
-            t = 0.0
+        t = _frame_time(pos_ms, origin, times, reported_fps, container)
         times.append(t)
         _check_too_long(t, len(times), limits)
         if not sampler.keep(t):
@@ -428,42 +487,7 @@ def _read_capture(
             raise VideoCorruptError(
                 f"frame {len(times) - 1} of the video could not be decoded", container=container
             )
-        if not frames:
-            height, width = int(frame.shape[0]), int(frame.shape[1])
-            _check_resolution(width, height, limits)
-            size_w, size_h, scale = _target_size(width, height, analysis_long_side)
-            size = (size_w, size_h)
-        frames.append(_resize(frame, size))
-        kept_times.append(t)
-
-    if not times:
-        raise VideoCorruptError(
-            f"no frame of the {container.upper()} video could be decoded", container=container
-        )
-    if container in _INDEXED and reported_frames > 0:
-        missing = reported_frames - len(times)
-        if missing > max(2, 0.05 * reported_frames):
-            raise VideoCorruptError(
-                f"the video stream ends after {len(times)} of the {reported_frames} frames its "
-                "index announces (truncated or corrupt)",
-                container=container,
-                decoded_frames=len(times),
-                indexed_frames=reported_frames,
-            )
-    duration, _ = _measure(times, 1.0 / reported_fps if reported_fps else None)
-    fps = _check_measured(duration, len(times), limits)
-    return Clip(
-        frames=tuple(frames),
-        timestamps_s=tuple(kept_times),
-        source_fps=fps,
-        width=width,
-        height=height,
-        duration_s=duration,
-        container=container,
-        codec=codec,
-        decoded_frames=len(times),
-        scale=scale,
-    )
+        kept.add(frame, t, limits)
 
 
 def _image_to_video_error(error: ImageError, index: int) -> VideoError:
@@ -473,6 +497,54 @@ def _image_to_video_error(error: ImageError, index: int) -> VideoError:
     if isinstance(error, ImageTypeError):
         return VideoTypeError(detail, frame=index, image_code=error.code)
     return VideoCorruptError(detail, frame=index, image_code=error.code)
+
+
+def _frame_times(
+    images: Sequence[bytes | np.ndarray], timestamps_s: Sequence[float]
+) -> list[float]:
+    """The frames' timestamps from the first one, once their count and order are checked."""
+    if not images:
+        raise VideoEmptyError("the frame sequence is empty")
+    if len(images) != len(timestamps_s):
+        raise VideoError(
+            f"{len(images)} frames but {len(timestamps_s)} timestamps",
+            frames=len(images),
+            timestamps=len(timestamps_s),
+        )
+    stamps = [float(t) for t in timestamps_s]
+    if not all(math.isfinite(t) for t in stamps) or any(
+        b <= a for a, b in itertools.pairwise(stamps)
+    ):
+        raise VideoError("frame timestamps must be finite and strictly increasing")
+    return [t - stamps[0] for t in stamps]
+
+
+def _frames_size(images: Sequence[bytes | np.ndarray]) -> tuple[int, int]:
+    """The one (width, height) of all the frames, read from their headers (nothing decoded)."""
+    shapes: set[tuple[int, int]] = set()
+    for index, image in enumerate(images):
+        if isinstance(image, np.ndarray):
+            shapes.add(
+                (int(image.shape[1]), int(image.shape[0])) if image.ndim >= _IMAGE_NDIM else (0, 0)
+            )
+            continue
+        try:
+            header = sniff_image(bytes(image))
+        except ImageError as error:
+            raise _image_to_video_error(error, index) from error
+        shapes.add((header.width, header.height))
+    if len(shapes) != 1:
+        raise VideoError("the frames are not all the same size", sizes=len(shapes))
+    return next(iter(shapes))
+
+
+def _decode_frame(image: bytes | np.ndarray, index: int, limits: ImageLimits) -> np.ndarray:
+    try:
+        if isinstance(image, np.ndarray):
+            return load_image(image, limits).copy()  # the clip owns its frames
+        return decode_image(bytes(image), limits)
+    except ImageError as error:
+        raise _image_to_video_error(error, index) from error
 
 
 def frames_clip(
@@ -493,47 +565,17 @@ def frames_clip(
     ``deadline`` is checked between frames, as in :func:`decode_clip`.
     """
     _check_args(sample_fps, analysis_long_side)
-    if not images:
-        raise VideoEmptyError("the frame sequence is empty")
-    if len(images) != len(timestamps_s):
-        raise VideoError(
-            f"{len(images)} frames but {len(timestamps_s)} timestamps",
-            frames=len(images),
-            timestamps=len(timestamps_s),
-        )
-    stamps = [float(t) for t in timestamps_s]
-    if not all(math.isfinite(t) for t in stamps) or any(
-        b <= a for a, b in itertools.pairwise(stamps)
-    ):
-        raise VideoError("frame timestamps must be finite and strictly increasing")
+    times = _frame_times(images, timestamps_s)
     total = sum(len(image) for image in images if not isinstance(image, np.ndarray))
-    if total > limits.max_bytes:
-        raise VideoTooLargeError(
-            f"the frames are {total} bytes, over the limit of {limits.max_bytes}",
-            size_bytes=total,
-            max_bytes=limits.max_bytes,
-        )
-    times = [t - stamps[0] for t in stamps]
+    _check_bytes(total, "the frames are", limits)
     duration, _ = _measure(times, None)
     fps = _check_measured(duration, len(times), limits)
 
-    image_limits = ImageLimits(max_bytes=limits.max_bytes)
-    shapes: set[tuple[int, int]] = set()
-    for index, image in enumerate(images):
-        if isinstance(image, np.ndarray):
-            shapes.add((int(image.shape[1]), int(image.shape[0])) if image.ndim >= 2 else (0, 0))
-            continue
-        try:
-            header = sniff_image(bytes(image))
-        except ImageError as error:
-            raise _image_to_video_error(error, index) from error
-        shapes.add((header.width, header.height))
-    if len(shapes) != 1:
-        raise VideoError("the frames are not all the same size", sizes=len(shapes))
-    width, height = next(iter(shapes))
+    width, height = _frames_size(images)
     _check_resolution(width, height, limits)
     size_w, size_h, scale = _target_size(width, height, analysis_long_side)
 
+    image_limits = ImageLimits(max_bytes=limits.max_bytes)
     sampler = _Sampler(sample_fps)
     frames: list[np.ndarray] = []
     kept_times: list[float] = []
@@ -541,13 +583,7 @@ def frames_clip(
         if not sampler.keep(t):
             continue
         check_deadline(deadline, "decoding the frames")
-        try:
-            if isinstance(image, np.ndarray):
-                frame = load_image(image, image_limits).copy()  # the clip owns its frames
-            else:
-                frame = decode_image(bytes(image), image_limits)
-        except ImageError as error:
-            raise _image_to_video_error(error, index) from error
+        frame = _decode_frame(image, index, image_limits)
         if (frame.shape[1], frame.shape[0]) != (width, height):
             raise VideoError("the frames are not all the same size", frame=index)
         frames.append(_resize(frame, (size_w, size_h)))
@@ -570,7 +606,7 @@ def _folder_timestamps(folder: Path, files: list[Path], fps: float) -> list[floa
     table = folder / TIMESTAMPS_FILE
     if not table.is_file():
         if not (math.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be positive, not {fps!r}")
+            raise InputError(f"fps must be positive, not {fps!r}")
         return [index / fps for index in range(len(files))]
     by_name: dict[str, float] = {}
     with table.open(newline="", encoding="utf-8") as handle:
@@ -616,14 +652,7 @@ def load_clip(
         )
         if not files:
             raise VideoEmptyError(f"the folder {path.name} holds no image frames")
-        total = sum(p.stat().st_size for p in files)
-        if total > limits.max_bytes:
-            raise VideoTooLargeError(
-                f"the frames in {path.name} are {total} bytes, over the limit of "
-                f"{limits.max_bytes}",
-                size_bytes=total,
-                max_bytes=limits.max_bytes,
-            )
+        _check_bytes(sum(p.stat().st_size for p in files), f"the frames in {path.name} are", limits)
         if len(files) > limits.max_frames:
             raise VideoTooLongError(
                 f"the folder holds more than {limits.max_frames} frames",
@@ -637,13 +666,7 @@ def load_clip(
             sample_fps=sample_fps,
             analysis_long_side=analysis_long_side,
         )
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise VideoTooLargeError(
-            f"{path.name} is {size} bytes, over the limit of {limits.max_bytes}",
-            size_bytes=size,
-            max_bytes=limits.max_bytes,
-        )
+    _check_bytes(path.stat().st_size, f"{path.name} is", limits)
     return decode_clip(
         path.read_bytes(), limits, sample_fps=sample_fps, analysis_long_side=analysis_long_side
     )

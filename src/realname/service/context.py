@@ -11,23 +11,22 @@ from realname.errors import InputError, SetupError
 from realname.face.framing import FramingResult
 from realname.liveness.challenge import (
     Challenge,
-    PromptPolicy,
     fixed_schedule,
     issue_challenge,
     parse_challenge,
 )
 from realname.media.image import ImageLimits
 from realname.media.video import VideoLimits
-from realname.policy import MatchPolicy
+from realname.policy import MatchPolicy, PromptPolicy
 from realname.service.keys import ServiceKeys
 from realname.service.metrics import Metrics
+from realname.service.settings import ServiceSettings
 from realname.service.signin import SignInGuard
 from realname.service.store.audit_store import AuditStore
 from realname.service.store.db import Database
 from realname.service.throttles import SessionThrottle
 from realname.service.verification import Verifier
 from realname.service.workers import VerificationPool
-from realname.settings import Settings
 
 __all__ = ["CHINA", "Clock", "ServiceContext", "fixed_challenge"]
 
@@ -36,7 +35,7 @@ Framer = Callable[[bytes], FramingResult]
 CHINA = timezone(timedelta(hours=8))  # the date on the card is a Beijing-time date
 
 
-def fixed_challenge(settings: Settings) -> Challenge | None:
+def fixed_challenge(settings: ServiceSettings) -> Challenge | None:
     """``REALNAME_DEV_FIXED_CHALLENGE`` (dev mode only: start-up refuses it otherwise), with its
     own schedule (``blink@1.00-3.20,...``) or none: :meth:`ServiceContext.new_challenge` then
     gives it the policy's :func:`~realname.liveness.challenge.fixed_schedule`."""
@@ -59,7 +58,7 @@ def _utcnow() -> datetime:
 
 @dataclass(slots=True)
 class ServiceContext:
-    settings: Settings
+    settings: ServiceSettings
     database: Database
     keys: ServiceKeys
     audit: AuditStore
@@ -102,16 +101,11 @@ class ServiceContext:
 
     @property
     def video_limits(self) -> VideoLimits:
-        return VideoLimits(
-            max_bytes=self.settings.max_video_bytes,
-            max_duration_s=self.settings.max_video_seconds,
-        )
+        return self.settings.video_limits()
 
     @property
     def image_limits(self) -> ImageLimits:
-        return ImageLimits(
-            max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels
-        )
+        return self.settings.image_limits()
 
     def require_policy(self) -> MatchPolicy:
         if self.policy is None:

@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.serialization import (
 
 from realname.errors import SetupError
 from realname.records.crypto import FieldCipher, generate_key
+from realname.service.settings import ServiceSettings
 from realname.service.store.db import sqlite_path
-from realname.settings import Settings
 
 __all__ = [
     "DOCUMENTED_KEYS",
@@ -36,6 +36,10 @@ __all__ = [
     "generate_key_file_content",
     "load_keys",
 ]
+
+# Every key is 32 raw bytes: AES-256-GCM, HMAC-SHA-256 and an Ed25519 seed (their sizes, not
+# a policy).
+KEY_BYTES = 32
 
 # The example keys printed in the README (never valid outside dev mode).
 DOCUMENTED_KEYS = frozenset(
@@ -64,14 +68,14 @@ def _decode(value: str, what: str) -> bytes:
         raw = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise SetupError(f"{what} is not valid base64") from None
-    if len(raw) != 32:
+    if len(raw) != KEY_BYTES:
         raise SetupError(f"{what} must be 32 bytes (base64 of 32 random bytes)")
     return raw
 
 
-def dev_key_file(settings: Settings) -> Path:
+def dev_key_file(settings: ServiceSettings) -> Path:
     """Where dev mode keeps its generated keys: beside the SQLite file (or in the cwd)."""
-    db_file = sqlite_path(settings.database_url)
+    db_file = sqlite_path(settings.database_url.get_secret_value())
     if db_file is None:
         return Path("realname-dev.keys.json").resolve()
     return db_file.with_name(db_file.name + ".keys.json").resolve()
@@ -106,16 +110,17 @@ def _write_dev_file(path: Path, values: dict[str, object]) -> None:
         json.dump(values, fh, indent=2)
 
 
-def load_keys(settings: Settings) -> ServiceKeys:
+def load_keys(settings: ServiceSettings) -> ServiceKeys:
     """The keys the service runs with, or :class:`SetupError`."""
     values: dict[str, object]
     if settings.key_file is not None:
         values, source = _read_key_file(settings.key_file), f"key file {settings.key_file}"
     elif settings.data_keys and settings.index_key and settings.audit_signing_key:
+        joined = settings.data_keys.get_secret_value()
         values = {
-            "data_keys": [k for k in settings.data_keys.split(",") if k.strip()],
-            "index_key": settings.index_key,
-            "audit_signing_key": settings.audit_signing_key,
+            "data_keys": [k for k in joined.split(",") if k.strip()],
+            "index_key": settings.index_key.get_secret_value(),
+            "audit_signing_key": settings.audit_signing_key.get_secret_value(),
         }
         source = "settings"
     elif settings.dev_mode:

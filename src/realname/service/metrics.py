@@ -8,8 +8,15 @@ __all__ = ["Metrics"]
 
 
 class Metrics:
+    """The counters, histograms and gauges of one app, in its own registry."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._http()
+        self._verification()
+        self._sessions()
+
+    def _http(self) -> None:
         self.requests = Counter(
             "realname_http_requests",
             "HTTP requests by method, route template and status",
@@ -23,6 +30,8 @@ class Metrics:
             registry=self.registry,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
         )
+
+    def _verification(self) -> None:
         self.verdicts = Counter(
             "realname_capture_verdicts",
             "Capture verdicts (passed, failed, review) and capture errors (error)",
@@ -44,6 +53,8 @@ class Metrics:
             "Captures refused with 503 BUSY",
             registry=self.registry,
         )
+
+    def _sessions(self) -> None:  # and sign-ins
         self.challenges_issued = Counter(
             "realname_challenges_issued",
             "Liveness challenges revealed (POST .../challenge)",
@@ -68,7 +79,6 @@ class Metrics:
             ["by"],
             registry=self.registry,
         )
-
         self.signin_refused = Counter(
             "realname_signin_refused",
             "Sign-ins refused before any password check (not audited): by throttle (address, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,8 +28,19 @@ __all__ = [
 ]
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash("realname-dummy-password")
+_dummy_lock = threading.Lock()
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """A hash verified against when the username is unknown, so both cases take the same time.
+    Computed once, on the first sign-in (never at import), under a lock."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        with _dummy_lock:
+            if _dummy_hash is None:
+                _dummy_hash = _hasher.hash("realname-dummy-password")
+    return _dummy_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +63,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -15,6 +15,8 @@ import asyncio
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from realname.errors import SetupError
+
 __all__ = ["header_timeout_protocol"]
 
 
@@ -22,7 +24,7 @@ def header_timeout_protocol(timeout_s: float) -> type[H11Protocol]:
     """An ``H11Protocol`` that closes a connection whose request head takes over
     ``timeout_s``."""
     if not timeout_s > 0:
-        raise ValueError("timeout_s must be a positive number of seconds")
+        raise SetupError("timeout_s must be a positive number of seconds")
 
     class HeaderTimeoutProtocol(H11Protocol):
         _head_timer: asyncio.TimerHandle | None = None

@@ -53,8 +53,8 @@ from limits.strategies import MovingWindowRateLimiter
 
 from realname.errors import RateLimitError, SetupError, UsernameError
 from realname.identity.identifiers import canonical_username
+from realname.service.settings import ServiceSettings
 from realname.service.workers import VerificationPool
-from realname.settings import Settings
 
 __all__ = [
     "QUEUE_PER_WORKER",
@@ -175,7 +175,7 @@ class SignInGuard:
     pool: VerificationPool
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SignInGuard:
+    def from_settings(cls, settings: ServiceSettings) -> SignInGuard:
         return cls(
             SignInThrottle(settings.login_rate_account, settings.login_rate_address),
             LoginLocks(settings.login_lock_failures, settings.login_lock_s),

@@ -21,7 +21,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from realname.errors import SessionRateLimitError, SetupError
-from realname.settings import Settings
+from realname.service.settings import ServiceSettings
 
 __all__ = ["SessionThrottle"]
 
@@ -43,7 +43,7 @@ class SessionThrottle:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SessionThrottle:
+    def from_settings(cls, settings: ServiceSettings) -> SessionThrottle:
         return cls(settings.session_rate_per_clerk, settings.session_rate_per_outlet)
 
     def _refused(self, item: RateLimitItem, scope: str, key: str, by: str) -> None:

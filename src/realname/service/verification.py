@@ -13,18 +13,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 import cv2
 import numpy as np
 
 from realname.engines import Engines
-from realname.errors import ClipTooShortError
+from realname.errors import ClipTooShortError, InternalError
 from realname.face.quality import QualityReason
-from realname.liveness.challenge import Challenge, PromptPolicy
+from realname.liveness.challenge import Challenge
 from realname.media.image import ImageLimits
 from realname.media.video import VideoLimits, decode_clip
-from realname.policy import MatchPolicy
+from realname.policy import MatchPolicy, PromptPolicy
 from realname.verify import Verification, verify_identity
 
 __all__ = [
@@ -39,7 +40,16 @@ __all__ = [
     "require_clip_length",
 ]
 
-Verdict = Literal["passed", "failed", "review"]
+
+class Verdict(StrEnum):
+    """What the clerk is told of a capture (``sessions.verdict``): ``passed`` and ``review`` name
+    the session's next state; ``failed`` leads to another try or to the ``failed`` state."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    REVIEW = "review"
+
+
 MATCH_BORDERLINE = "MATCH_BORDERLINE"
 # A clip may fall this much short of its schedule's length: MediaRecorder starts a little after
 # the page's clock (the prompts are timed from its start event) and the container's last frame
@@ -116,7 +126,7 @@ def decide(assessment: Assessment, review_threshold: float) -> tuple[Verdict, tu
     and the score lies in the review band [threshold at the review FMR, operating threshold);
     else ``failed`` with the reasons."""
     if assessment.passed:
-        return "passed", ()
+        return Verdict.PASSED, ()
     if (
         assessment.liveness_passed
         and not NOT_REVIEWABLE & set(assessment.reasons)
@@ -124,14 +134,14 @@ def decide(assessment: Assessment, review_threshold: float) -> tuple[Verdict, tu
         and assessment.threshold is not None
         and review_threshold <= assessment.score < assessment.threshold
     ):
-        return "review", (MATCH_BORDERLINE,)
-    return "failed", assessment.reasons
+        return Verdict.REVIEW, (MATCH_BORDERLINE,)
+    return Verdict.FAILED, assessment.reasons
 
 
 def _encode_jpeg(frame: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
-        raise ValueError("the frame could not be encoded")
+        raise InternalError("the frame could not be encoded")
     return bytes(buf.tobytes())
 
 
@@ -172,7 +182,8 @@ class EngineVerifier:
 
     def __call__(self, job: CaptureJob) -> Assessment:
         live = self.policy.liveness
-        assert live is not None
+        if live is None:  # refused in __init__; the policy is frozen
+            raise InternalError(f"policy {self.policy.version} has no liveness section")
         budget = self.capture_timeout_s
         deadline = None if budget is None else time.monotonic() + budget
         clip = decode_clip(

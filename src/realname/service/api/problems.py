@@ -25,6 +25,7 @@ import math
 import time
 import traceback
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 import anyio
@@ -46,6 +47,7 @@ from realname.errors import (
     RealnameError,
     RequestInvalidError,
     RequestTimeoutError,
+    SetupError,
 )
 from realname.service.metrics import Metrics
 
@@ -94,22 +96,24 @@ def _from_http(exc: StarletteHTTPException) -> RealnameError:
     }
     if exc.status_code in mapped:
         return mapped[exc.status_code](detail)
-    if exc.status_code < 500:
+    if exc.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
         return InputError(detail)
     return InternalError("internal error")
 
 
 def install_error_handlers(app: FastAPI) -> None:
     async def realname_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RealnameError)
-        if exc.status >= 500:
+        if not isinstance(exc, RealnameError):  # registered for RealnameError only
+            raise exc
+        if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             log.warning(
                 "%s answered %s (%s)", request.url.path, exc.code, _request_id(request.scope)
             )
         return problem_response(exc, request.scope)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
+        if not isinstance(exc, RequestValidationError):
+            raise exc
         errors: list[dict[str, Any]] = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
@@ -118,9 +122,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(error, request.scope)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
+        if not isinstance(exc, StarletteHTTPException):
+            raise exc
         response = problem_response(_from_http(exc), request.scope)
-        if exc.status_code == 405:
+        if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
             response.headers["Allow"] = _allowed_methods(request)
         return response
 
@@ -214,7 +219,7 @@ class ObservabilityMiddleware:
 
     def __init__(self, app: ASGIApp, metrics: Metrics, body_timeout_s: float = 10.0) -> None:
         if not (body_timeout_s > 0 and math.isfinite(body_timeout_s)):
-            raise ValueError("body_timeout_s must be a positive number of seconds")
+            raise SetupError("body_timeout_s must be a positive number of seconds")
         self.app = app
         self.metrics = metrics
         self.body_timeout_s = body_timeout_s

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9X]$"
 MSISDN_PATTERN = r"^(\+86)?1[3-9][0-9]{9}$"
@@ -108,7 +109,10 @@ class IdCardForm(BaseModel):
             return value
         if value in ("true", "false"):
             return value == "true"
-        raise ValueError("guardian_consent must be the text true or false")
+        # What pydantic makes of a ValueError (type and message), raised as its own error.
+        raise PydanticCustomError(
+            "value_error", "Value error, guardian_consent must be the text true or false"
+        )
 
     @field_validator("valid_until", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from realname.service.context import ServiceContext
 from realname.service.store.models import RegistrationSession, Review, Subscription
 from realname.service.usecases.lifecycle import ReviewState, SessionState
 from realname.service.usecases.registration import STALE_GRACE_S
+from realname.service.verification import Verdict
 
 __all__ = ["INVARIANTS", "InvariantReport", "Violation", "check_invariants"]
 
@@ -131,7 +132,10 @@ def _unverified(session: Session) -> Violation | None:
         .join(RegistrationSession, RegistrationSession.id == Subscription.session_id)
         .where(
             (RegistrationSession.state != str(SessionState.BOUND))
-            | ((RegistrationSession.verdict != "passed") & RegistrationSession.id.not_in(approved))
+            | (
+                (RegistrationSession.verdict != str(Verdict.PASSED))
+                & RegistrationSession.id.not_in(approved)
+            )
         )
     ).all()
     return _violation(

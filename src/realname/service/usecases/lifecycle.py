@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
+from realname.errors import InternalError
 from realname.service.store.models import RegistrationSession, Review
 
 __all__ = [
@@ -76,6 +77,7 @@ SESSION_TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
     S.BOUND: frozenset(),
     S.EXPIRED: frozenset(),
 }
+#: A session still being worked on; any other but ``manual`` is closed (SESSION_CLOSED).
 OPEN_STATES = frozenset({S.AWAITING_CARD, S.AWAITING_CAPTURE, S.CAPTURING})
 
 
@@ -101,7 +103,7 @@ def _sources(
     sources = (from_,) if isinstance(from_, StrEnum) else tuple(from_)
     for source in sources:
         if to not in table[source]:
-            raise ValueError(f"no transition {source} -> {to} in the life cycle")
+            raise InternalError(f"no transition {source} -> {to} in the life cycle")
     return tuple(str(s) for s in sources)
 
 

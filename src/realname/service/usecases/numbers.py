@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from realname.errors import (
     ConsentRefusedError,
+    InternalError,
     NotFoundError,
     NumberCapReachedError,
     NumberTakenError,
@@ -75,14 +76,17 @@ def _msisdn_index(ctx: ServiceContext, msisdn: str) -> str:
     return ctx.keys.cipher.index("msisdn:" + msisdn)
 
 
+# A session in these states may bind one number (a review approved counts as passed).
+BINDABLE_STATES = frozenset({SessionState.PASSED, SessionState.APPROVED})
+
+
 def _claim(session: Session, s: RegistrationSession) -> None:
-    bindable = (SessionState.PASSED, SessionState.APPROVED)
-    if move_session(session, s.id, bindable, SessionState.BOUND):
+    if move_session(session, s.id, BINDABLE_STATES, SessionState.BOUND):
         return
     session.refresh(s)
-    if s.state == "bound":
+    if s.state == SessionState.BOUND:
         raise SessionUsedError("this session was already used for a number")
-    if s.state == "manual":
+    if s.state == SessionState.MANUAL:
         raise ConsentRefusedError("biometric consent was refused: use the manual procedure")
     raise SessionNotPassedError(f"the session is {s.state}, not passed", state=s.state)
 
@@ -91,7 +95,8 @@ def _identity_for_update(
     ctx: ServiceContext, session: Session, s: RegistrationSession, now: datetime
 ) -> Identity:
     """The session's identity, created if new, locked until the transaction ends."""
-    assert s.id_index and s.id_number_enc and s.name_enc and s.card_enc
+    if not (s.id_index and s.id_number_enc and s.name_enc and s.card_enc):
+        raise InternalError("a session claimed for a number has no card")
     cipher = ctx.keys.cipher
     number = cipher.decrypt_text(s.id_number_enc, f"id_number:session:{s.id}")
     name = cipher.decrypt_text(s.name_enc, f"name:session:{s.id}")
@@ -117,6 +122,44 @@ def _identity_for_update(
     return identity
 
 
+def _check_room(session: Session, identity: Identity, index: str, cap: int) -> int:
+    """Refuse a number over the ID's cap or already registered; else the ID's active count."""
+    active = session.scalar(
+        select(func.count())
+        .select_from(Subscription)
+        .where(Subscription.identity_id == identity.id, Subscription.ended_at.is_(None))
+    )
+    if (active or 0) >= cap:
+        raise NumberCapReachedError(f"this ID already holds {cap} active numbers", max_numbers=cap)
+    taken = session.scalar(
+        select(func.count())
+        .select_from(Subscription)
+        .where(Subscription.msisdn_index == index, Subscription.ended_at.is_(None))
+    )
+    if taken:
+        raise NumberTakenError("this number is already registered")
+    return active or 0
+
+
+def _forget_card(
+    session: Session, s: RegistrationSession, identity: Identity, now: datetime
+) -> None:
+    """The registration record now lives in the identity: the session forgets the card."""
+    session.execute(
+        update(RegistrationSession)
+        .where(RegistrationSession.id == s.id)
+        .values(
+            identity_id=identity.id,
+            ended_at=now,
+            portrait_enc=None,
+            id_number_enc=None,
+            name_enc=None,
+            card_enc=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def bind_number(
     ctx: ServiceContext, principal: Principal, session_id: str, msisdn_text: str
 ) -> Binding:
@@ -130,22 +173,7 @@ def bind_number(
             s = load_visible(session, principal, session_id)
             _claim(session, s)
             identity = _identity_for_update(ctx, session, s, now)
-            active = session.scalar(
-                select(func.count())
-                .select_from(Subscription)
-                .where(Subscription.identity_id == identity.id, Subscription.ended_at.is_(None))
-            )
-            if (active or 0) >= cap:
-                raise NumberCapReachedError(
-                    f"this ID already holds {cap} active numbers", max_numbers=cap
-                )
-            taken = session.scalar(
-                select(func.count())
-                .select_from(Subscription)
-                .where(Subscription.msisdn_index == index, Subscription.ended_at.is_(None))
-            )
-            if taken:
-                raise NumberTakenError("this number is already registered")
+            active = _check_room(session, identity, index, cap)
             session.add(
                 Subscription(
                     identity_id=identity.id,
@@ -158,20 +186,7 @@ def bind_number(
                 )
             )
             session.flush()  # the partial unique index speaks here
-            # The registration record now lives in the identity: the session forgets the card.
-            session.execute(
-                update(RegistrationSession)
-                .where(RegistrationSession.id == s.id)
-                .values(
-                    identity_id=identity.id,
-                    ended_at=now,
-                    portrait_enc=None,
-                    id_number_enc=None,
-                    name_enc=None,
-                    card_enc=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            _forget_card(session, s, identity, now)
             ctx.audit.append(
                 session,
                 Actor(principal.username, principal.outlet_id),
@@ -180,7 +195,7 @@ def bind_number(
                 {"session": s.id, "msisdn": masked, "id": identity.id_number_masked},
                 at=now,
             )
-            return Binding(s.id, masked, identity.id_number_masked, (active or 0) + 1, cap)
+            return Binding(s.id, masked, identity.id_number_masked, active + 1, cap)
     except IntegrityError:
         raise NumberTakenError("this number is already registered") from None
 

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from sqlalchemy import ColumnElement, case, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from realname.errors import (
     AccountLockedError,
@@ -88,21 +89,8 @@ def list_outlets(database: Database) -> list[OutletInfo]:
         ]
 
 
-def create_user(
-    database: Database,
-    audit: AuditStore,
-    actor: Actor,
-    *,
-    username: str,
-    password: str,
-    role: str,
-    outlet: str | None,
-    now: datetime,
-    all_outlets: bool = False,
-) -> UserInfo:
-    """A new user. A clerk belongs to one outlet; a supervisor to one outlet, or, said
-    explicitly with ``all_outlets``, to none: a regional supervisor who sees every outlet."""
-    username = canonical_username(username)
+def _check_new_user(password: str, role: str, outlet: str | None, all_outlets: bool) -> None:
+    """Refuse an unknown role, a short password, or an outlet that does not fit the role."""
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
@@ -118,16 +106,38 @@ def create_user(
             "a supervisor belongs to an outlet (--outlet), or sees every outlet when created "
             "with --all-outlets (all_outlets: true)"
         )
+
+
+def _outlet_id(session: Session, name: str) -> int:
+    found = session.scalars(select(Outlet).where(Outlet.name == name)).first()
+    if found is None:
+        raise NotFoundError(f"no outlet named {name!r}")
+    return found.id
+
+
+def create_user(
+    database: Database,
+    audit: AuditStore,
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    outlet: str | None,
+    now: datetime,
+    all_outlets: bool = False,
+) -> UserInfo:
+    """A new user. A clerk belongs to one outlet; a supervisor to one outlet, or, said
+    explicitly with ``all_outlets``, to none: a regional supervisor who sees every outlet."""
+    username = canonical_username(username)
+    _check_new_user(password, role, outlet, all_outlets)
     password_hash = hash_password(password)  # slow on purpose: outside the transaction
     try:
         with database.transaction() as session:
             outlet_id = None
             if outlet:
                 outlet = canonical_text(outlet, "an outlet's name", max_length=200)
-                found = session.scalars(select(Outlet).where(Outlet.name == outlet)).first()
-                if found is None:
-                    raise NotFoundError(f"no outlet named {outlet!r}")
-                outlet_id = found.id
+                outlet_id = _outlet_id(session, outlet)
             user = User(
                 username=username,
                 password_hash=password_hash,

@@ -62,6 +62,7 @@ from realname.errors import (
     ForbiddenError,
     IdCardRefusedError,
     IdLockedError,
+    InternalError,
     NonceInvalidError,
     NotFoundError,
     RealnameError,
@@ -78,7 +79,12 @@ from realname.records.audit import SYSTEM, Actor
 from realname.service.context import ServiceContext
 from realname.service.security import Principal, hash_token
 from realname.service.store.models import IdFailure, IdLockout, RegistrationSession, Review
-from realname.service.usecases.lifecycle import SessionState, move_session
+from realname.service.usecases.lifecycle import (
+    OPEN_STATES,
+    ReviewState,
+    SessionState,
+    move_session,
+)
 from realname.service.verification import Assessment, CaptureJob, Evidence, Verdict, decide
 
 __all__ = [
@@ -102,7 +108,8 @@ __all__ = [
 ]
 
 S = SessionState
-CLOSED_STATES = (S.PASSED, S.REVIEW, S.APPROVED, S.REJECTED, S.FAILED, S.BOUND, S.EXPIRED)
+# A session in these states has had its card read: another card is CARD_ALREADY_READ.
+CARD_READ_STATES = frozenset({S.AWAITING_CAPTURE, S.CAPTURING})
 INTERRUPTED = "CAPTURE_INTERRUPTED"
 STALE_GRACE_S = 30  # a capture is released this long after its own time budget ran out
 # After a challenge's recording (it begins within challenge_ttl_s and lasts capture_s), the
@@ -196,7 +203,7 @@ def create_session(
             id=str(uuid.uuid4()),
             outlet_id=principal.outlet_id,
             clerk_id=principal.user_id,
-            state="awaiting_card" if biometric_consent else "manual",
+            state=S.AWAITING_CARD if biometric_consent else S.MANUAL,
             biometric_consent=biometric_consent,
             consent_text_version=consent_text_version,
             created_at=now,
@@ -214,7 +221,7 @@ def create_session(
             ctx.audit.append(session, _actor(principal), "session.create", "ok", objects, at=now)
         else:
             ctx.audit.append(
-                session, _actor(principal), "session.consent_refused", "manual", objects, at=now
+                session, _actor(principal), "session.consent_refused", S.MANUAL, objects, at=now
             )
         return _view(ctx, s)
 
@@ -243,9 +250,9 @@ def check_open(ctx: ServiceContext, principal: Principal, session_id: str) -> No
 
 
 def _check_open(ctx: ServiceContext, s: RegistrationSession, now: datetime) -> None:
-    if s.state == "manual":
+    if s.state == S.MANUAL:
         raise ConsentRefusedError("biometric consent was refused: use the manual procedure")
-    if s.state in CLOSED_STATES:
+    if s.state not in OPEN_STATES:
         raise SessionClosedError(f"the session is {s.state}", state=s.state)
     if s.expires_at <= now:
         raise SessionExpiredError("the session expired: start a new one")
@@ -281,20 +288,16 @@ def _card_reasons(card: IdCardInput, ctx: ServiceContext) -> tuple[tuple[str, ..
     return tuple(reasons), check.id_number.number
 
 
-def submit_card(
-    ctx: ServiceContext, principal: Principal, session_id: str, card: IdCardInput, portrait: bytes
-) -> SessionView:
-    """Check the card's rules and the portrait; store both encrypted; or refuse (audited)."""
-    now = ctx.now()
-    actor = _actor(principal)
-    with ctx.database.transaction() as session:
-        s = load_visible(session, principal, session_id)
-        if s.state in ("awaiting_capture", "capturing"):
-            raise CardAlreadyReadError("this session's ID card was already read")
-        _check_open(ctx, s, now)
-    reasons, number = _card_reasons(card, ctx)
-    masked = mask_id_number(number)
-    id_index = ctx.keys.cipher.index(number)
+def _refuse_card(
+    ctx: ServiceContext,
+    actor: Actor,
+    session_id: str,
+    id_index: str,
+    masked: str,
+    reasons: tuple[str, ...],
+    now: datetime,
+) -> None:
+    """Refuse (audited) a card whose ID is locked (ID_LOCKED) or that breaks a rule."""
     with ctx.database.transaction() as session:
         until = locked_until(session, id_index, now)
     if until is not None:
@@ -311,10 +314,11 @@ def submit_card(
             at=now,
         )
         raise IdCardRefusedError("the ID card breaks a registration rule", reasons=reasons)
-    load_image(portrait, ctx.image_limits)  # unusable images raise the library's errors
-    cipher = ctx.keys.cipher
-    name = canonical_text(card.name, "the name", max_length=100)
-    details = {
+
+
+def _card_details(card: IdCardInput) -> dict[str, Any]:
+    """The card's fields other than the number and the name, canonical, as stored."""
+    return {
         "sex": canonical_text(card.sex, "the sex", max_length=10),
         "ethnicity": canonical_text(card.ethnicity, "the ethnicity", max_length=50, required=False),
         "birth_date": card.birth_date.isoformat(),
@@ -326,6 +330,27 @@ def submit_card(
         "valid_until": card.valid_until.isoformat() if card.valid_until else "长期",
         "guardian_consent": card.guardian_consent,
     }
+
+
+def submit_card(
+    ctx: ServiceContext, principal: Principal, session_id: str, card: IdCardInput, portrait: bytes
+) -> SessionView:
+    """Check the card's rules and the portrait; store both encrypted; or refuse (audited)."""
+    now = ctx.now()
+    actor = _actor(principal)
+    with ctx.database.transaction() as session:
+        s = load_visible(session, principal, session_id)
+        if s.state in CARD_READ_STATES:
+            raise CardAlreadyReadError("this session's ID card was already read")
+        _check_open(ctx, s, now)
+    reasons, number = _card_reasons(card, ctx)
+    masked = mask_id_number(number)
+    id_index = ctx.keys.cipher.index(number)
+    _refuse_card(ctx, actor, session_id, id_index, masked, reasons, now)
+    load_image(portrait, ctx.image_limits)  # unusable images raise the library's errors
+    cipher = ctx.keys.cipher
+    name = canonical_text(card.name, "the name", max_length=100)
+    details = _card_details(card)
     sid = session_id
     with ctx.database.transaction() as session:
         s = load_visible(session, principal, session_id)
@@ -346,7 +371,7 @@ def submit_card(
         )
         session.refresh(s)
         if not won:  # another request read a card first, or the session closed meanwhile
-            if s.state not in (S.AWAITING_CAPTURE, S.CAPTURING):
+            if s.state not in CARD_READ_STATES:
                 _check_open(ctx, s, now)
             raise CardAlreadyReadError("this session's ID card was already read")
         ctx.audit.append(
@@ -401,6 +426,55 @@ def _unanswered(
     ctx.audit.append(session, actor, "challenge.unanswered", why, objects, at=now)
 
 
+def _check_challenge_allowed(
+    ctx: ServiceContext, session: Session, s: RegistrationSession, now: datetime
+) -> int:
+    """Refuse a challenge the session may not have now; else the count of those issued."""
+    if s.state == S.AWAITING_CARD:
+        raise CardRequiredError("read the ID card before the challenge")
+    if s.state == S.CAPTURING:
+        raise NonceInvalidError("a capture of this session is being verified")
+    _check_open(ctx, s, now)
+    if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
+        _raise_locked(until, now)
+    issued = s.challenges_issued or 0
+    if issued >= ctx.settings.max_challenges:
+        raise ChallengeLimitError(
+            f"this session was issued its {ctx.settings.max_challenges} challenges: "
+            "start a new session",
+            max_challenges=ctx.settings.max_challenges,
+        )
+    return issued
+
+
+def _issue_challenge(
+    session: Session, s: RegistrationSession, issued: int, challenge: Challenge, now: datetime
+) -> str:
+    """Give the session ``challenge`` and a fresh nonce (returned), by one conditional UPDATE
+    guarded by the nonce and the count read: NONCE_INVALID when another request won."""
+    nonce = secrets.token_urlsafe(24)
+    previous = RegistrationSession.nonce_hash
+    same_nonce = previous.is_(None) if s.nonce_hash is None else previous == s.nonce_hash
+    won = move_session(
+        session,
+        s.id,
+        S.AWAITING_CAPTURE,
+        S.AWAITING_CAPTURE,
+        where=[
+            same_nonce,
+            RegistrationSession.challenges_issued == issued,
+            RegistrationSession.expires_at > now,
+        ],
+        challenge=str(challenge),
+        nonce_hash=hash_token(nonce),
+        challenge_issued_at=now,
+        challenges_issued=issued + 1,
+    )
+    if not won:
+        raise NonceInvalidError("another request replaced this session's challenge")
+    return nonce
+
+
 def reveal_challenge(ctx: ServiceContext, principal: Principal, session_id: str) -> ChallengeView:
     """A new prompt-locked challenge and its nonce, when the customer is framed and ready (and
     after a capture that failed or could not be judged, while attempts are left). The previous
@@ -410,43 +484,13 @@ def reveal_challenge(ctx: ServiceContext, principal: Principal, session_id: str)
     actor = _actor(principal)
     with ctx.database.transaction() as session:
         s = load_visible(session, principal, session_id)
-        if s.state == "awaiting_card":
-            raise CardRequiredError("read the ID card before the challenge")
-        if s.state == "capturing":
-            raise NonceInvalidError("a capture of this session is being verified")
-        _check_open(ctx, s, now)
-        if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
-            _raise_locked(until, now)
-        issued = s.challenges_issued or 0
-        if issued >= ctx.settings.max_challenges:
-            raise ChallengeLimitError(
-                f"this session was issued its {ctx.settings.max_challenges} challenges: "
-                "start a new session",
-                max_challenges=ctx.settings.max_challenges,
-            )
+        issued = _check_challenge_allowed(ctx, session, s, now)
         challenge = ctx.new_challenge()
-        assert challenge.schedule is not None
-        nonce = secrets.token_urlsafe(24)
-        previous = RegistrationSession.nonce_hash
-        same_nonce = previous.is_(None) if s.nonce_hash is None else previous == s.nonce_hash
+        schedule = challenge.schedule
+        if schedule is None:
+            raise InternalError("a challenge was issued without its schedule")
         replaced, replaced_at = s.nonce_hash is not None, s.challenge_issued_at
-        won = move_session(
-            session,
-            s.id,
-            S.AWAITING_CAPTURE,
-            S.AWAITING_CAPTURE,
-            where=[
-                same_nonce,
-                RegistrationSession.challenges_issued == issued,
-                RegistrationSession.expires_at > now,
-            ],
-            challenge=str(challenge),
-            nonce_hash=hash_token(nonce),
-            challenge_issued_at=now,
-            challenges_issued=issued + 1,
-        )
-        if not won:
-            raise NonceInvalidError("another request replaced this session's challenge")
+        nonce = _issue_challenge(session, s, issued, challenge, now)
         session.refresh(s)
         if replaced:
             _unanswered(ctx, session, actor, s.id, "replaced", now, replaced_at)
@@ -462,7 +506,6 @@ def reveal_challenge(ctx: ServiceContext, principal: Principal, session_id: str)
     ctx.metrics.challenges_issued.inc()
     if replaced:
         ctx.metrics.challenges_unanswered.labels("replaced").inc()
-    schedule = challenge.schedule
     return ChallengeView(
         session_id=session_id,
         steps=tuple(zip(challenge.steps, schedule.prompts_s, schedule.window_ends_s, strict=True)),
@@ -505,9 +548,9 @@ def begin_capture(
         )
     with ctx.database.transaction() as session:
         s = load_visible(session, principal, session_id)
-        if s.state == "awaiting_card":
+        if s.state == S.AWAITING_CARD:
             raise CardRequiredError("read the ID card before the capture")
-        if s.state == "capturing":
+        if s.state == S.CAPTURING:
             raise NonceInvalidError("the nonce was already used")
         _check_open(ctx, s, now)
         if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
@@ -532,7 +575,8 @@ def begin_capture(
         if not consumed:
             raise NonceInvalidError("the nonce was already used")
         session.refresh(s)
-        assert s.portrait_enc is not None and s.challenge is not None
+        if s.portrait_enc is None or s.challenge is None:
+            raise InternalError("a session awaiting its capture has no portrait or challenge")
         portrait = ctx.keys.cipher.decrypt(s.portrait_enc, f"portrait:session:{s.id}")
         return CaptureTicket(s.id, s.attempts, portrait, parse_challenge(s.challenge))
 
@@ -581,7 +625,7 @@ def run_capture(ctx: ServiceContext, job: CaptureJob) -> CaptureOutcome:
     lower = ctx.review_threshold(assessment.engine)
     verdict, reasons = decide(assessment, lower)
     evidence = None
-    if verdict == "review" and assessment.evidence is not None:
+    if verdict == Verdict.REVIEW and assessment.evidence is not None:
         evidence = assessment.evidence()
     return CaptureOutcome(verdict, reasons, assessment, evidence)
 
@@ -632,7 +676,8 @@ def finish_capture(
     actor = _actor(principal)
     with ctx.database.transaction() as session:
         s = session.get(RegistrationSession, ticket.session_id)
-        assert s is not None
+        if s is None:
+            raise InternalError("the session of a running capture is gone")
         objects: dict[str, str | int] = {
             "session": s.id,
             "attempt": ticket.attempt,
@@ -645,12 +690,13 @@ def finish_capture(
         }
         locked: datetime | None = None
         values: dict[str, Any]
-        if outcome.verdict == "passed":
+        if outcome.verdict == Verdict.PASSED:
             target, values = S.PASSED, {"portrait_enc": None}
-        elif outcome.verdict == "review":
+        elif outcome.verdict == Verdict.REVIEW:
             target, values = S.REVIEW, {"portrait_enc": None}
         else:
-            assert s.id_index is not None
+            if s.id_index is None:
+                raise InternalError("a session being captured has no ID look-up key")
             locked = _record_failure(ctx, session, s.id_index, now)
             if locked is None and ticket.attempt < ctx.settings.max_capture_attempts:
                 target, values = S.AWAITING_CAPTURE, {}
@@ -705,7 +751,7 @@ def _open_review(
             id=review_id,
             session_id=s.id,
             outlet_id=s.outlet_id,
-            state="pending",
+            state=ReviewState.PENDING,
             created_at=now,
             expires_at=now + timedelta(days=ctx.settings.evidence_retention_days),
             reasons=",".join(outcome.assessment.reasons),
@@ -746,7 +792,7 @@ def _end_attempt(
         target,
         where=where,
         reasons=code,
-        verdict="failed" if code == INTERRUPTED else None,
+        verdict=Verdict.FAILED if code == INTERRUPTED else None,
         capture_started_at=None,
         nonce_hash=None,
         **values,

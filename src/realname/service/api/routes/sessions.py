@@ -23,6 +23,7 @@ from realname.service.api.schemas import (
 )
 from realname.service.api.uploads import OVERHEAD_BYTES, read_multipart
 from realname.service.usecases import registration
+from realname.service.usecases.lifecycle import SessionState
 from realname.service.usecases.registration import ChallengeView, IdCardInput, SessionView
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -42,7 +43,7 @@ def _out(view: SessionView) -> SessionOut:
         id_number_masked=view.id_number_masked,
         verdict=view.verdict,
         reasons=list(view.reasons),
-        manual_alternative=view.state == "manual",
+        manual_alternative=view.state == SessionState.MANUAL,
     )
 
 
