@@ -25,10 +25,12 @@ from realname.policy import MatchPolicy, load_policy
 from realname.service.api.openapi import install_docs
 from realname.service.api.problems import ObservabilityMiddleware, install_error_handlers
 from realname.service.api.routes import admin, audit, auth, health, reviews, sessions, subscriptions
+from realname.service.api.routes import rules as rules_routes
 from realname.service.api.web import mount_pages
 from realname.service.context import Clock, Framer, ServiceContext, fixed_challenge
 from realname.service.keys import load_keys
 from realname.service.metrics import Metrics
+from realname.service.settings import ServiceSettings
 from realname.service.signin import SignInGuard
 from realname.service.store.audit_store import AuditStore
 from realname.service.store.db import Database
@@ -37,18 +39,17 @@ from realname.service.throttles import SessionThrottle
 from realname.service.usecases.registration import release_stale_captures
 from realname.service.verification import EngineVerifier, Verifier
 from realname.service.workers import VerificationPool
-from realname.settings import Settings
 
 __all__ = ["build_context", "create_app"]
 
 log = logging.getLogger("realname.service")
 
 
-def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
+def build_context(settings: ServiceSettings, clock: Clock | None = None) -> ServiceContext:
     """Validate settings and keys and wire the parts (nothing is loaded or migrated yet)."""
     challenge = fixed_challenge(settings)
     keys = load_keys(settings)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url.get_secret_value())
     ctx = ServiceContext(
         settings=settings,
         database=database,
@@ -65,7 +66,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
     return ctx
 
 
-def _check_review_band(policy: MatchPolicy, settings: Settings) -> None:
+def _check_review_band(policy: MatchPolicy, settings: ServiceSettings) -> None:
     engine = settings.face_embedder
     operating = policy.operating_point(engine, settings.match_fmr)
     review = policy.operating_point(engine, settings.review_fmr)
@@ -146,8 +147,58 @@ async def _every(seconds: float, job: Callable[[], object], name: str) -> None:
             log.error("periodic %s failed: %s", name, type(exc).__name__)
 
 
+async def _start(ctx: ServiceContext, verifier: Verifier | None) -> None:
+    """Migrate, release what a crash left running, load the policy and the engines once."""
+    settings = ctx.settings
+    await anyio.to_thread.run_sync(upgrade, ctx.database)
+    # Captures a crash left running (kill -9 mid-capture) are released before serving.
+    await anyio.to_thread.run_sync(release_stale_captures, ctx)
+    policy = await anyio.to_thread.run_sync(load_policy, settings.policy_file)
+    _check_review_band(policy, settings)
+    ctx.policy = policy
+    _check_fixed_schedule(ctx)
+    if verifier is not None:
+        ctx.verifier = verifier
+        detector = await anyio.to_thread.run_sync(_detector, settings.face_detector)
+    else:
+        real = await anyio.to_thread.run_sync(_real_verifier, policy, ctx)
+        ctx.verifier, detector = real, real.engines.detector  # one detector for both
+    ctx.framer = _framer(policy, ctx, detector)
+    ctx.models_loaded = True
+    log.info("realname service ready (keys from %s)", ctx.keys.source)
+
+
+def _periodic_tasks(ctx: ServiceContext) -> list[asyncio.Task[None]]:
+    """Signing the audit head and enforcing retention, each on its own interval."""
+    from realname.service.usecases.purge import purge
+
+    settings = ctx.settings
+    return [
+        asyncio.create_task(
+            _every(settings.audit_sign_interval_s, ctx.audit.sign, "audit signing")
+        ),
+        asyncio.create_task(_every(settings.purge_interval_s, lambda: purge(ctx), "purge")),
+    ]
+
+
+async def _stop(ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:
+    """Stop the periodic tasks and the pools, sign the audit head once more, close the pool."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    ctx.models_loaded = False
+    # Waits at most REALNAME_SHUTDOWN_GRACE_S for running verifications: a runaway
+    # worker is a daemon thread, left behind rather than waited for.
+    await anyio.to_thread.run_sync(ctx.pool.shutdown, float(ctx.settings.shutdown_grace_s))
+    await anyio.to_thread.run_sync(ctx.signin.pool.shutdown, 1.0)
+    await anyio.to_thread.run_sync(ctx.audit.sign)
+    ctx.database.dispose()
+
+
 def create_app(
-    settings: Settings | None = None,
+    settings: ServiceSettings | None = None,
     *,
     verifier: Verifier | None = None,
     clock: Clock | None = None,
@@ -155,52 +206,17 @@ def create_app(
 ) -> FastAPI:
     """The registration service. ``verifier`` replaces the real engines (tests inject a
     deterministic fake); ``clock`` replaces the wall clock (tests travel in time)."""
-    settings = settings or Settings()
+    settings = settings or ServiceSettings()
     ctx = build_context(settings, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from realname.service.usecases.purge import purge
-
-        await anyio.to_thread.run_sync(upgrade, ctx.database)
-        # Captures a crash left running (kill -9 mid-capture) are released before serving.
-        await anyio.to_thread.run_sync(release_stale_captures, ctx)
-        policy = await anyio.to_thread.run_sync(load_policy, settings.policy_file)
-        _check_review_band(policy, settings)
-        ctx.policy = policy
-        _check_fixed_schedule(ctx)
-        if verifier is not None:
-            ctx.verifier = verifier
-            detector = await anyio.to_thread.run_sync(_detector, settings.face_detector)
-        else:
-            real = await anyio.to_thread.run_sync(_real_verifier, policy, ctx)
-            ctx.verifier, detector = real, real.engines.detector  # one detector for both
-        ctx.framer = _framer(policy, ctx, detector)
-        ctx.models_loaded = True
-        log.info("realname service ready (keys from %s)", ctx.keys.source)
-        tasks = []
-        if periodic_tasks:
-            tasks = [
-                asyncio.create_task(
-                    _every(settings.audit_sign_interval_s, ctx.audit.sign, "audit signing")
-                ),
-                asyncio.create_task(_every(settings.purge_interval_s, lambda: purge(ctx), "purge")),
-            ]
+        await _start(ctx, verifier)
+        tasks = _periodic_tasks(ctx) if periodic_tasks else []
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            ctx.models_loaded = False
-            # Waits at most REALNAME_SHUTDOWN_GRACE_S for running verifications: a runaway
-            # worker is a daemon thread, left behind rather than waited for.
-            await anyio.to_thread.run_sync(ctx.pool.shutdown, float(settings.shutdown_grace_s))
-            await anyio.to_thread.run_sync(ctx.signin.pool.shutdown, 1.0)
-            await anyio.to_thread.run_sync(ctx.audit.sign)
-            ctx.database.dispose()
+            await _stop(ctx, tasks)
 
     app = FastAPI(
         title="realname registration service",
@@ -218,6 +234,7 @@ def create_app(
     )
     for module in (health, auth, sessions, subscriptions, reviews, audit, admin):
         app.include_router(module.router)
+    app.include_router(rules_routes.router)  # GET /api/v1/rules: the pages' rules
     mount_pages(app)
     install_docs(app)
     return app

@@ -1,6 +1,7 @@
 // The service's HTTP API from the pages: the bearer token lives in sessionStorage (gone when the
 // tab closes); every error is problem+json with a stable `code`, turned into ApiError.
 
+import { $, notice } from "./dom.js";
 import { has, onLanguageChange, t } from "./i18n.js";
 
 const TOKEN = "realname.token";
@@ -103,7 +104,7 @@ export async function requireUser(roles) {
     }
     throw error;
   }
-  const who = document.getElementById("who");
+  const who = $("who");
   const render = () => {
     if (!who) return;
     who.textContent = t("who.signed_in", {
@@ -114,19 +115,15 @@ export async function requireUser(roles) {
   };
   render();
   onLanguageChange(render);
-  const out = document.getElementById("sign-out");
+  const out = $("sign-out");
   if (out) {
     out.hidden = false;
     out.addEventListener("click", () => signOut());
   }
   if (!roles.includes(user.role)) {
-    const main = document.getElementById("main");
-    const note = document.createElement("p");
-    note.className = "notice bad";
-    note.setAttribute("role", "alert");
+    const note = notice("bad", t("page.forbidden"), { alert: true });
     note.dataset.i18n = "page.forbidden";
-    note.textContent = t("page.forbidden");
-    main.replaceChildren(note);
+    $("main").replaceChildren(note);
     return null;
   }
   return user;

@@ -29,11 +29,9 @@ const ADVICE_STATUS = {
 // The face oval in the 640x480 stage (its SVG viewBox): centre and radii as fractions.
 export const OVAL = { cx: 0.5, cy: 0.48, rx: 150 / 640, ry: 195 / 480 };
 
-// Brightness limits inside the oval (mean luma 0-255), clipped share, and flatness (a covered
-// lens or a blank wall: almost no variation).
-const TOO_DARK = 60;
-const TOO_BRIGHT = 205;
-const CLIPPED_SHARE = 0.25;
+// Flatness inside the oval (a covered lens or a blank wall: almost no variation). The other
+// limits (brightness, clipped share, face width and centring) are the service's framing rules
+// (GET /api/v1/rules: the policy's liveness.framing and probe quality limits), given to Camera.
 const FLAT_STD = 8;
 
 export class CameraError extends Error {
@@ -77,8 +75,11 @@ function pickMimeType() {
 }
 
 export class Camera {
-  constructor(video) {
+  // ``limits``: the rules' framing ({min_brightness, max_brightness, max_clipped_fraction,
+  // min_face_width, max_face_width, max_centre_offset}).
+  constructor(video, limits) {
     this.video = video;
+    this.limits = limits;
     this.stream = null;
     this.timer = null;
     this.canvas = document.createElement("canvas");
@@ -226,8 +227,9 @@ export class Camera {
     }
     const mean = sum / n;
     const std = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
-    if (mean < TOO_DARK) return "dark";
-    if (mean > TOO_BRIGHT || clipped / n > CLIPPED_SHARE) return "bright";
+    const limits = this.limits;
+    if (mean < limits.min_brightness) return "dark";
+    if (mean > limits.max_brightness || clipped / n > limits.max_clipped_fraction) return "bright";
     if (std < FLAT_STD) return "flat";
     if (this.detector) {
       let faces;
@@ -241,11 +243,11 @@ export class Camera {
       const box = faces[0].boundingBox;
       const fx = box.x + box.width / 2;
       const fy = box.y + box.height / 2;
-      if (box.width < 0.22 * oval.visibleW) return "far";
-      if (box.width > 0.75 * oval.visibleW) return "near";
+      if (box.width < limits.min_face_width * oval.visibleW) return "far";
+      if (box.width > limits.max_face_width * oval.visibleW) return "near";
       if (
-        Math.abs(fx - oval.cx) > 0.12 * oval.visibleW ||
-        Math.abs(fy - oval.cy) > 0.12 * oval.visibleH
+        Math.abs(fx - oval.cx) > limits.max_centre_offset * oval.visibleW ||
+        Math.abs(fy - oval.cy) > limits.max_centre_offset * oval.visibleH
       ) {
         return "centre";
       }

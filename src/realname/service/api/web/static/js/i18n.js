@@ -4,6 +4,8 @@
 // Markup carries keys: data-i18n (text), data-i18n-placeholder, data-i18n-aria-label,
 // data-i18n-title. Scripts call t(key, params) and re-render on onLanguageChange.
 
+import { $, TEXT_FAILED, showPageError } from "./dom.js";
+
 export const LANGUAGES = ["zh-CN", "en"];
 const STORE = "realname.lang";
 const LARGE = "realname.largeText";
@@ -51,6 +53,13 @@ export function onLanguageChange(listener) {
   listeners.push(listener);
 }
 
+// The dictionary could not be loaded: said in both languages, the browser's first.
+export function showTextFailed() {
+  const first = pickLanguage();
+  const order = [first, ...LANGUAGES.filter((lang) => lang !== first)];
+  showPageError(order.map((lang) => [lang, TEXT_FAILED[lang]]));
+}
+
 export async function setLanguage(lang) {
   const response = await fetch(`i18n/${lang}.json`, { cache: "no-cache" });
   if (!response.ok) throw new Error(`dictionary ${lang}: HTTP ${response.status}`);
@@ -65,16 +74,21 @@ export async function setLanguage(lang) {
 export async function setupLanguage() {
   if (localStorage.getItem(LARGE) === "1") document.documentElement.classList.add("large-text");
   await setLanguage(pickLanguage());
-  const toggle = document.getElementById("lang-switch");
+  const toggle = $("lang-switch");
   if (toggle) {
     toggle.addEventListener("click", async () => {
       const next = current === "zh-CN" ? "en" : "zh-CN";
       localStorage.setItem(STORE, next);
-      await setLanguage(next);
+      try {
+        await setLanguage(next);
+      } catch {
+        showTextFailed();
+        return;
+      }
       toggle.focus();
     });
   }
-  const large = document.getElementById("large-text");
+  const large = $("large-text");
   if (large) {
     const sync = () =>
       large.setAttribute(

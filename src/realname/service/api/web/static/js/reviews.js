@@ -4,18 +4,16 @@
 // through object URLs (revoked when another case opens).
 
 import { api, problemText, requireUser } from "./api.js";
-import { formatTime, onLanguageChange, reasonText, renderReasons, setupLanguage, t } from "./i18n.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, notice, showError } from "./dom.js";
+import { formatTime, onLanguageChange, reasonText, renderReasons, t } from "./i18n.js";
+import { startPage } from "./page.js";
 let user = null;
 let reviews = [];
 let current = null; // the open review (detail, with scores)
 let objectUrls = [];
 
-function showError(error) {
-  const box = $("reviews-error");
-  box.textContent = error ? problemText(error) : "";
-  box.hidden = !error;
+function reviewsError(error) {
+  showError($("reviews-error"), error ? problemText(error) : "");
 }
 
 function renderRows() {
@@ -52,12 +50,12 @@ function renderRows() {
 }
 
 async function loadQueue() {
-  showError(null);
+  reviewsError(null);
   try {
     reviews = await api("/reviews?state=pending");
     renderRows();
   } catch (error) {
-    showError(error);
+    reviewsError(error);
   }
 }
 
@@ -139,13 +137,13 @@ function renderDetail() {
 }
 
 async function openReview(id) {
-  showError(null);
+  reviewsError(null);
   for (const url of objectUrls) URL.revokeObjectURL(url);
   objectUrls = [];
   try {
     current = await api(`/reviews/${id}`);
   } catch (error) {
-    showError(error);
+    reviewsError(error);
     return;
   }
   $("review-detail").hidden = false;
@@ -182,24 +180,19 @@ async function decide(approve) {
       method: "POST",
       json: { approve, reason },
     });
-    const note = document.createElement("p");
-    note.className = `notice ${approve ? "ok" : "warn"}`;
+    const note = notice(approve ? "ok" : "warn", t(approve ? "reviews.approved" : "reviews.rejected"));
     note.dataset.state = decided.state;
-    note.textContent = t(approve ? "reviews.approved" : "reviews.rejected");
     status.replaceChildren(note);
     await loadQueue();
   } catch (error) {
-    const note = document.createElement("p");
-    note.className = "notice bad";
-    note.textContent = problemText(error);
-    status.replaceChildren(note);
+    status.replaceChildren(notice("bad", problemText(error)));
     for (const b of ["decision-approve", "decision-reject"]) $(b).disabled = false;
   }
 }
 
-await setupLanguage();
-user = await requireUser(["supervisor", "auditor"]);
-if (user) {
+startPage(async () => {
+  user = await requireUser(["supervisor", "auditor"]);
+  if (!user) return;
   $("reviews-auditor").hidden = user.role !== "auditor";
   $("reviews-refresh").addEventListener("click", loadQueue);
   $("decision-approve").addEventListener("click", () => decide(true));
@@ -209,4 +202,4 @@ if (user) {
     renderDetail();
   });
   await loadQueue();
-}
+});

@@ -2,16 +2,16 @@
 // the clerk's desk or the supervisor's review queue.
 
 import { ApiError, landingFor, problemText, signIn, token, whoAmI } from "./api.js";
-import { setupLanguage, t } from "./i18n.js";
+import { $, showError } from "./dom.js";
+import { t } from "./i18n.js";
+import { startPage } from "./page.js";
 
-const form = document.getElementById("signin");
-const error = document.getElementById("signin-error");
-const submit = document.getElementById("signin-submit");
-
-function showError(text) {
-  error.textContent = text;
-  error.hidden = false;
-}
+const form = $("signin");
+const error = $("signin-error");
+const submit = $("signin-submit");
+// Signed in already when the page opened (read now: a sign-in while the dictionary loads must
+// not be taken for one).
+const signedIn = Boolean(token());
 
 async function go() {
   const user = await whoAmI();
@@ -20,7 +20,7 @@ async function go() {
     location.assign(page);
     return;
   }
-  const note = document.getElementById("signed-in-elsewhere");
+  const note = $("signed-in-elsewhere");
   note.textContent = t("signin.no_pages", { role: t(`role.${user.role}`) });
   note.hidden = false;
 }
@@ -31,7 +31,7 @@ form.addEventListener("submit", async (event) => {
   const username = form.username.value.trim();
   const password = form.password.value;
   if (!username || !password) {
-    showError(t("signin.missing"));
+    showError(error, t("signin.missing"));
     (username ? form.password : form.username).focus();
     return;
   }
@@ -41,7 +41,7 @@ form.addEventListener("submit", async (event) => {
     await signIn(username, password);
     await go();
   } catch (e) {
-    showError(e instanceof ApiError ? problemText(e) : String(e));
+    showError(error, e instanceof ApiError ? problemText(e) : String(e));
     form.password.value = "";
     form.password.focus();
   } finally {
@@ -50,12 +50,13 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-await setupLanguage();
-if (token()) {
-  try {
-    await go();
-  } catch {
-    sessionStorage.clear();
+startPage(async () => {
+  if (signedIn) {
+    try {
+      await go();
+    } catch {
+      sessionStorage.clear();
+    }
   }
-}
-form.username.focus();
+  form.username.focus();
+});
