@@ -8,7 +8,7 @@ from realname.engines.models import ENGINE_MODELS, MODEL_FILES, ModelFile, resol
 from realname.errors import ExtraNotInstalledError, ModelFileError
 from realname.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: SPDX ids of licences that allow commercial use, for the models of the default install.
 ALLOWED_LICENCES = ("MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "CC0-1.0")
 REGISTRIES = {**DETECTORS, **EMBEDDERS, **LANDMARKERS}
