@@ -36,13 +36,13 @@ def photo() -> np.ndarray:
 
 
 @pytest.mark.parametrize("size", [(320, 240), (640, 480)], ids=["320x240", "640x480"])
-def test_detection(benchmark, engines: Engines, photo: np.ndarray, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_detection(benchmark, engines: Engines, photo: np.ndarray, size: tuple[int, int]) -> None:
     image = cv2.resize(photo, size)
     faces = benchmark(engines.detector.detect, image)
     assert len(faces) == 1
 
 
-def test_one_embedding(benchmark, engines: Engines, photo: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+def test_one_embedding(benchmark, engines: Engines, photo: np.ndarray) -> None:
     crop = engines.embedder.align(photo, engines.detector.detect(photo)[0])
     vectors = benchmark(engines.embedder.embed, [crop])
     assert vectors.shape == (1, 128)
@@ -50,7 +50,7 @@ def test_one_embedding(benchmark, engines: Engines, photo: np.ndarray) -> None: 
 
 def test_match_chip_portrait_against_3_frames(
     benchmark, engines: Engines, policy: MatchPolicy, photo: np.ndarray
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     chip = to_chip(photo[0:300, 100:340])
     frames = [
         cv2.resize(cv2.convertScaleAbs(photo, alpha=a, beta=b), (640, 480))

@@ -33,7 +33,7 @@ def synthetic_frames() -> list[np.ndarray]:
     from skimage import data
 
     photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    frames = []
+    frames: list[np.ndarray] = []
     for i in range(150):
         angle = 4 * np.sin(i / 15)
         scale = 1.0 + 0.05 * np.sin(i / 20)
@@ -46,7 +46,7 @@ def synthetic_frames() -> list[np.ndarray]:
 
 def video_frames(path: Path) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(path))
-    frames = []
+    frames: list[np.ndarray] = []
     while len(frames) < 150:
         ok, frame = cap.read()
         if not ok:
@@ -58,7 +58,7 @@ def video_frames(path: Path) -> list[np.ndarray]:
 def encode_mp4(frames: list[np.ndarray]) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "clip.mp4"
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (640, 480))
         for frame in frames:
             writer.write(frame)
         writer.release()
@@ -89,6 +89,8 @@ def main() -> None:
         if args.portrait
         else cv2.resize(first[60:400, 180:460], (102, 126), interpolation=cv2.INTER_AREA)
     )
+    if portrait is None:
+        raise SystemExit(f"cannot read the portrait {args.portrait}")
     settings = Settings()
     engines = load_engines(
         settings.face_detector, settings.face_embedder, args.landmarker or settings.landmarker
@@ -107,7 +109,9 @@ def main() -> None:
             analysis_long_side=policy.liveness.analysis_long_side,
         )
         decoded = time.perf_counter()
-        result = verify_identity(portrait, clip, challenge, engines, policy)
+        result = verify_identity(
+            np.asarray(portrait, dtype=np.uint8), clip, challenge, engines, policy
+        )
         walls.append(time.perf_counter() - start)
         live = result.liveness.timings_ms
         for name, ms in (

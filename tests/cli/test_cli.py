@@ -144,7 +144,7 @@ def test_liveness_and_verify_commands_on_a_clip(
     tmp_path: Path, astronaut: np.ndarray, astronaut_face: np.ndarray
 ) -> None:
     video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (640, 480))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 15.0, (640, 480))
     for i in range(30):
         matrix = cv2.getRotationMatrix2D((256, 200), 2 * np.sin(i / 6), 1.0)
         writer.write(cv2.resize(cv2.warpAffine(astronaut, matrix, (512, 512)), (640, 480)))

@@ -19,11 +19,11 @@ pytestmark = pytest.mark.data
 
 
 @pytest.fixture(scope="module")
-def clips(data_dir, engines, policy) -> tuple[ClipEvents, ...]:  # type: ignore[no-untyped-def]
+def clips(data_dir, engines, policy) -> tuple[ClipEvents, ...]:
     return measure_clip_events(data_dir, engines, policy)
 
 
-def test_live_clips_replayed_unchanged_against_both_rules(clips, policy) -> None:  # type: ignore[no-untyped-def]
+def test_live_clips_replayed_unchanged_against_both_rules(clips, policy) -> None:
     live = policy.liveness
     result = evaluate_clip_replays(
         clips, live.prompts, step_timeout_s=live.step_timeout_s, draws=100_000
@@ -49,7 +49,7 @@ def test_live_clips_replayed_unchanged_against_both_rules(clips, policy) -> None
     "styletalk happyenglish_clip2 pass 1.95e-3 and 1.28e-3 of prompt-locked draws (dlib68 saw "
     "more unprompted turns in them: 0)",
 )
-def test_no_live_clip_replayed_unchanged_passes_a_prompt_locked_challenge(clips, policy) -> None:  # type: ignore[no-untyped-def]
+def test_no_live_clip_replayed_unchanged_passes_a_prompt_locked_challenge(clips, policy) -> None:
     live = policy.liveness
     result = evaluate_clip_replays(
         clips, live.prompts, step_timeout_s=live.step_timeout_s, draws=100_000
@@ -57,7 +57,7 @@ def test_no_live_clip_replayed_unchanged_passes_a_prompt_locked_challenge(clips,
     assert result.worst_new.new_rate <= 1e-3  # target 1e-3 for every clip
 
 
-def test_prompted_genuine_users_are_rejected_mostly_for_unprompted_movements(clips, policy) -> None:  # type: ignore[no-untyped-def]
+def test_prompted_genuine_users_are_rejected_mostly_for_unprompted_movements(clips, policy) -> None:
     result = evaluate_prompted_genuine(clips, policy.liveness.prompts, trials=1000)
     summary = result.to_dict()
     assert summary["clips"] == 48
@@ -69,7 +69,7 @@ def test_prompted_genuine_users_are_rejected_mostly_for_unprompted_movements(cli
     assert len(result.close()) == 7
 
 
-def test_no_tested_relaxation_of_the_unprompted_rule_meets_both_targets(clips, policy) -> None:  # type: ignore[no-untyped-def]
+def test_no_tested_relaxation_of_the_unprompted_rule_meets_both_targets(clips, policy) -> None:
     """Why the rule stays strict: every candidate that forgives natural movement lowers the
     simulated BPCER only by letting a replay or the universal loop through above 1e-3, and none
     comes near the 4% target (measured 2026-12-01 by ``realname eval attacks --data

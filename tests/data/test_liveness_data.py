@@ -13,7 +13,7 @@ from realname.media.video import load_clip
 pytestmark = pytest.mark.data
 
 
-def _clip(path, policy):  # type: ignore[no-untyped-def]
+def _clip(path, policy):
     live = policy.liveness
     return load_clip(
         path, EVAL_LIMITS, sample_fps=live.sample_fps, analysis_long_side=live.analysis_long_side
@@ -22,7 +22,7 @@ def _clip(path, policy):  # type: ignore[no-untyped-def]
 
 def test_a_live_clip_passes_its_challenge_with_steps_when_they_happen(
     data_dir, engines, policy
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # Labels: own left 2.5-5.5 s, own right 7.5-10.5 s, looks down 12-13.5 s.
     clip = _clip(data_dir / "liveness_videos_github/tranvanluyt2203/real.mp4", policy)
     report = check_liveness(
@@ -40,30 +40,30 @@ def test_a_live_clip_passes_its_challenge_with_steps_when_they_happen(
 
 
 @pytest.fixture(scope="module")
-def evaluation(data_dir, engines, policy) -> LivenessEvaluation:  # type: ignore[no-untyped-def]
+def evaluation(data_dir, engines, policy) -> LivenessEvaluation:
     return evaluate_liveness(data_dir, engines, policy, lfw_prints=10, nuaa_prints=30)
 
 
-def test_every_screen_replay_is_rejected_even_with_its_own_actions(evaluation) -> None:  # type: ignore[no-untyped-def]
+def test_every_screen_replay_is_rejected_even_with_its_own_actions(evaluation) -> None:
     replays = [s for s in evaluation.samples if s.attack_type == "screen_replay"]
     assert len(replays) >= 4
     assert [s.path for s in replays if s.passed] == []
 
 
-def test_every_synthesised_print_attack_is_rejected(evaluation) -> None:  # type: ignore[no-untyped-def]
+def test_every_synthesised_print_attack_is_rejected(evaluation) -> None:
     prints = [s for s in evaluation.samples if s.attack_type.startswith("print")]
     assert len(prints) == 40
     assert [s.path for s in prints if s.passed] == []
 
 
-def test_genuine_clips_bpcer_at_most_4_percent(evaluation, engines) -> None:  # type: ignore[no-untyped-def]
+def test_genuine_clips_bpcer_at_most_4_percent(evaluation, engines) -> None:
     assert engines.landmarker.name == "mesh"  # the default landmarker (issue 11)
     live = [s for s in evaluation.samples if s.label == "live"]
     assert len(live) >= 70
     assert evaluation.bpcer <= 0.04, [(s.path, s.reasons) for s in live if not s.passed]
 
 
-def test_the_mesh_is_no_worse_than_dlib68_on_the_same_clips(data_dir, policy, evaluation) -> None:  # type: ignore[no-untyped-def]
+def test_the_mesh_is_no_worse_than_dlib68_on_the_same_clips(data_dir, policy, evaluation) -> None:
     """Issue 11: the Apache-licensed mesh replaces dlib's 68 points only if it is at least as good
     on every figure: BPCER, APCER on the replays, and the step times against the labels."""
     pytest.importorskip("dlib", reason="the dlib68 comparison needs the extra realname[dlib]")

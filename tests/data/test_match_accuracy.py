@@ -14,7 +14,7 @@ pytestmark = pytest.mark.data
 
 
 @pytest.fixture(scope="module")
-def sface_eval(data_dir, engines, policy) -> MatchEvaluation:  # type: ignore[no-untyped-def]
+def sface_eval(data_dir, engines, policy) -> MatchEvaluation:
     return evaluate_match(data_dir, engines, policy)
 
 
@@ -36,7 +36,7 @@ def test_shipped_threshold_holds_fmr_on_all_lfw_impostor_pairs(sface_eval: Match
 
 def test_shipped_threshold_is_reproduced_by_calibration(
     sface_eval: MatchEvaluation, policy
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     impostor = sface_eval.datasets["lfw_all_impostors"].impostor_scores
     recomputed = threshold_at_fmr(impostor, 1e-4)
     assert recomputed == pytest.approx(policy.operating_point("sface").threshold, abs=2e-4)
@@ -71,7 +71,7 @@ def test_chinese_celebrities_no_false_match_and_fnmr_at_most_3_percent(
 
 def test_nuaa_references_with_several_faces_resolve_to_the_printed_photo(
     data_dir, engines, policy
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Each NUAA printed-photo reference in which several faces are found (the photo and the
     holder's half-hidden face behind it) resolves, as a reference does in match_faces, to a
     face that matches the subject's live images of its genuine pairs: never the holder's."""
@@ -108,7 +108,7 @@ def test_nuaa_references_with_several_faces_resolve_to_the_printed_photo(
     assert sum(resolved.values()) >= 10, resolved
 
 
-def test_sface_beats_the_dlib_baseline_on_east_asian_faces(data_dir, policy, sface_eval) -> None:  # type: ignore[no-untyped-def]
+def test_sface_beats_the_dlib_baseline_on_east_asian_faces(data_dir, policy, sface_eval) -> None:
     from realname.engines import load_engines
 
     dlib = evaluate_match(

@@ -19,7 +19,7 @@ SYNTHETIC_EVERY = 7
 
 
 @pytest.fixture(scope="module")
-def result(data_dir, engines, policy) -> OcclusionEvaluation:  # type: ignore[no-untyped-def]
+def result(data_dir, engines, policy) -> OcclusionEvaluation:
     return evaluate_occlusion(
         data_dir,
         engines,

@@ -26,16 +26,16 @@ DOOR_FRAME = "face_videos/fomm_demo_videos/0_58b48ac.mp4"  # a door frame each s
 
 
 @pytest.fixture(scope="module")
-def clips(data_dir, engines, policy) -> tuple[ClipCues, ...]:  # type: ignore[no-untyped-def]
+def clips(data_dir, engines, policy) -> tuple[ClipCues, ...]:
     return measure_passive_cues(data_dir, engines, policy)
 
 
 @pytest.fixture(scope="module")
-def cv(clips, policy) -> PassiveCrossValidation:  # type: ignore[no-untyped-def]
+def cv(clips, policy) -> PassiveCrossValidation:
     return cross_validate(clips, policy)
 
 
-def test_the_folds_leave_out_each_replay_source(clips) -> None:  # type: ignore[no-untyped-def]
+def test_the_folds_leave_out_each_replay_source(clips) -> None:
     assert len(clips) == 80
     assert sum(c.label == "live" for c in clips) == 76
     assert len({c.source for c in clips}) == 13
@@ -46,7 +46,7 @@ def test_the_folds_leave_out_each_replay_source(clips) -> None:  # type: ignore[
     ]
 
 
-def test_the_shipped_thresholds_catch_every_replay_but_are_not_cross_validated(cv) -> None:  # type: ignore[no-untyped-def]
+def test_the_shipped_thresholds_catch_every_replay_but_are_not_cross_validated(cv) -> None:
     shipped = cv.result("any_shipped", "shipped")
     assert shipped.apcer == 0.0
     # The known false rejection: the door frame reads as a screen border (0.98 > 0.5).
@@ -65,7 +65,7 @@ def test_the_shipped_thresholds_catch_every_replay_but_are_not_cross_validated(c
         assert cv.result("screen_border", rule).all_sources_threshold > 0.98
 
 
-def test_cross_validated_the_passive_cues_catch_only_the_glossy_phone(cv) -> None:  # type: ignore[no-untyped-def]
+def test_cross_validated_the_passive_cues_catch_only_the_glossy_phone(cv) -> None:
     for rule, bpcer_clips in (("live_margin", 5), ("midway", 3)):
         combined = cv.result("any_shipped", rule)
         assert combined.apcer == pytest.approx(0.5)
@@ -80,14 +80,14 @@ def test_cross_validated_the_passive_cues_catch_only_the_glossy_phone(cv) -> Non
     assert cv.result("glare", "midway").bpcer == 0.0
 
 
-def test_a_moire_threshold_between_live_and_attack_works_only_in_sample(cv) -> None:  # type: ignore[no-untyped-def]
+def test_a_moire_threshold_between_live_and_attack_works_only_in_sample(cv) -> None:
     moire = cv.result("moire", "midway")
     assert moire.only_in_sample == (MANIKANTHA[0],)  # 1.57 against a live maximum of 1.53
     assert moire.caught == (MANIKANTHA[1],)  # the crops' 1.85 is caught by the live rule too
     assert cv.result("moire", "shipped").caught == ()  # 2.5: caught nothing
 
 
-def test_no_new_cue_catches_a_held_out_replay_without_a_live_false_rejection(cv, policy) -> None:  # type: ignore[no-untyped-def]
+def test_no_new_cue_catches_a_held_out_replay_without_a_live_false_rejection(cv, policy) -> None:
     new = [c.name for c in CUES if not c.policy_field]
     assert new == ["black_level", "tone_range", "static_overlay", "depth_flatness", "frame_jumps"]
     for name in new:

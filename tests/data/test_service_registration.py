@@ -17,6 +17,7 @@ action and the policy's fixed schedule (``turn_left@1.00-3.20``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -53,7 +54,7 @@ def read_frames(path: Path) -> tuple[list[np.ndarray], float]:
     return frames, fps
 
 
-def chip_portrait(frame: np.ndarray, engines) -> bytes:  # type: ignore[no-untyped-def]
+def chip_portrait(frame: np.ndarray, engines) -> bytes:
     """The face cut as an ID photo frames it (head and shoulders top), at 102x126."""
     face = find_faces(engines.detector, frame, load_policy().search)[0]
     x, y, w, h = face.box
@@ -68,7 +69,7 @@ def chip_portrait(frame: np.ndarray, engines) -> bytes:  # type: ignore[no-untyp
 
 def write_clip(frames: list[np.ndarray], fps: float, path: Path) -> bytes:
     height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     for frame in frames:
         writer.write(frame)
     writer.release()
@@ -82,7 +83,7 @@ def register(
     challenge: str,
     start_s: float,
     keep_s: float | None = None,
-) -> tuple[Service, dict, dict]:  # type: ignore[no-untyped-def,type-arg]
+) -> tuple[Service, dict[str, Any], dict[str, Any]]:
     frames, fps = read_frames(clip_path)
     portrait = chip_portrait(frames[0], engines)
     skip = round(start_s * fps)
@@ -111,7 +112,7 @@ def register(
 
 def test_a_live_customer_is_registered_bound_and_audited(
     tmp_path: Path, data_dir: Path, engines
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     svc, session, verdict = register(
         tmp_path, engines, data_dir / LIVE, LIVE_CHALLENGE, LIVE_START_S, keep_s=CAPTURE_S + 0.1
     )
@@ -152,7 +153,7 @@ def test_a_live_customer_is_registered_bound_and_audited(
 
 def test_a_screen_replay_with_the_right_action_fails(
     tmp_path: Path, data_dir: Path, engines
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     svc, session, verdict = register(
         tmp_path, engines, data_dir / REPLAY, "turn_left", 0.3
     )  # 3 frames

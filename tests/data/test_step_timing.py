@@ -45,7 +45,7 @@ def test_steps_are_timed_within_half_a_second_of_the_action(
     path: str,
     challenge: str,
     seen: tuple[float | tuple[float, ...] | None, ...],
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     live = policy.liveness
     clip = load_clip(
         data_dir / path,

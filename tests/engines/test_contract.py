@@ -2,6 +2,8 @@
 the fakes of tests/fakes.py too)."""
 
 import inspect
+from collections.abc import Callable
+from functools import partial
 from typing import get_type_hints
 
 import numpy as np
@@ -28,7 +30,7 @@ from tests.fakes import FakeDetector, FakeEmbedder, FakeLandmarker, SlowDetector
 
 
 @pytest.fixture(scope="module")
-def face(engines, astronaut):  # type: ignore[no-untyped-def]
+def face(engines, astronaut):
     return engines.detector.detect(astronaut)[0]
 
 
@@ -48,7 +50,7 @@ def test_detector_contract(name: str, astronaut: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EMBEDDERS))
-def test_embedder_contract(name: str, astronaut: np.ndarray, face) -> None:  # type: ignore[no-untyped-def]
+def test_embedder_contract(name: str, astronaut: np.ndarray, face) -> None:
     embedder = create_embedder(name)
     assert isinstance(embedder, FaceEmbedder) and embedder.name == name
     with pytest.raises(SetupError):
@@ -62,12 +64,12 @@ def test_embedder_contract(name: str, astronaut: np.ndarray, face) -> None:  # t
     assert float(vectors[0] @ vectors[1]) > 0.7  # a face and its mirror image
 
 
-def test_sface_crop_is_112_square(engines, astronaut, face) -> None:  # type: ignore[no-untyped-def]
+def test_sface_crop_is_112_square(engines, astronaut, face) -> None:
     assert engines.embedder.align(astronaut, face).shape == (112, 112, 3)
 
 
 @pytest.mark.parametrize("name", sorted(LANDMARKERS))
-def test_landmarker_contract(name: str, astronaut: np.ndarray, face) -> None:  # type: ignore[no-untyped-def]
+def test_landmarker_contract(name: str, astronaut: np.ndarray, face) -> None:
     landmarker = create_landmarker(name)
     assert isinstance(landmarker, FaceLandmarker)
     landmarker.load()
@@ -105,18 +107,22 @@ def _implements(engine: object, protocol: type) -> None:
     assert isinstance(engine, protocol)
 
 
-DETECTOR_FACTORIES = {
+def _slow_fake() -> FaceDetector:
+    return SlowDetector(FakeDetector())
+
+
+DETECTOR_FACTORIES: dict[str, Callable[[], FaceDetector]] = {
     "fake": FakeDetector,
-    "slow-fake": lambda: SlowDetector(FakeDetector()),
-    **{name: (lambda n=name: create_detector(n)) for name in DETECTORS},
+    "slow-fake": _slow_fake,
+    **{name: partial(create_detector, name) for name in DETECTORS},
 }
-EMBEDDER_FACTORIES = {
+EMBEDDER_FACTORIES: dict[str, Callable[[], FaceEmbedder]] = {
     "fake": FakeEmbedder,
-    **{name: (lambda n=name: create_embedder(n)) for name in EMBEDDERS},
+    **{name: partial(create_embedder, name) for name in EMBEDDERS},
 }
-LANDMARKER_FACTORIES = {
+LANDMARKER_FACTORIES: dict[str, Callable[[], FaceLandmarker]] = {
     "fake": FakeLandmarker,
-    **{name: (lambda n=name: create_landmarker(n)) for name in LANDMARKERS},
+    **{name: partial(create_landmarker, name) for name in LANDMARKERS},
 }
 
 
@@ -134,7 +140,7 @@ def test_every_detector_has_the_protocol_shape(kind: str, astronaut: np.ndarray)
 
 
 @pytest.mark.parametrize("kind", sorted(EMBEDDER_FACTORIES))
-def test_every_embedder_has_the_protocol_shape(kind: str, astronaut: np.ndarray, face) -> None:  # type: ignore[no-untyped-def]
+def test_every_embedder_has_the_protocol_shape(kind: str, astronaut: np.ndarray, face) -> None:
     embedder = EMBEDDER_FACTORIES[kind]()
     _implements(embedder, FaceEmbedder)
     embedder.load()
@@ -148,15 +154,16 @@ def test_every_embedder_has_the_protocol_shape(kind: str, astronaut: np.ndarray,
 
 
 @pytest.mark.parametrize("kind", sorted(LANDMARKER_FACTORIES))
-def test_every_landmarker_has_the_protocol_shape(kind: str, astronaut: np.ndarray, face) -> None:  # type: ignore[no-untyped-def]
+def test_every_landmarker_has_the_protocol_shape(kind: str, astronaut: np.ndarray, face) -> None:
     landmarker = LANDMARKER_FACTORIES[kind]()
-    posing = isinstance(landmarker, PoseLandmarker)
-    _implements(landmarker, PoseLandmarker if posing else FaceLandmarker)
+    _implements(
+        landmarker, PoseLandmarker if isinstance(landmarker, PoseLandmarker) else FaceLandmarker
+    )
     landmarker.load()
     landmarker.load()  # idempotent
     points = landmarker.landmarks(astronaut, face)
     assert points.dtype == np.float32 and points.shape == (landmarker.n_points, 2)
-    if posing:
+    if isinstance(landmarker, PoseLandmarker):
         found = landmarker.locate(astronaut, face)
         assert isinstance(found, Landmarks) and found.points.shape == (landmarker.n_points, 2)
         assert len(found.pose) == 3 and all(isinstance(v, float) for v in found.pose)

@@ -29,7 +29,7 @@ def test_every_ibug_point_has_its_own_mesh_vertex() -> None:
     assert all(0 <= i < 468 for i in IBUG68_FROM_MESH)
 
 
-def test_the_crop_transform_puts_the_face_centre_in_the_crop_centre(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_the_crop_transform_puts_the_face_centre_in_the_crop_centre(engines, astronaut) -> None:
     face = engines.detector.detect(astronaut)[0]
     x, y, w, h = face.box
     forward = crop_transform(face)
@@ -40,7 +40,7 @@ def test_the_crop_transform_puts_the_face_centre_in_the_crop_centre(engines, ast
     assert abs(eyes[1, 0] - eyes[1, 1]) < 1e-6  # the eye line is horizontal in the crop
 
 
-def test_the_mesh_follows_a_rotated_face(engines, mesh, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_the_mesh_follows_a_rotated_face(engines, mesh, astronaut) -> None:
     height, width = astronaut.shape[:2]
     face = engines.detector.detect(astronaut)[0]
     upright = mesh.mesh(astronaut, face)
@@ -55,7 +55,7 @@ def test_the_mesh_follows_a_rotated_face(engines, mesh, astronaut) -> None:  # t
     assert np.median(error) < 0.05  # the same points, within 5% of the eye distance
 
 
-def test_grey_frames_and_threads_give_the_same_points(engines, mesh, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_grey_frames_and_threads_give_the_same_points(engines, mesh, astronaut) -> None:
     face = engines.detector.detect(astronaut)[0]
     one = mesh.landmarks(astronaut, face)
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -71,7 +71,7 @@ def test_grey_frames_and_threads_give_the_same_points(engines, mesh, astronaut) 
 _MIRROR = {17: 26, 18: 25, 19: 24, 20: 23, 21: 22, 31: 35, 32: 34, 36: 45, 39: 42, 48: 54}
 
 
-def test_the_mesh_face_is_the_astronaut_mesh_turned_to_the_camera(engines, mesh, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_the_mesh_face_is_the_astronaut_mesh_turned_to_the_camera(engines, mesh, astronaut) -> None:
     """Derive MESH_FACE again (see its comment in realname.engines.mesh)."""
     face = engines.detector.detect(astronaut)[0]
     points = mesh.mesh(astronaut, face).astype(np.float64)[list(IBUG68_FROM_MESH)]
@@ -104,7 +104,7 @@ def _turned(points: np.ndarray, yaw: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize("yaw", [-40, -25, -12, 12, 25, 40])
-def test_the_mesh_face_reads_a_rigid_turn(engines, mesh, astronaut, yaw) -> None:  # type: ignore[no-untyped-def]
+def test_the_mesh_face_reads_a_rigid_turn(engines, mesh, astronaut, yaw) -> None:
     face = engines.detector.detect(astronaut)[0]
     points = mesh.mesh(astronaut, face).astype(np.float64)
     size = astronaut.shape[1::-1]

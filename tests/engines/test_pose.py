@@ -3,7 +3,7 @@ import numpy as np
 from realname.engines.pose import eye_aspect_ratios, head_pose, mouth_aspect_ratio
 
 
-def test_pose_signs_on_the_astronaut(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_pose_signs_on_the_astronaut(engines, astronaut) -> None:
     import cv2
 
     face = engines.detector.detect(astronaut)[0]
@@ -17,7 +17,7 @@ def test_pose_signs_on_the_astronaut(engines, astronaut) -> None:  # type: ignor
     assert roll2 < roll - 10  # rotating the image counter-clockwise reads as negative roll
 
 
-def test_nose_moved_toward_the_image_right_reads_as_positive_yaw(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_nose_moved_toward_the_image_right_reads_as_positive_yaw(engines, astronaut) -> None:
     face = engines.detector.detect(astronaut)[0]
     points = engines.landmarker.landmarks(astronaut, face).copy()
     base_yaw, _, _ = head_pose(points, (512, 512))
@@ -26,7 +26,7 @@ def test_nose_moved_toward_the_image_right_reads_as_positive_yaw(engines, astron
     assert head_pose(points, (512, 512))[0] > base_yaw + 8
 
 
-def test_eye_and_mouth_openness(engines, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_eye_and_mouth_openness(engines, astronaut) -> None:
     face = engines.detector.detect(astronaut)[0]
     points = engines.landmarker.landmarks(astronaut, face)
     left, right = eye_aspect_ratios(points)

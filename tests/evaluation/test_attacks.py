@@ -25,7 +25,7 @@ from realname.policy import LivenessPolicy, load_policy
 
 
 @pytest.fixture(scope="module")
-def live():  # type: ignore[no-untyped-def]
+def live():
     policy = load_policy().liveness
     assert policy is not None
     return policy
@@ -49,7 +49,7 @@ def test_a_loop_shows_each_action_in_turn_and_cuts_blinks_at_the_clip_edges() ->
     assert all(0 <= e.peak_s <= 6.0 for e in events)
 
 
-def test_the_vectorised_rule_agrees_with_match_scheduled(live) -> None:  # type: ignore[no-untyped-def]
+def test_the_vectorised_rule_agrees_with_match_scheduled(live) -> None:
     rng = Random(3)
     drawn = [issue_challenge(rng, prompts=live.prompts) for _ in range(300)]
     draws = Draws.of(drawn, live.prompts.tail_s, None)
@@ -63,7 +63,7 @@ def test_the_vectorised_rule_agrees_with_match_scheduled(live) -> None:  # type:
             assert bool(passed[i]) == (match.complete and not match.unprompted)
 
 
-def test_the_vectorised_rule_agrees_with_match_scheduled_on_prompted_timelines(live) -> None:  # type: ignore[no-untyped-def]
+def test_the_vectorised_rule_agrees_with_match_scheduled_on_prompted_timelines(live) -> None:
     rng = Random(5)
     drawn = [issue_challenge(rng, prompts=live.prompts) for _ in range(100)]
     draws = Draws.of(drawn, live.prompts.tail_s, live.prompts.capture_s)
@@ -89,7 +89,7 @@ def _shown(event: ActionEvent, clip_s: float) -> bool:
     return (event.end_s if event.action == "blink" else event.peak_s) <= clip_s + 1e-9
 
 
-def test_the_universal_recording_passes_the_old_rule_and_not_the_prompt_locked_one(live) -> None:  # type: ignore[no-untyped-def]
+def test_the_universal_recording_passes_the_old_rule_and_not_the_prompt_locked_one(live) -> None:
     start = time.perf_counter()
     result = evaluate_universal_recording(
         live.prompts,
@@ -107,7 +107,7 @@ def test_the_universal_recording_passes_the_old_rule_and_not_the_prompt_locked_o
     assert payload["worst_new"]["pass"] <= 1e-3 and len(payload["cells"]) == 6 * 12
 
 
-def test_clips_that_end_with_their_last_window_would_let_a_slow_loop_through(live) -> None:  # type: ignore[no-untyped-def]
+def test_clips_that_end_with_their_last_window_would_let_a_slow_loop_through(live) -> None:
     result = evaluate_universal_recording(
         live.prompts,
         step_timeout_s=live.step_timeout_s,

@@ -38,7 +38,7 @@ def _card_corners(frame: np.ndarray) -> np.ndarray:
     return quad[order].astype(np.float64)
 
 
-def test_clip_has_duration_times_fps_frames_of_the_requested_size(clip) -> None:  # type: ignore[no-untyped-def]
+def test_clip_has_duration_times_fps_frames_of_the_requested_size(clip) -> None:
     frames, timestamps = clip
     motion = CardMotion()
     assert len(frames) == len(timestamps) == round(motion.duration_s * motion.fps) == 60
@@ -49,7 +49,7 @@ def test_clip_has_duration_times_fps_frames_of_the_requested_size(clip) -> None:
         assert frame.shape == (SIZE[1], SIZE[0], 3)
 
 
-def test_the_card_is_visible_over_the_background(clip, backdrop) -> None:  # type: ignore[no-untyped-def]
+def test_the_card_is_visible_over_the_background(clip, backdrop) -> None:
     frames, _ = clip
     width, height = SIZE
     middle = (slice(height // 2 - 40, height // 2 + 40), slice(width // 2 - 40, width // 2 + 40))
@@ -61,7 +61,7 @@ def test_the_card_is_visible_over_the_background(clip, backdrop) -> None:  # typ
         assert edge_diff < 0.5 * centre_diff
 
 
-def test_same_seed_same_clip_and_another_seed_another(astronaut, backdrop) -> None:  # type: ignore[no-untyped-def]
+def test_same_seed_same_clip_and_another_seed_another(astronaut, backdrop) -> None:
     def make(seed: int) -> list[np.ndarray]:
         frames, _ = synthesise_print_attack(
             astronaut, backdrop, np.random.default_rng(seed), SHORT, size=SIZE
@@ -101,7 +101,7 @@ def test_the_poses_are_smooth() -> None:
     assert np.abs(np.diff(yaw, 2)).max() < 1.5
 
 
-def test_the_recovered_card_corners_follow_the_yaw_both_ways(astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_the_recovered_card_corners_follow_the_yaw_both_ways(astronaut) -> None:
     black = np.zeros((SIZE[1], SIZE[0], 3), dtype=np.uint8)
     frames, _ = synthesise_print_attack(astronaut, black, np.random.default_rng(SEED), size=SIZE)
     yaw = np.asarray(card_poses(np.random.default_rng(SEED)))[:, 0]
@@ -120,7 +120,7 @@ def test_the_recovered_card_corners_follow_the_yaw_both_ways(astronaut) -> None:
     assert signs == {-1.0, 1.0}
 
 
-def test_the_printed_face_is_detected_when_the_card_faces_the_camera(clip) -> None:  # type: ignore[no-untyped-def]
+def test_the_printed_face_is_detected_when_the_card_faces_the_camera(clip) -> None:
     from realname.engines import load_engines
 
     engines = load_engines()

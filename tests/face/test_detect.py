@@ -70,7 +70,7 @@ def test_whole_image_fallback_only_for_tight_portrait_crops() -> None:
     assert whole_image_face(np.full((126, 102, 3), 128, dtype=np.uint8), SEARCH) is None  # flat
 
 
-def test_small_images_are_upsampled_and_large_ones_refined(engines, astronaut_face) -> None:  # type: ignore[no-untyped-def]
+def test_small_images_are_upsampled_and_large_ones_refined(engines, astronaut_face) -> None:
     import cv2
 
     chip = cv2.resize(astronaut_face, (102, 128), interpolation=cv2.INTER_AREA)
@@ -119,7 +119,7 @@ def test_enlargement_never_exceeds_the_pixel_bound_whatever_the_input() -> None:
 # --- several faces in a reference: defects decide, or the reference is refused -------------
 
 
-def _defects_of(table: dict[int, tuple[str, ...]]):  # type: ignore[no-untyped-def]
+def _defects_of(table: dict[int, tuple[str, ...]]):
     return lambda f: table[id(f)]
 
 
@@ -165,7 +165,7 @@ def _two_heads(head: np.ndarray, left_width: int, right: np.ndarray) -> np.ndarr
     return canvas
 
 
-def _head(head: np.ndarray, width: int, *, blur: float = 0.0, cover_eyes: bool = False):  # type: ignore[no-untyped-def]
+def _head(head: np.ndarray, width: int, *, blur: float = 0.0, cover_eyes: bool = False):
     import cv2
 
     out = cv2.resize(head, (width, round(width * 1.25)), interpolation=cv2.INTER_AREA)
@@ -183,7 +183,7 @@ def _head(head: np.ndarray, width: int, *, blur: float = 0.0, cover_eyes: bool =
 )
 def test_when_the_other_face_is_blurred_or_covered_then_the_clean_one_is_chosen(
     engines, policy, astronaut_face, altered
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from realname.face.match import locate_face
 
     image = _two_heads(astronaut_face, 180, _head(astronaut_face, 160, **altered))
@@ -199,7 +199,7 @@ def test_when_the_other_face_is_blurred_or_covered_then_the_clean_one_is_chosen(
 
 def test_when_the_blurred_face_is_much_larger_then_the_reference_is_refused(
     engines, policy, astronaut_face
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from realname.face.match import locate_face
 
     image = _two_heads(astronaut_face, 120, _head(astronaut_face, 220, blur=4.6))
@@ -210,14 +210,17 @@ def test_when_the_blurred_face_is_much_larger_then_the_reference_is_refused(
         locate_face(image, engines, policy, role="reference")
 
 
-def test_small_tilted_faces_get_their_points_found_again(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_small_tilted_faces_get_their_points_found_again(engines, policy, astronaut) -> None:
     import cv2
 
     from realname.face.detect import refine_landmarks
 
     upright = find_faces(engines.detector, astronaut, policy.search)[0]
     matrix = cv2.getRotationMatrix2D((256, 256), 25, 0.35)  # 25 degrees, a face 32 px wide
-    tilted = cv2.warpAffine(astronaut, matrix, (512, 512), borderMode=cv2.BORDER_REPLICATE)
+    tilted = np.asarray(
+        cv2.warpAffine(astronaut, matrix, (512, 512), borderMode=cv2.BORDER_REPLICATE),
+        dtype=np.uint8,
+    )
     truth = np.asarray(upright.landmarks) @ matrix[:, :2].T + matrix[:, 2]
     found = max(find_faces(engines.detector, tilted, policy.search), key=lambda f: f.score)
     refined = refine_landmarks(engines.detector, tilted, found, policy.search)
@@ -228,7 +231,7 @@ def test_small_tilted_faces_get_their_points_found_again(engines, policy, astron
     assert refined.box == found.box and refined.score == found.score
 
 
-def test_large_upright_faces_keep_their_points(engines, policy, astronaut_face) -> None:  # type: ignore[no-untyped-def]
+def test_large_upright_faces_keep_their_points(engines, policy, astronaut_face) -> None:
     import cv2
 
     from realname.face.detect import refine_landmarks

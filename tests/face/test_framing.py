@@ -26,7 +26,7 @@ def frame_with_head(head: np.ndarray, width: int, centre: tuple[float, float]) -
     return frame
 
 
-def advise(frame: np.ndarray, engines, policy):  # type: ignore[no-untyped-def]
+def advise(frame: np.ndarray, engines, policy):
     live = policy.liveness
     return assess_framing(
         frame,
@@ -44,7 +44,7 @@ def head(astronaut: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(astronaut[20:260, 150:340])
 
 
-def test_a_face_in_the_oval_is_ok(head, engines, policy) -> None:  # type: ignore[no-untyped-def]
+def test_a_face_in_the_oval_is_ok(head, engines, policy) -> None:
     result = advise(frame_with_head(head, 420, (0.5, 0.5)), engines, policy)
     assert result.advice == FramingAdvice.OK, result
     assert result.faces == 1 and result.face_box is not None
@@ -61,14 +61,14 @@ def test_a_face_in_the_oval_is_ok(head, engines, policy) -> None:  # type: ignor
         (420, (0.55, 0.8), FramingAdvice.NOT_CENTRED),
     ],
 )
-def test_where_the_face_is_gives_the_advice(  # type: ignore[no-untyped-def]
+def test_where_the_face_is_gives_the_advice(
     head, engines, policy, width: int, centre: tuple[float, float], advice: str
 ) -> None:
     result = advise(frame_with_head(head, width, centre), engines, policy)
     assert result.advice == advice, result
 
 
-def test_light_and_absence(head, engines, policy, coffee) -> None:  # type: ignore[no-untyped-def]
+def test_light_and_absence(head, engines, policy, coffee) -> None:
     frame = frame_with_head(head, 420, (0.5, 0.5))
     dark = (frame.astype(np.float32) * 0.25).astype(np.uint8)
     assert advise(dark, engines, policy).advice == FramingAdvice.TOO_DARK
@@ -81,7 +81,7 @@ def test_light_and_absence(head, engines, policy, coffee) -> None:  # type: igno
     assert advise(empty, engines, policy).advice == FramingAdvice.NO_FACE
 
 
-def test_a_second_person_in_view_is_advised(head, engines, policy) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_person_in_view_is_advised(head, engines, policy) -> None:
     frame = frame_with_head(head, 200, (0.3, 0.5))
     other = frame_with_head(head, 200, (0.75, 0.5))
     frame[:, 400:] = other[:, 400:]

@@ -19,7 +19,7 @@ def fake_engines() -> Engines:
 
 
 @pytest.fixture()
-def fake_policy():  # type: ignore[no-untyped-def]
+def fake_policy():
     policy = load_policy()
     sface = policy.engines["sface"]
     return replace(
@@ -34,7 +34,7 @@ def test_fakes_implement_the_engine_protocols() -> None:
     assert isinstance(FakeEmbedder(), FaceEmbedder)
 
 
-def test_same_identity_matches_and_explains_itself(fake_engines, fake_policy) -> None:  # type: ignore[no-untyped-def]
+def test_same_identity_matches_and_explains_itself(fake_engines, fake_policy) -> None:
     result = match_faces(fake_image(3), [fake_image(3)], fake_engines, fake_policy)
     assert result.passed and result.decision == "match"
     assert result.score == pytest.approx(1.0)
@@ -49,13 +49,13 @@ def test_same_identity_matches_and_explains_itself(fake_engines, fake_policy) ->
     }
 
 
-def test_a_mismatch_is_a_result_not_an_exception(fake_engines, fake_policy) -> None:  # type: ignore[no-untyped-def]
+def test_a_mismatch_is_a_result_not_an_exception(fake_engines, fake_policy) -> None:
     result = match_faces(fake_image(3), [fake_image(4)], fake_engines, fake_policy)
     assert not result.passed and result.decision == "no_match"
     assert FACE_MISMATCH in result.reasons
 
 
-def test_probes_without_a_face_are_skipped_and_recorded(fake_engines, fake_policy) -> None:  # type: ignore[no-untyped-def]
+def test_probes_without_a_face_are_skipped_and_recorded(fake_engines, fake_policy) -> None:
     probes = [fake_image(0), fake_image(3), fake_image(3, faces=2)]
     result = match_faces(fake_image(3), probes, fake_engines, fake_policy)
     assert result.passed
@@ -64,18 +64,18 @@ def test_probes_without_a_face_are_skipped_and_recorded(fake_engines, fake_polic
     assert result.probes[2].reasons == ("MULTIPLE_FACES",)
 
 
-def test_only_the_best_probes_are_fused(fake_engines, fake_policy) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_best_probes_are_fused(fake_engines, fake_policy) -> None:
     probes = [fake_image(3, score=s) for s in (60, 99, 70, 95, 97)]
     result = match_faces(fake_image(3), probes, fake_engines, fake_policy)
     assert sorted(result.probes_used) == [1, 3, 4]  # the three most confident
 
 
-def test_when_reference_has_no_face_then_no_face_error(fake_engines, fake_policy) -> None:  # type: ignore[no-untyped-def]
+def test_when_reference_has_no_face_then_no_face_error(fake_engines, fake_policy) -> None:
     with pytest.raises(NoFaceError):
         match_faces(fake_image(0), [fake_image(3)], fake_engines, fake_policy)
 
 
-def test_when_no_probe_has_a_face_then_no_face_error(fake_engines, fake_policy) -> None:  # type: ignore[no-untyped-def]
+def test_when_no_probe_has_a_face_then_no_face_error(fake_engines, fake_policy) -> None:
     with pytest.raises(NoFaceError):
         match_faces(fake_image(3), [fake_image(0), fake_image(0)], fake_engines, fake_policy)
 
@@ -85,7 +85,7 @@ def test_when_no_probe_has_a_face_then_no_face_error(fake_engines, fake_policy) 
 
 def test_chip_portrait_matches_live_frames_of_the_same_person(
     engines, policy, astronaut, astronaut_face
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from realname.evaluation.datasets import to_chip
 
     chip = to_chip(astronaut_face)
@@ -100,7 +100,7 @@ def test_chip_portrait_matches_live_frames_of_the_same_person(
     assert result.score > result.threshold
 
 
-def test_a_different_face_does_not_match(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_a_different_face_does_not_match(engines, policy, astronaut) -> None:
     from skimage import data
 
     other = cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR)
@@ -111,7 +111,7 @@ def test_a_different_face_does_not_match(engines, policy, astronaut) -> None:  #
 
 def test_when_reference_shows_no_face_then_no_face_error(
     engines, policy, coffee, astronaut
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with pytest.raises(NoFaceError) as info:
         match_faces(encode(coffee), [astronaut], engines, policy)
     assert info.value.context["role"] == "reference"
@@ -119,7 +119,7 @@ def test_when_reference_shows_no_face_then_no_face_error(
 
 def test_when_reference_shows_two_equal_faces_then_multiple_faces_error(
     engines, policy, astronaut_face, astronaut
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     pair = np.hstack([astronaut_face, cv2.flip(astronaut_face, 1)])
     with pytest.raises(MultipleFacesError):
         match_faces(pair, [astronaut], engines, policy)
@@ -127,7 +127,7 @@ def test_when_reference_shows_two_equal_faces_then_multiple_faces_error(
 
 def test_when_one_face_dominates_the_reference_it_is_used(
     engines, policy, astronaut_face, astronaut
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     canvas = np.full((300, 480, 3), 90, dtype=np.uint8)
     canvas[:, :240] = astronaut_face
     small = cv2.resize(astronaut_face, (96, 120))
@@ -151,7 +151,7 @@ def _held_photo(astronaut_face: np.ndarray, photo_width: int, face_width: int) -
 
 def test_when_the_second_reference_face_is_covered_then_the_clean_one_is_matched(
     engines, policy, astronaut_face, astronaut
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     result = match_faces(_held_photo(astronaut_face, 180, 160), [astronaut], engines, policy)
     assert result.passed, result.reasons
     assert result.reference_face.centre[0] < 320  # the clean photo on the left
@@ -159,19 +159,19 @@ def test_when_the_second_reference_face_is_covered_then_the_clean_one_is_matched
 
 def test_when_the_covered_reference_face_is_the_larger_then_multiple_faces_error(
     engines, policy, astronaut_face, astronaut
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with pytest.raises(MultipleFacesError) as info:
         match_faces(_held_photo(astronaut_face, 120, 240), [astronaut], engines, policy)
     assert info.value.context["role"] == "reference"
 
 
-def test_when_reference_file_is_truncated_then_corrupt_error(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_when_reference_file_is_truncated_then_corrupt_error(engines, policy, astronaut) -> None:
     data = encode(astronaut)
     with pytest.raises(ImageCorruptError):
         match_faces(data[:5000], [astronaut], engines, policy)
 
 
-def test_result_serialises_to_json(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_result_serialises_to_json(engines, policy, astronaut) -> None:
     import json
 
     result = match_faces(astronaut, [astronaut], engines, policy)

@@ -64,36 +64,36 @@ def with_skin_patch(image: np.ndarray, face: Face) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def face(astronaut, engines) -> Face:  # type: ignore[no-untyped-def]
+def face(astronaut, engines) -> Face:
     return engines.detector.detect(astronaut)[0]
 
 
-def test_the_uncovered_astronaut_is_not_occluded(astronaut, face) -> None:  # type: ignore[no-untyped-def]
+def test_the_uncovered_astronaut_is_not_occluded(astronaut, face) -> None:
     quality = assess_quality(astronaut, face, load_policy().quality)
     assert QualityReason.FACE_OCCLUDED not in quality.reasons
     assert quality.occlusion is not None and quality.occluded_cues == ()
 
 
 @pytest.mark.parametrize("colour", [(225, 195, 150), (235, 235, 235), (35, 35, 35)])
-def test_a_mask_over_the_lower_face_is_occluded(astronaut, face, colour) -> None:  # type: ignore[no-untyped-def]
+def test_a_mask_over_the_lower_face_is_occluded(astronaut, face, colour) -> None:
     quality = assess_quality(with_mask(astronaut, face, colour), face, load_policy().quality)
     assert QualityReason.FACE_OCCLUDED in quality.reasons
     assert {"mouth_structure", "mouth_to_eyes"} & set(quality.occluded_cues)
 
 
 @pytest.mark.parametrize("colour", [(20, 20, 20), (30, 45, 60)])
-def test_a_dark_band_over_the_eyes_is_occluded(astronaut, face, colour) -> None:  # type: ignore[no-untyped-def]
+def test_a_dark_band_over_the_eyes_is_occluded(astronaut, face, colour) -> None:
     quality = assess_quality(with_band(astronaut, face, colour), face, load_policy().quality)
     assert QualityReason.FACE_OCCLUDED in quality.reasons
     assert any(c.startswith("eye_") for c in quality.occluded_cues)
 
 
-def test_a_skin_coloured_patch_over_the_mouth_is_occluded(astronaut, face) -> None:  # type: ignore[no-untyped-def]
+def test_a_skin_coloured_patch_over_the_mouth_is_occluded(astronaut, face) -> None:
     quality = assess_quality(with_skin_patch(astronaut, face), face, load_policy().quality)
     assert QualityReason.FACE_OCCLUDED in quality.reasons
 
 
-def test_the_mask_is_found_when_the_face_is_detected_again(astronaut, engines) -> None:  # type: ignore[no-untyped-def]
+def test_the_mask_is_found_when_the_face_is_detected_again(astronaut, engines) -> None:
     face = engines.detector.detect(astronaut)[0]
     masked = with_mask(astronaut, face, (225, 195, 150))
     again = engines.detector.detect(masked)[0]
@@ -111,7 +111,7 @@ def test_a_strongly_turned_face_is_not_judged_for_occlusion() -> None:
     assert quality.occlusion is None and QualityReason.FACE_OCCLUDED not in quality.reasons
 
 
-def test_the_cues_are_ratios_that_do_not_depend_on_exposure(astronaut, face) -> None:  # type: ignore[no-untyped-def]
+def test_the_cues_are_ratios_that_do_not_depend_on_exposure(astronaut, face) -> None:
     gray = cv2.cvtColor(canonical_crop(astronaut, face), cv2.COLOR_BGR2GRAY)
     darker = (gray.astype(np.float32) * 0.6).astype(np.uint8)
     a, b = measure_occlusion(gray), measure_occlusion(darker)
@@ -119,7 +119,7 @@ def test_the_cues_are_ratios_that_do_not_depend_on_exposure(astronaut, face) -> 
     assert b.mouth_to_eyes == pytest.approx(a.mouth_to_eyes, rel=0.1)
 
 
-def test_a_covered_reference_fails_the_match_whatever_the_score(astronaut, face, engines) -> None:  # type: ignore[no-untyped-def]
+def test_a_covered_reference_fails_the_match_whatever_the_score(astronaut, face, engines) -> None:
     masked = with_mask(astronaut, face, (225, 195, 150))
     result = match_faces(masked, [astronaut], engines, load_policy())
     assert not result.passed
@@ -127,7 +127,7 @@ def test_a_covered_reference_fails_the_match_whatever_the_score(astronaut, face,
     assert "FACE_MISMATCH" not in result.reasons  # the same face: the score alone would pass
 
 
-def test_covered_probes_are_used_only_when_no_other_is(astronaut, face, engines) -> None:  # type: ignore[no-untyped-def]
+def test_covered_probes_are_used_only_when_no_other_is(astronaut, face, engines) -> None:
     masked = with_mask(astronaut, face, (225, 195, 150))
     mixed = match_faces(astronaut, [masked, astronaut], engines, load_policy())
     assert mixed.passed and mixed.probes_used == (1,)

@@ -28,7 +28,7 @@ def test_nose_toward_the_image_right_is_a_turn_to_the_persons_left() -> None:
     assert yaw < -20
 
 
-def test_good_face_passes_and_each_defect_has_its_code(astronaut, engines) -> None:  # type: ignore[no-untyped-def]
+def test_good_face_passes_and_each_defect_has_its_code(astronaut, engines) -> None:
     policy = load_policy().quality
     face = engines.detector.detect(astronaut)[0]
     good = assess_quality(astronaut, face, policy)

@@ -12,7 +12,7 @@ import pytest
 
 from realname.errors import CaptureTimeoutError
 from realname.evaluation.datasets import to_chip
-from realname.liveness.actions import ActionEvent
+from realname.liveness.actions import ActionEvent, detect_actions
 from realname.liveness.challenge import parse_challenge
 from realname.liveness.check import LivenessReason, check_liveness
 from realname.media.video import frames_clip
@@ -21,7 +21,7 @@ from tests.fakes import SlowDetector
 
 
 @pytest.fixture(scope="module")
-def still_clip(astronaut):  # type: ignore[no-untyped-def]
+def still_clip(astronaut):
     """3 s at 15 fps of the astronaut photo, moved a little (a person holding still)."""
     frames, times = [], []
     for i in range(45):
@@ -35,7 +35,7 @@ def still_clip(astronaut):  # type: ignore[no-untyped-def]
 
 def test_a_clip_without_the_challenged_actions_fails_with_its_reason(
     engines, policy, still_clip
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     report = check_liveness(still_clip, parse_challenge("blink,turn_left"), engines, policy)
     assert not report.passed
     assert LivenessReason.CHALLENGE_INCOMPLETE in report.reasons
@@ -45,7 +45,7 @@ def test_a_clip_without_the_challenged_actions_fails_with_its_reason(
     assert set(payload["checks"]["same_person"]) >= {"score", "threshold", "passed"}
 
 
-def test_passive_checks_pass_a_steady_face_with_no_challenge(engines, policy, still_clip) -> None:  # type: ignore[no-untyped-def]
+def test_passive_checks_pass_a_steady_face_with_no_challenge(engines, policy, still_clip) -> None:
     report = check_liveness(still_clip, parse_challenge(""), engines, policy)
     assert report.passed, report.reasons
     assert report.checks["same_person"].score > 0.8
@@ -54,7 +54,7 @@ def test_passive_checks_pass_a_steady_face_with_no_challenge(engines, policy, st
     assert report.track is not None and len(report.track.frames) == 45
 
 
-def test_a_jerked_camera_is_no_head_turn(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_a_jerked_camera_is_no_head_turn(engines, policy, astronaut) -> None:
     """An attacker who jerks a phone with a photo up, down and sideways (60 px between two
     frames, the head bob that the mesh's own tracking once read as a 28-degree turn) must not
     fake a turn or a nod."""
@@ -63,7 +63,7 @@ def test_a_jerked_camera_is_no_head_turn(engines, policy, astronaut) -> None:  #
     for i, (dx, dy) in enumerate(shifts):
         moved = cv2.warpAffine(
             astronaut,
-            np.float32([[1, 0, dx], [0, 1, dy]]),
+            np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32),
             (512, 512),
             borderMode=cv2.BORDER_REFLECT,
         )
@@ -75,7 +75,7 @@ def test_a_jerked_camera_is_no_head_turn(engines, policy, astronaut) -> None:  #
     assert LivenessReason.TEMPORAL_ANOMALY in report.reasons  # the jumps themselves are refused
 
 
-def test_a_frozen_picture_is_a_temporal_anomaly(engines, policy, astronaut) -> None:  # type: ignore[no-untyped-def]
+def test_a_frozen_picture_is_a_temporal_anomaly(engines, policy, astronaut) -> None:
     frame = np.asarray(cv2.resize(astronaut, (640, 480)), dtype=np.uint8)
     clip = frames_clip([frame] * 30, [i / 15 for i in range(30)])
     report = check_liveness(clip, parse_challenge(""), engines, policy)
@@ -84,7 +84,7 @@ def test_a_frozen_picture_is_a_temporal_anomaly(engines, policy, astronaut) -> N
 
 def test_verify_matches_only_after_liveness_passed(
     engines, policy, still_clip, astronaut_face
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     portrait = to_chip(astronaut_face)
     good = verify_identity(portrait, still_clip, parse_challenge(""), engines, policy)
     assert good.passed and good.match is not None and good.match.passed
@@ -96,7 +96,7 @@ def test_verify_matches_only_after_liveness_passed(
 
 def test_when_the_deadline_passes_then_judging_stops_between_frames(
     engines, policy, still_clip, astronaut_face
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     slow = dataclasses.replace(engines, detector=SlowDetector(engines.detector))
     challenge = parse_challenge("blink")
     start = time.monotonic()
@@ -111,10 +111,10 @@ def test_when_the_deadline_passes_then_judging_stops_between_frames(
 
 def test_a_scheduled_challenge_is_judged_by_its_prompts_and_unprompted_actions_fail(
     engines, policy, still_clip, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import realname.liveness.check
 
-    real = realname.liveness.check.detect_actions
+    real = detect_actions
     turn = ActionEvent("turn_left", 0.8, 1.4, 1.1, 20.0)
     nod = ActionEvent("nod", 2.0, 2.5, 2.2, 15.0)
     challenge = parse_challenge("turn_left@0.50-2.70")
@@ -134,13 +134,13 @@ def test_a_scheduled_challenge_is_judged_by_its_prompts_and_unprompted_actions_f
 
 def test_the_supervisor_plot_explains_each_step_without_pyplot(
     engines, policy, still_clip, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import sys
 
     import realname.liveness.check
     from realname.liveness.plot import render_liveness_png
 
-    real = realname.liveness.check.detect_actions
+    real = detect_actions
     events = (
         ActionEvent("turn_left", 0.8, 1.4, 1.1, 20.0),
         ActionEvent("nod", 2.0, 2.5, 2.2, 15.0),

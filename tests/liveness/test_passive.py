@@ -126,7 +126,7 @@ def test_a_colour_cast_and_banding_are_recapture_cues() -> None:
 # clips of the astronaut photo shown in a fake video player, built at test time.
 
 
-def _moving_track(boxes: list[tuple[float, float, float, float]], fps: float = 5.0):  # type: ignore[no-untyped-def]
+def _moving_track(boxes: list[tuple[float, float, float, float]], fps: float = 5.0):
     from realname.engines.base import Face
     from realname.liveness.signals import FrameSignals, SignalTrack
 

@@ -110,7 +110,7 @@ def test_when_file_is_over_the_byte_limit_then_too_large(astronaut_face: np.ndar
         decode_image(data, ImageLimits(max_bytes=len(data) - 1))
 
 
-def test_load_image_accepts_arrays_paths_and_bytes(tmp_path, astronaut_face) -> None:  # type: ignore[no-untyped-def]
+def test_load_image_accepts_arrays_paths_and_bytes(tmp_path, astronaut_face) -> None:
     path = tmp_path / "face.png"
     cv2.imwrite(str(path), astronaut_face)
     assert load_image(path).shape == astronaut_face.shape

@@ -53,7 +53,7 @@ def write_clip(
 ) -> bytes:
     """Write ``n_frames`` at ``fps`` into ``folder`` and return the file's bytes."""
     path = folder / f"clip_{fourcc}_{n_frames}_{fps:g}_{size[0]}x{size[1]}.{ext}"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps, size)
     if not writer.isOpened():
         pytest.skip(f"this OpenCV build cannot write {ext} with fourcc {fourcc}")
     for i in range(n_frames):
@@ -359,7 +359,7 @@ def test_default_limits_are_the_documented_ones() -> None:
 def grey_clip(folder: Path, size: tuple[int, int], n_frames: int = 30) -> bytes:
     """``n_frames`` flat grey MJPEG frames at 15 fps: tiny on disk, whatever the size."""
     path = folder / f"grey_{size[0]}x{size[1]}.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 15.0, size)
     frame = np.full((size[1], size[0], 3), 128, dtype=np.uint8)
     for _ in range(n_frames):
         writer.write(frame)

@@ -8,7 +8,7 @@ from realname.records.audit import AuditChain, read_export, sign_head, verify_ch
 
 
 @pytest.fixture()
-def signed(tmp_path: Path):  # type: ignore[no-untyped-def]
+def signed(tmp_path: Path):
     key = Ed25519PrivateKey.generate()
     chain = AuditChain()
     heads = []
@@ -25,13 +25,13 @@ def signed(tmp_path: Path):  # type: ignore[no-untyped-def]
     return chain.entries, heads, key.public_key()
 
 
-def test_an_intact_chain_verifies(signed) -> None:  # type: ignore[no-untyped-def]
+def test_an_intact_chain_verifies(signed) -> None:
     entries, heads, public = signed
     result = verify_chain(entries, heads, public)
     assert result.ok and result.first_bad is None and result.entries == 20 and result.heads == 2
 
 
-def test_an_edited_entry_is_named(signed) -> None:  # type: ignore[no-untyped-def]
+def test_an_edited_entry_is_named(signed) -> None:
     entries, heads, public = signed
     entries[7] = dataclasses.replace(
         entries[7], outcome="passed" if entries[7].outcome == "failed" else "failed"
@@ -40,27 +40,27 @@ def test_an_edited_entry_is_named(signed) -> None:  # type: ignore[no-untyped-de
     assert not result.ok and result.first_bad == 7 and "altered" in result.reason
 
 
-def test_a_deleted_entry_is_detected(signed) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_entry_is_detected(signed) -> None:
     entries, heads, public = signed
     del entries[4]
     result = verify_chain(entries, heads, public)
     assert not result.ok and result.first_bad == 4
 
 
-def test_reordered_entries_are_detected(signed) -> None:  # type: ignore[no-untyped-def]
+def test_reordered_entries_are_detected(signed) -> None:
     entries, heads, public = signed
     entries[5], entries[6] = entries[6], entries[5]
     result = verify_chain(entries, heads, public)
     assert not result.ok and result.first_bad == 5
 
 
-def test_entries_cut_off_the_end_are_detected_by_the_signed_head(signed) -> None:  # type: ignore[no-untyped-def]
+def test_entries_cut_off_the_end_are_detected_by_the_signed_head(signed) -> None:
     entries, heads, public = signed
     result = verify_chain(entries[:15], heads, public)
     assert not result.ok and "cut off" in result.reason
 
 
-def test_a_rewritten_chain_fails_the_signature(signed) -> None:  # type: ignore[no-untyped-def]
+def test_a_rewritten_chain_fails_the_signature(signed) -> None:
     entries, heads, public = signed
     forged = AuditChain()
     for e in entries:
@@ -72,7 +72,7 @@ def test_a_rewritten_chain_fails_the_signature(signed) -> None:  # type: ignore[
     assert not result.ok and "signature" in result.reason
 
 
-def test_export_round_trip_and_cli_verify(signed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_round_trip_and_cli_verify(signed, tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
     from typer.testing import CliRunner
 

@@ -109,7 +109,7 @@ def test_a_traceback_never_reaches_a_client(
 def test_outside_dev_mode_missing_or_documented_keys_refuse_to_start(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     with pytest.raises(SetupError, match="keys missing"):
-        create_app(ServiceSettings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+        create_app(ServiceSettings(_env_file=None, database_url=url))
     documented = sorted(DOCUMENTED_KEYS)
     with pytest.raises(SetupError, match="documented"):
         create_app(make_settings(url, index_key=documented[0]))
@@ -119,7 +119,7 @@ def test_outside_dev_mode_missing_or_documented_keys_refuse_to_start(tmp_path: P
 
 def test_dev_mode_generates_keys_beside_the_database_and_reuses_them(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'dev.db'}"
-    settings = ServiceSettings(  # type: ignore[call-arg]
+    settings = ServiceSettings(
         _env_file=None,
         database_url=url,
         dev_mode=True,

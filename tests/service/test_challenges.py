@@ -198,7 +198,7 @@ def test_the_clip_length_rule_allows_only_the_recorders_slack() -> None:
 
 def test_the_engine_verifier_refuses_a_short_clip_before_judging_it(tmp_path: Path) -> None:
     video = tmp_path / "short.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (320, 240))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 15.0, (320, 240))
     rng = np.random.default_rng(3)
     for _ in range(45):  # 3 s
         writer.write(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))

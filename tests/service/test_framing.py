@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from tests.conftest import encode
+from tests.face.test_framing import frame_with_head
 from tests.service.conftest import Service
-from tests.test_framing import frame_with_head
 
 
-def post_frame(service: Service, session_id: str, data: bytes, who: str = "clerk_a"):  # type: ignore[no-untyped-def]
+def post_frame(service: Service, session_id: str, data: bytes, who: str = "clerk_a"):
     return service.client.post(
         f"/api/v1/sessions/{session_id}/framing",
         files={"frame": ("frame.jpg", data, "image/jpeg")},

@@ -152,7 +152,7 @@ def video(folder: Path, size: tuple[int, int], frames: int = 30, ext: str = "avi
     """``frames`` flat grey frames at 15 fps (MJPEG in AVI, MPEG-4 in MP4, VP8 in WebM)."""
     fourcc = {"avi": "MJPG", "mp4": "mp4v", "webm": "VP80"}[ext]
     path = folder / f"grey_{size[0]}x{size[1]}_{frames}.{ext}"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 15.0, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), 15.0, size)
     assert writer.isOpened(), f"this OpenCV build cannot write {ext}"
     frame = np.full((size[1], size[0], 3), 128, dtype=np.uint8)
     cv2.circle(frame, (size[0] // 2, size[1] // 2), min(size) // 4, (40, 200, 40), -1)

@@ -37,7 +37,7 @@ def _state(settings: ServiceSettings, session_id: str) -> RegistrationSession:
 
 def test_a_capture_killed_with_sigkill_is_released_by_the_next_start_up(tmp_path: Path) -> None:
     values = {"database_url": f"sqlite:///{tmp_path / 'realname.db'}", **key_settings()}
-    settings = ServiceSettings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = ServiceSettings(_env_file=None, **values)
     server = ServerProcess(tmp_path, values, verifier="block")
     try:
         server.wait_ready()

@@ -27,7 +27,7 @@ def test_a_still_picture_fails_the_fixed_challenge_with_the_real_engines(
     tmp_path: Path, astronaut: np.ndarray, astronaut_face: np.ndarray
 ) -> None:
     video = tmp_path / "still.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (640, 480))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 15.0, (640, 480))
     for i in range(45):
         matrix = cv2.getRotationMatrix2D((256, 200), 2 * np.sin(i / 6), 1.0)
         writer.write(cv2.resize(cv2.warpAffine(astronaut, matrix, (512, 512)), (640, 480)))
@@ -65,9 +65,9 @@ def test_a_still_picture_fails_the_fixed_challenge_with_the_real_engines(
 
 def test_the_engine_verifier_stops_a_capture_past_its_time_budget(
     tmp_path: Path, engines, policy, astronaut: np.ndarray, astronaut_face: np.ndarray
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     video = tmp_path / "still.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (640, 480))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 15.0, (640, 480))
     for _ in range(45):
         writer.write(cv2.resize(astronaut, (640, 480)))
     writer.release()

@@ -52,7 +52,7 @@ def test_a_card_breaking_a_rule_is_refused_with_its_reasons(
     service: Service, fields: dict[str, str], reasons: list[str]
 ) -> None:
     s = service.start()
-    r = service.card(s["id"], **fields)
+    r = service.card_fields(s["id"], fields)
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "CARD_REFUSED" and r.json()["reasons"] == reasons
@@ -62,9 +62,9 @@ def test_a_child_needs_guardian_consent(service: Service) -> None:
     child = make_id(birth="20200101", sequence="123")
     fields = {"id_number": child, "birth_date": "2020-01-01", "valid_from": "2021-01-01"}
     s = service.start()
-    r = service.card(s["id"], **fields)
+    r = service.card_fields(s["id"], fields)
     assert r.json()["reasons"] == ["GUARDIAN_CONSENT_REQUIRED"]
-    r = service.card(s["id"], guardian_consent="true", **fields)
+    r = service.card_fields(s["id"], {**fields, "guardian_consent": "true"})
     assert r.status_code == 200, r.text
 
 

@@ -28,7 +28,7 @@ CORE = {
 
 
 def _settings() -> ServiceSettings:
-    return ServiceSettings(  # type: ignore[call-arg]
+    return ServiceSettings(
         _env_file=None, database_url="postgresql+psycopg://u:hunter2-pw@db/x", **key_settings()
     )
 
@@ -59,13 +59,13 @@ def test_the_service_fields_are_read_from_the_realname_environment(
     monkeypatch.setenv("REALNAME_SESSION_TTL_S", "240")
     monkeypatch.setenv("REALNAME_INDEX_KEY", "c2VjcmV0")
     monkeypatch.setenv("REALNAME_FACE_EMBEDDER", "dlib-resnet")
-    settings = ServiceSettings(_env_file=None)  # type: ignore[call-arg]
+    settings = ServiceSettings(_env_file=None)
     assert settings.session_ttl_s == 240 and settings.face_embedder == "dlib-resnet"
     assert settings.index_key is not None and settings.index_key.get_secret_value() == "c2VjcmV0"
 
 
 def test_the_input_limits_default_to_the_media_limits() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.image_limits() == DEFAULT_IMAGE_LIMITS
     assert settings.video_limits() == DEFAULT_VIDEO_LIMITS
     assert (settings.max_image_bytes, settings.max_image_pixels) == (20 * 1024 * 1024, 40_000_000)
@@ -73,7 +73,7 @@ def test_the_input_limits_default_to_the_media_limits() -> None:
 
 
 def test_limits_from_settings_change_only_what_the_settings_name() -> None:
-    settings = Settings(_env_file=None, max_image_bytes=1000, max_video_seconds=9.0)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, max_image_bytes=1000, max_video_seconds=9.0)
     assert settings.image_limits().max_bytes == 1000
     assert settings.image_limits().max_aspect == DEFAULT_IMAGE_LIMITS.max_aspect
     assert settings.video_limits().max_duration_s == 9.0

@@ -161,7 +161,7 @@ def test_every_error_code_of_the_catalogue_has_a_message_in_both_languages() -> 
 
 
 def test_every_challenge_action_has_a_prompt_and_an_icon() -> None:
-    from realname.liveness.challenge import ACTIONS
+    from realname.policy import ACTIONS
 
     for action in ACTIONS:
         assert (STATIC_DIR / "img" / f"{action}.svg").is_file()
