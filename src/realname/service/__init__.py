@@ -9,8 +9,9 @@ its start-up (the lifespan) migrates the database and loads the models once.
   state machines and the invariants; they use ``store``.
 * ``store/``: the database, its tables and migrations, and the audit chain's storage.
 * Here: ``app`` (assembly), ``context`` (what a request needs), ``settings`` (the service's
-  settings), ``keys``, ``security`` (passwords, tokens, roles), ``workers`` (the bounded
-  verification pool), ``metrics`` and ``server``.
+  settings), ``keys``, ``security`` (passwords, tokens, roles), ``signin`` and ``throttles``
+  (sign-in and session rate limits), ``verification`` (a capture judged by the core in a
+  worker), ``workers`` (the bounded verification pool), ``metrics`` and ``server``.
 
 Never imports :mod:`realname.evaluation` or :mod:`realname.cli` (import-linter contracts).
 """
