@@ -238,9 +238,14 @@ class PromptPolicy:
 @dataclass(frozen=True, slots=True)
 class LivenessPolicy:
     """How clips are judged: sampling, action thresholds, prompt timing (``prompts``: the
-    schedule of prompt-locked challenges, each number with its provenance), passive checks."""
+    schedule of prompt-locked challenges, each number with its provenance), passive checks.
+
+    ``min_fps``: a clip whose effective frame rate (frames decoded / duration) is under it is
+    refused (``VIDEO_FRAME_RATE``), not judged: the service applies it to its
+    :class:`~realname.media.limits.VideoLimits` (measured in ``provenance``)."""
 
     sample_fps: float
+    min_fps: float
     analysis_long_side: int
     detect_every: int
     step_timeout_s: float

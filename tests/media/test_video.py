@@ -234,6 +234,34 @@ def test_when_frame_rate_is_too_low_then_frame_rate_error(clip_dir: Path) -> Non
     assert info.value.context["fps"] == pytest.approx(4.0, abs=0.1)
 
 
+def test_when_a_loaded_pc_records_6_6_fps_then_the_clip_is_refused_not_judged(
+    clip_dir: Path,
+) -> None:
+    """Issue 13: 42 frames in 6.34 s; under the floor, a blink of 1-3 frames falls between the
+    frames and a screen replay passed (the policy's liveness.min_fps provenance)."""
+    with pytest.raises(VideoFrameRateError) as info:
+        decode_clip(write_clip(clip_dir, 42, 6.625))
+    assert info.value.context["fps"] == pytest.approx(6.6, abs=0.05)
+    assert info.value.context["min_fps"] == DEFAULT_VIDEO_LIMITS.min_fps
+    assert info.value.context["frames"] == 42
+
+
+def test_when_a_clip_arrives_at_the_floor_then_it_is_judged_at_the_rate_that_arrived(
+    clip_dir: Path,
+) -> None:
+    clip = decode_clip(write_clip(clip_dir, 24, DEFAULT_VIDEO_LIMITS.min_fps), sample_fps=15.0)
+    assert len(clip.frames) == 24  # every frame kept: nothing is made up or dropped
+    assert clip.source_fps == pytest.approx(DEFAULT_VIDEO_LIMITS.min_fps, abs=0.05)
+
+
+def test_the_default_frame_rate_floor_is_the_policys() -> None:
+    from realname.policy import load_policy
+
+    live = load_policy().liveness
+    assert live is not None
+    assert live.min_fps == DEFAULT_VIDEO_LIMITS.min_fps
+
+
 @pytest.mark.parametrize("size", [(160, 120), (2560, 1440)], ids=["120p", "1440p"])
 def test_when_resolution_is_out_of_range_then_resolution_error(
     clip_dir: Path, size: tuple[int, int]

@@ -45,12 +45,17 @@ class VideoLimits:
     MOV, AVI) may fall short of the frame count its index announces before it is called
     truncated: an input-integrity limit (a few frames are lost at a cut or an edit list), not a
     tuned threshold.
+
+    ``min_fps`` (frames actually decoded / duration) is the liveness policy's frame-rate floor
+    (``liveness.min_fps`` in ``realname/data/policy.json``, with its measurement: under 8 fps,
+    BPCER 9.2% and a screen replay passing; see its provenance): the service replaces this
+    default with the loaded policy's value, and a test holds the two equal.
     """
 
     max_bytes: int = 20 * _MIB
     min_duration_s: float = 1.0
     max_duration_s: float = 15.0
-    min_fps: float = 8.0  # effective frame rate: frames actually decoded / duration
+    min_fps: float = 8.0  # = policy liveness.min_fps (see above)
     min_short_side: int = 240  # 240p
     max_short_side: int = 1080  # 1080p
     max_frames: int = 2000  # hard cap on frames read
