@@ -31,8 +31,14 @@ $(DLIB_STAMP): $(STAMP)
 	$(BIN)/realname models --check
 	touch $(DLIB_STAMP)
 
+# `make demo HOST=0.0.0.0 PORT=9001`; HTTPS (the camera page from another machine) with
+# SSL_KEYFILE= and SSL_CERTFILE=. Set here, not from the environment (a shell may export HOST).
+HOST = 127.0.0.1
+PORT = 8000
+SSL_KEYFILE =
+SSL_CERTFILE =
 demo: install
-	@$(BIN)/realname demo
+	@$(BIN)/realname demo --host $(HOST) --port $(PORT)$(if $(SSL_KEYFILE), --ssl-keyfile $(SSL_KEYFILE))$(if $(SSL_CERTFILE), --ssl-certfile $(SSL_CERTFILE))
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -153,13 +153,14 @@ def test_liveness_and_verify_commands_on_a_clip(
     result = runner.invoke(
         app, ["liveness", str(video), "--challenge", "blink", "--json", "--plot", str(plot)]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # NOT LIVE is a result: exit 1
     payload = json.loads(result.stdout)
     assert payload["passed"] is False and "CHALLENGE_INCOMPLETE" in payload["reasons"]
     assert plot.stat().st_size > 10_000
     portrait = _write(tmp_path, "portrait.png", cv2.resize(astronaut_face, (102, 126)))
     result = runner.invoke(
-        app, ["verify", "--portrait", str(portrait), "--video", str(video), "--json"]
+        app,
+        ["verify", "--portrait", str(portrait), "--video", str(video), "--no-challenge", "--json"],
     )
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.stdout)
@@ -172,7 +173,8 @@ def test_verify_refuses_a_corrupt_clip(tmp_path: Path, astronaut_face: np.ndarra
     video = tmp_path / "broken.mp4"
     video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
     portrait = _write(tmp_path, "portrait.png", astronaut_face)
-    result = runner.invoke(app, ["verify", "--portrait", str(portrait), "--video", str(video)])
+    args = ["verify", "--portrait", str(portrait), "--video", str(video), "--challenge", "blink"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "VIDEO_" in result.output
 

@@ -19,6 +19,7 @@ from realname.cli.common import (
     one_line_errors,
     percent,
     progress_bar,
+    require_output,
 )
 from realname.errors import InputError
 from realname.settings import Settings
@@ -69,6 +70,8 @@ def eval_attacks(
     if data is not None and not data.is_dir():
         with one_line_errors():
             raise InputError(f"data folder {data} does not exist")
+    with one_line_errors():
+        require_output(json_out)
     with one_line_errors():
         policy, result = _universal_recording(
             steps=steps, draws=draws, phases=phases, seed=seed, clip=clip

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from realname.cli.common import console, one_line_errors, service_context
+from realname.cli.common import (
+    EXIT_NOT_PASSED,
+    console,
+    one_line_errors,
+    require_file,
+    require_output,
+    service_context,
+    shown,
+)
 from realname.errors import InputError
 
 __all__ = ["audit_app"]
@@ -18,9 +26,10 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 
 @audit_app.command("verify")
 def audit_verify(
-    export: Annotated[Path, typer.Argument(help="An audit export (JSON lines)")],
+    export: Annotated[Path, typer.Argument(help="An audit export (JSON lines)", readable=False)],
     public_key: Annotated[
-        Path | None, typer.Option("--public-key", help="PEM public key that signed the heads")
+        Path | None,
+        typer.Option("--public-key", help="PEM public key that signed the heads", readable=False),
     ] = None,
 ) -> None:
     """Check an exported audit log offline; exit 1 and name the first bad entry if tampered."""
@@ -30,12 +39,21 @@ def audit_verify(
     from realname.records.audit import read_export, verify_chain
 
     with one_line_errors():
-        entries, heads = read_export(export)
+        require_file(export)
+        if public_key is not None:
+            require_file(public_key)
+        try:
+            entries, heads = read_export(export)
+        except UnicodeDecodeError:
+            raise InputError(f"{export} is not an audit export (not UTF-8 text)") from None
         key = None
         if public_key is not None:
-            loaded = load_pem_public_key(public_key.read_bytes())
+            try:
+                loaded = load_pem_public_key(public_key.read_bytes())
+            except ValueError:  # not PEM, or a PEM that holds no public key
+                raise InputError(f"{public_key} is not a PEM public key") from None
             if not isinstance(loaded, Ed25519PublicKey):
-                raise InputError(f"{public_key.name} is not an Ed25519 public key")
+                raise InputError(f"{shown(public_key.name)} is not an Ed25519 public key")
             key = loaded
         result = verify_chain(entries, heads, key)
     if result.ok:
@@ -45,7 +63,7 @@ def audit_verify(
         )
         return
     console.print(f"[red]TAMPERED[/]: {result.reason}")
-    raise typer.Exit(1)
+    raise typer.Exit(EXIT_NOT_PASSED)
 
 
 @audit_app.command("export")
@@ -59,6 +77,8 @@ def audit_export(
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     with one_line_errors():
+        require_output(out)
+        require_output(public_key)
         ctx = service_context()
         ctx.audit.sign()
         entries, heads = ctx.audit.export(out)
@@ -68,4 +88,4 @@ def audit_export(
             )
             public_key.write_bytes(pem)
         ctx.database.dispose()
-    console.print(f"wrote {out}: {entries} entries, {heads} signed heads")
+    console.print(f"wrote {shown(out)}: {entries} entries, {heads} signed heads")

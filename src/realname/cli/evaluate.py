@@ -22,7 +22,9 @@ from realname.cli.common import (
     one_line_errors,
     percent,
     progress_bar,
+    require_engine,
     require_folder,
+    require_output,
 )
 from realname.settings import Settings
 
@@ -58,6 +60,9 @@ def eval_match(
     names = tuple(dataset) if dataset else DATASET_NAMES
     with one_line_errors():
         require_folder(data)
+        require_output(json_out)
+        require_output(plot)
+        require_engine(engine)
         engines, policy = load_runtime(engine)
         with progress_bar(f"embedding ({engines.embedder.name})") as update:
             result = evaluate_match(data, engines, policy, names=names, progress=update)
@@ -103,6 +108,7 @@ def eval_quality(data: DataOpt, json_out: JsonOutOpt = None) -> None:
 
     with one_line_errors():
         require_folder(data)
+        require_output(json_out)
         engines, policy = load_runtime(None)
         with progress_bar("assessing") as update:
             groups = evaluate_quality(data, engines, policy, progress=update)
@@ -134,6 +140,7 @@ def eval_occlusion(
 
     with one_line_errors():
         require_folder(data)
+        require_output(json_out)
         engines, policy = load_runtime(None)
         with progress_bar("assessing") as update:
             result = evaluate_occlusion(
@@ -221,6 +228,10 @@ def calibrate(
 
     target = out or default_policy_path()
     with one_line_errors():
+        require_folder(data)
+        require_output(target)
+        for name in engine or []:
+            require_engine(name)
         if not target.exists():
             target.write_text(default_policy_path().read_text(encoding="utf-8"), encoding="utf-8")
         raw = json.loads(target.read_text(encoding="utf-8"))
@@ -252,6 +263,7 @@ def eval_liveness(
 
     with one_line_errors():
         require_folder(data)
+        require_output(json_out)
         engines, policy = load_liveness_runtime()
         with progress_bar("liveness") as update:
             result = evaluate_liveness(
@@ -322,6 +334,7 @@ def eval_passive(
 
     with one_line_errors():
         require_folder(data)
+        require_output(json_out)
         engines, policy = load_liveness_runtime()
         start = time.perf_counter()
         with progress_bar("passive cues") as update:
