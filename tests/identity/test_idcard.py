@@ -49,3 +49,13 @@ def test_invalid_numbers_are_refused_with_a_stable_code(text: str) -> None:
 def test_masking_shows_only_the_ends() -> None:
     assert mask_id_number(valid()) == valid()[:4] + "*" * 10 + valid()[-4:]
     assert parse_id_number(valid()).masked.count("*") == 10
+
+
+def test_a_name_is_masked_to_its_first_character() -> None:
+    from realname.identity.idcard import mask_name
+
+    assert mask_name("张三") == "张*"
+    assert mask_name("欧阳娜娜") == "欧***"
+    assert mask_name("王") == "*"
+    assert mask_name("Li Wei") == "L* ***"
+    assert mask_name("") == ""

@@ -157,4 +157,6 @@ def test_the_supervisor_plot_explains_each_step_without_pyplot(
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "matplotlib.pyplot" not in sys.modules
     unseen = check_liveness(still_clip, parse_challenge("blink@0.50-2.70"), engines, policy)
-    assert unseen.steps[0].explain() == "blink: prompt 0.50 s, window to 2.70 s; not seen"
+    assert unseen.steps[0].explain() == (
+        "blink: prompt 0.50 s, window to 2.70 s; not seen (STEP_NOT_SEEN: no blink movement)"
+    )

@@ -272,6 +272,7 @@ def service(database_url: str, settings_overrides: dict[str, Any]) -> Iterator[S
     app = create_app(
         make_settings(database_url, **settings_overrides),
         verifier=verifier,
+        enroller=verifier.enrol,
         clock=clock,
         periodic_tasks=False,
     )

@@ -131,7 +131,7 @@ def test_a_clip_after_the_challenges_deadline_is_refused_challenge_expired(
     assert_invariants(service.ctx)
     # A new challenge, answered in time, passes with every attempt still left.
     r = service.capture(sid, service.nonce(sid))
-    assert r.json() == {"verdict": "passed", "reasons": [], "attempts_left": 2}
+    assert r.json() == {"verdict": "passed", "reasons": [], "attempts_left": 2, "steps": []}
 
 
 def test_a_new_challenge_spends_the_previous_nonce(service: Service) -> None:
@@ -163,11 +163,14 @@ def test_a_session_gets_at_most_max_challenges(service: Service) -> None:
 def test_a_failed_capture_waits_for_a_new_challenge(service: Service) -> None:
     sid = _ready(service)
     r = service.capture(sid, service.nonce(sid), clip=b"FAIL")
-    assert r.json() == {
+    body = r.json()
+    steps = body.pop("steps")  # each step as judged (tests/service/test_desk_visit.py)
+    assert body == {
         "verdict": "failed",
         "reasons": ["CHALLENGE_INCOMPLETE", "MATCH_SKIPPED"],
         "attempts_left": 2,
     }
+    assert steps[-1]["reason"] == "STEP_TOO_SMALL"
     row = service.row(sid)
     assert row.state == "awaiting_capture" and row.nonce_hash is None
     assert service.capture(sid, service.nonce(sid)).json()["verdict"] == "passed"

@@ -56,7 +56,13 @@ def test_a_still_picture_fails_the_fixed_challenge_with_the_real_engines(
         body = r.json()
         assert body["verdict"] == "failed" and body["attempts_left"] == 2
         assert {"CHALLENGE_INCOMPLETE", "MATCH_SKIPPED"} <= set(body["reasons"])
-        assert set(body) == {"verdict", "reasons", "attempts_left"}  # no next challenge in it
+        # no next challenge in it; each step as judged, and why it was not seen
+        assert set(body) == {"verdict", "reasons", "attempts_left", "steps"}
+        assert [x["action"] for x in body["steps"]] == ["turn_left", "blink"]
+        assert not body["steps"][0]["seen"] and body["steps"][0]["reason"] in (
+            "STEP_NOT_SEEN",
+            "STEP_TOO_SMALL",
+        )
         broken = svc.capture(
             s["id"], svc.nonce(s["id"]), clip=b"\x00\x00\x00\x18ftypmp42" + bytes(99)
         )
@@ -79,3 +85,36 @@ def test_the_engine_verifier_stops_a_capture_past_its_time_budget(
     with pytest.raises(CaptureTimeoutError):  # 45 frames at over 50 ms each: over 2 s
         verifier(job)
     assert time.monotonic() - start < 1.5
+
+
+def test_a_portrait_without_a_face_or_with_two_is_refused_at_the_card_with_real_engines(
+    tmp_path: Path, coffee: np.ndarray, astronaut_face: np.ndarray
+) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'real.db'}")
+    app = create_app(settings, clock=Clock(), periodic_tasks=False)
+    with TestClient(app) as client:
+        svc = Service(client, app.state.ctx, Clock(), verifier=None)  # type: ignore[arg-type]
+        populate(svc.ctx)
+        svc.headers["clerk_a"] = svc.login("clerk_a")
+        s = svc.start()
+        cup = encode(cv2.resize(coffee, (204, 136)), ".png")
+        r = svc.card(s["id"], portrait=cup)
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "NO_FACE" and r.json()["context"]["role"] == "reference"
+        # a cup cut to the chip's 102x126: the library would align it whole as a tight crop
+        # (FACE_NOT_DETECTED); the card refuses it as no face
+        chip_cup = encode(cv2.resize(coffee, (102, 126)), ".png")
+        r = svc.card(s["id"], portrait=chip_cup)
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "NO_FACE"
+        assert r.json()["context"] == {"role": "reference", "quality": "FACE_NOT_DETECTED"}
+        pair = encode(np.hstack([astronaut_face, astronaut_face]), ".png")  # 480x300, same size
+        r = svc.card(s["id"], portrait=pair)
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "MULTIPLE_FACES"
+        assert r.json()["context"]["role"] == "reference"
+        row = svc.row(s["id"])
+        assert row.state == "awaiting_card" and row.attempts == 0 and row.portrait_enc is None
+        one = encode(cv2.resize(astronaut_face, (102, 126)), ".png")
+        r = svc.card(s["id"], portrait=one)
+        assert r.status_code == 200 and r.json()["state"] == "awaiting_capture", r.text

@@ -20,7 +20,7 @@ def test_a_passed_capture_answers_a_verdict_without_scores(service: Service) -> 
     challenge = service.challenge(s["id"]).json()
     r = service.capture(s["id"], challenge["nonce"])
     assert r.status_code == 200
-    assert r.json() == {"verdict": "passed", "reasons": [], "attempts_left": 2}
+    assert r.json() == {"verdict": "passed", "reasons": [], "attempts_left": 2, "steps": []}
     assert "score" not in r.text and "threshold" not in r.text
     job = service.verifier.calls[-1]
     assert list(job.challenge.steps) == [x["action"] for x in challenge["steps"]]
@@ -258,9 +258,9 @@ def test_a_full_pool_answers_busy_with_retry_after(
     service: Service, settings_overrides: dict[str, Any]
 ) -> None:
     pool = service.ctx.pool
-    held = [pool.reserve() for _ in range(pool.capacity)]
     s = service.start()
-    service.card(s["id"])
+    service.card(s["id"])  # the card's portrait is enrolled in the pool too: before it fills
+    held = [pool.reserve() for _ in range(pool.capacity)]
     nonce = service.nonce(s["id"])
     r = service.capture(s["id"], nonce)
     assert r.status_code == 503 and r.json()["code"] == "BUSY"

@@ -14,7 +14,14 @@ from typing import Literal
 from realname.errors import IdNumberError
 from realname.identity.identifiers import canonical_id_number
 
-__all__ = ["MIN_BIRTH_YEAR", "IdNumber", "check_character", "mask_id_number", "parse_id_number"]
+__all__ = [
+    "MIN_BIRTH_YEAR",
+    "IdNumber",
+    "check_character",
+    "mask_id_number",
+    "mask_name",
+    "parse_id_number",
+]
 
 MIN_BIRTH_YEAR = 1900  # an earlier birth date inside a number is not plausible
 
@@ -79,3 +86,12 @@ def mask_id_number(number: str) -> str:
     if len(number) <= 2 * _SHOWN:
         return "*" * len(number)
     return number[:_SHOWN] + "*" * (len(number) - 2 * _SHOWN) + number[-_SHOWN:]
+
+
+def mask_name(name: str) -> str:
+    """``张三`` -> ``张*``, ``欧阳娜娜`` -> ``欧***``: the first character, then one ``*`` per
+    other character (spaces kept, so that a Latin name keeps its shape); one character: ``*``."""
+    chars = name.strip()
+    if len(chars) <= 1:
+        return "*" * len(chars)
+    return chars[0] + "".join(" " if c == " " else "*" for c in chars[1:])

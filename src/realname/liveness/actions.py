@@ -26,7 +26,15 @@ import numpy.typing as npt
 from realname.liveness.signals import SignalTrack
 from realname.policy import ACTIONS, Action, ActionPolicy
 
-__all__ = ["ACTIONS", "Action", "ActionEvent", "Baseline", "detect_actions"]
+__all__ = [
+    "ACTIONS",
+    "Action",
+    "ActionEvent",
+    "Baseline",
+    "Movement",
+    "detect_actions",
+    "movement_of",
+]
 
 Series = npt.NDArray[np.float64]
 # A movement held beyond its threshold for less than ``min_s`` still counts when at least this
@@ -172,6 +180,40 @@ def _excursions(
             )
         )
     return events
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One action's movement over a clip, as :func:`detect_actions` measures it from the
+    person's baseline: ``values`` per frame (NaN without a face), the ``threshold`` an event
+    must reach, and ``onset``, the level where a movement is taken to begin (half the threshold
+    for turns, nods and the mouth; the reopening level for blinks)."""
+
+    values: Series
+    threshold: float
+    onset: float
+
+
+def movement_of(
+    track: SignalTrack, base: Baseline, action: Action, policy: ActionPolicy
+) -> Movement:
+    """The movement of ``action`` (see :class:`Movement`): yaw from the baseline (own left
+    positive) for ``turn_left``, its opposite for ``turn_right``, pitch downward for ``nod``,
+    the mouth opening above its median for ``open_mouth``, and for ``blink`` the closure depth
+    ``1 - EAR / local open-eye level`` (the blink rule's ratio)."""
+    if action == "blink":
+        ear = (track.series("ear_left") + track.series("ear_right")) / 2
+        ratio = ear / _rolling_median(track.times, ear, policy.baseline_window_s)
+        return Movement(1 - ratio, 1 - policy.blink_close_ratio, 1 - policy.blink_reopen_ratio)
+    if action in ("turn_left", "turn_right"):
+        yaw = track.series("yaw") - base.yaw
+        values = yaw if action == "turn_left" else -yaw
+        return Movement(values, policy.turn_deg, policy.turn_deg / 2)
+    if action == "nod":
+        pitch = track.series("pitch") - base.pitch
+        return Movement(-pitch, policy.nod_deg, policy.nod_deg / 2)
+    mar = track.series("mar") - base.mar
+    return Movement(mar, policy.mouth_open_mar, policy.mouth_open_mar / 2)
 
 
 def detect_actions(

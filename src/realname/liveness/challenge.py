@@ -22,6 +22,7 @@ String form, as stored with a session: ``"blink,turn_left"`` (no schedule) or
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,9 +33,12 @@ from realname.liveness.actions import ActionEvent
 from realname.policy import ACTIONS, MIN_CHALLENGE_STEPS, Action, PromptPolicy
 
 __all__ = [
+    "MOVEMENT_UNITS",
+    "STEP_REASONS",
     "Challenge",
     "ChallengeMatch",
     "Schedule",
+    "StepReason",
     "StepResult",
     "draw_schedule",
     "fixed_schedule",
@@ -89,10 +93,67 @@ class Challenge:
         )
 
 
+class StepReason:
+    """Why a step was not seen (:attr:`StepResult.reason`; None for a step seen in time).
+
+    ``measured`` and ``needed`` (:attr:`StepResult.measured`, :attr:`StepResult.needed`, in
+    :attr:`StepResult.unit`) say by how much:
+
+    * ``STEP_NOT_SEEN``: no movement of the action at all (under half its threshold).
+    * ``STEP_TOO_SMALL``: the action was begun but stayed under its threshold: its peak from
+      the person's baseline, as :mod:`realname.liveness.actions` measures it (degrees for turns
+      and nods, closure depth for blinks, mouth opening for the mouth), against the threshold.
+    * ``STEP_TOO_EARLY``: seen, but begun before its prompt plus ``min_reaction_s``: the
+      reaction (onset - prompt) against the minimum reaction (s).
+    * ``STEP_TOO_LATE``: seen, begun in time but peaking after its window's end: the peak
+      against the window's end (s from the recording's start).
+    * ``STEP_AFTER_DEADLINE``: order-only rule: seen, but after the step deadline: its peak's
+      delay after the previous step's peak (or the clip's start) against ``step_timeout_s``.
+    * ``STEP_NOT_REACHED``: order-only rule: not judged, an earlier step was not seen.
+    """
+
+    NOT_SEEN = "STEP_NOT_SEEN"
+    TOO_SMALL = "STEP_TOO_SMALL"
+    TOO_EARLY = "STEP_TOO_EARLY"
+    TOO_LATE = "STEP_TOO_LATE"
+    AFTER_DEADLINE = "STEP_AFTER_DEADLINE"
+    NOT_REACHED = "STEP_NOT_REACHED"
+
+
+STEP_REASONS = (
+    StepReason.NOT_SEEN,
+    StepReason.TOO_SMALL,
+    StepReason.TOO_EARLY,
+    StepReason.TOO_LATE,
+    StepReason.AFTER_DEADLINE,
+    StepReason.NOT_REACHED,
+)
+
+#: The unit of ``measured`` and ``needed`` of a movement (STEP_TOO_SMALL) by action.
+MOVEMENT_UNITS: dict[str, str] = {
+    "blink": "ratio",
+    "turn_left": "deg",
+    "turn_right": "deg",
+    "nod": "deg",
+    "open_mouth": "mar",
+}
+
+
+def _amount(value: float, unit: str | None) -> str:
+    if unit == "deg":
+        return f"{value:.1f} deg"
+    if unit == "s":
+        return f"{value:.2f} s"
+    return f"{value:.2f}"
+
+
 @dataclass(frozen=True, slots=True)
 class StepResult:
     """One step as judged. Without a schedule ``prompt_s``, ``window_end_s`` and ``reaction_s``
-    are None (there was no prompt); without a matching event every event field is None."""
+    are None (there was no prompt); without a matching event every event field is None, and
+    ``reason`` says why (:class:`StepReason`), with ``measured`` against ``needed`` (in
+    ``unit``: ``deg``, ``ratio``, ``mar`` or ``s``) and, for a movement that was seen but not
+    counted, when it peaked (``observed_at_s``)."""
 
     action: Action
     seen_at_s: float | None  # the event's peak; None: the step was not seen
@@ -102,17 +163,48 @@ class StepResult:
     onset_s: float | None = None  # the event's start
     peak_s: float | None = None
     reaction_s: float | None = None  # onset - prompt
+    reason: str | None = None  # a StepReason code when not seen
+    measured: float | None = None
+    needed: float | None = None
+    unit: str | None = None
+    observed_at_s: float | None = None  # the peak of the movement not counted
+
+    def why(self) -> str:
+        """Why the step was not seen, in words ("" for a step seen)."""
+        m, n, u = self.measured, self.needed, self.unit
+        at = f" at {self.observed_at_s:.2f} s" if self.observed_at_s is not None else ""
+        if self.reason == StepReason.TOO_SMALL and m is not None and n is not None:
+            return f"too small: peaked {_amount(m, u)}{at}, needs {_amount(n, u)}"
+        if self.reason == StepReason.TOO_EARLY and m is not None and n is not None:
+            return (
+                f"begun too early: {m:.2f} s after its prompt, needs at least {n:.2f} s "
+                f"(peaked{at})"
+            )
+        if self.reason == StepReason.TOO_LATE and m is not None and n is not None:
+            return f"too late: peaked {m:.2f} s, after its window's end at {n:.2f} s"
+        if self.reason == StepReason.AFTER_DEADLINE and m is not None and n is not None:
+            return (
+                f"after the step deadline: peaked{at}, {m:.2f} s after the previous step "
+                f"(or the clip's start), deadline {n:.2f} s"
+            )
+        if self.reason == StepReason.NOT_REACHED:
+            return "not judged: an earlier step was not seen"
+        if self.reason is None:
+            return ""
+        return f"no {self.action} movement"
 
     def explain(self) -> str:
         """One line: the prompt and its window (scheduled rule), when the action began and
-        peaked, and the reaction time; or that the step was not seen."""
+        peaked, and the reaction time; or that the step was not seen, and why."""
         timing = (
             f"prompt {self.prompt_s:.2f} s, window to {self.window_end_s:.2f} s"
             if self.prompt_s is not None and self.window_end_s is not None
             else "no prompt schedule"
         )
         if self.event is None or self.onset_s is None or self.peak_s is None:
-            return f"{self.action}: {timing}; not seen"
+            why = self.why()
+            detail = f" ({self.reason}: {why})" if self.reason is not None else ""
+            return f"{self.action}: {timing}; not seen{detail}"
         reaction = f" (reaction {self.reaction_s:.2f} s)" if self.reaction_s is not None else ""
         return (
             f"{self.action}: {timing}; began {self.onset_s:.2f} s{reaction}, "
@@ -257,12 +349,77 @@ def match_steps(
                 None,
             )
         if event is None:
+            results.append(_missed_in_order(action, events, last, step_timeout_s, missing))
             missing = True
-            results.append(StepResult(action, None, None))
             continue
         results.append(_seen(action, event))
         last = event.peak_s
     return tuple(results)
+
+
+def _missed_in_order(
+    action: Action,
+    events: Sequence[ActionEvent],
+    last: float,
+    step_timeout_s: float,
+    after_missed: bool,
+) -> StepResult:
+    """A step the order-only rule did not see, with its reason: not reached (an earlier step
+    was missed), after the step deadline (its action came later than ``step_timeout_s``), or
+    not seen."""
+    if after_missed:
+        return StepResult(action, None, None, reason=StepReason.NOT_REACHED)
+    late = next((e for e in events if e.action == action and e.peak_s > last), None)
+    if late is not None:
+        return StepResult(
+            action,
+            None,
+            None,
+            reason=StepReason.AFTER_DEADLINE,
+            measured=round(late.peak_s - last, 3),
+            needed=step_timeout_s,
+            unit="s",
+            observed_at_s=round(late.peak_s, 3),
+        )
+    return StepResult(action, None, None, reason=StepReason.NOT_SEEN)
+
+
+def _missed_in_window(
+    action: Action,
+    events: Sequence[ActionEvent],
+    used: set[int],
+    prompt: float,
+    end: float,
+    prompts: PromptPolicy,
+) -> StepResult:
+    """A scheduled step not seen, with its reason: its action begun before the prompt plus the
+    minimum reaction and peaking in the window (too early), begun in time but peaking after
+    the window (too late), or not seen (:func:`realname.liveness.check` then tells a movement
+    too small from none)."""
+    own = [e for i, e in enumerate(events) if i not in used and e.action == action]
+    earliest = prompt + prompts.min_reaction_s - 1e-9
+    early = next((e for e in own if e.start_s < earliest and prompt <= e.peak_s <= end), None)
+    base = StepResult(action, None, None, prompt_s=prompt, window_end_s=end)
+    if early is not None:
+        return dataclasses.replace(
+            base,
+            reason=StepReason.TOO_EARLY,
+            measured=round(early.start_s - prompt, 3),
+            needed=prompts.min_reaction_s,
+            unit="s",
+            observed_at_s=round(early.peak_s, 3),
+        )
+    late = next((e for e in own if earliest <= e.start_s <= end < e.peak_s), None)
+    if late is not None:
+        return dataclasses.replace(
+            base,
+            reason=StepReason.TOO_LATE,
+            measured=round(late.peak_s, 3),
+            needed=end,
+            unit="s",
+            observed_at_s=round(late.peak_s, 3),
+        )
+    return dataclasses.replace(base, reason=StepReason.NOT_SEEN)
 
 
 def match_scheduled(
@@ -294,7 +451,7 @@ def match_scheduled(
             None,
         )
         if found is None:
-            results.append(StepResult(action, None, None, prompt_s=prompt, window_end_s=end))
+            results.append(_missed_in_window(action, events, used, prompt, end, prompts))
             continue
         used.add(found)
         event = events[found]

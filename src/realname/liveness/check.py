@@ -11,6 +11,7 @@ is a result with reason codes, not an exception.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +26,15 @@ from realname.engines.base import Face
 from realname.engines.sface import l2_normalise
 from realname.errors import PolicyError
 from realname.face.detect import alignment_view
-from realname.liveness.actions import ActionEvent, Baseline, detect_actions
-from realname.liveness.challenge import Challenge, StepResult, match_scheduled, match_steps
+from realname.liveness.actions import ActionEvent, Baseline, detect_actions, movement_of
+from realname.liveness.challenge import (
+    MOVEMENT_UNITS,
+    Challenge,
+    StepReason,
+    StepResult,
+    match_scheduled,
+    match_steps,
+)
 from realname.liveness.passive import (
     Check,
     banding,
@@ -107,6 +115,11 @@ class LivenessReport:
                     "onset_s": s.onset_s,
                     "peak_s": s.peak_s,
                     "reaction_s": s.reaction_s,
+                    "reason": s.reason,
+                    "measured": s.measured,
+                    "needed": s.needed,
+                    "unit": s.unit,
+                    "observed_at_s": s.observed_at_s,
                 }
                 for s in self.steps
             ],
@@ -230,6 +243,53 @@ def _match_challenge(
     return match_steps(challenge, events, step_timeout_s=timeout), ()
 
 
+def _too_small(
+    steps: tuple[StepResult, ...],
+    track: SignalTrack,
+    base: Baseline,
+    policy: LivenessPolicy,
+    step_timeout_s: float | None,
+) -> tuple[StepResult, ...]:
+    """Tell a step begun but too small (``STEP_TOO_SMALL``) from one not seen at all: the peak
+    of the action's movement (:func:`~realname.liveness.actions.movement_of`) within the step's
+    window (the prompt to the window's end; under the order-only rule, the previous step's peak
+    to the step deadline) at or above its onset level but under its threshold."""
+    if not np.isfinite(base.yaw):
+        return steps
+    timeout = step_timeout_s or policy.step_timeout_s
+    times = track.times
+    out: list[StepResult] = []
+    last = 0.0
+    for step in steps:
+        if step.seen_at_s is not None:
+            last = step.seen_at_s
+        if step.reason != StepReason.NOT_SEEN:
+            out.append(step)
+            continue
+        if step.prompt_s is not None and step.window_end_s is not None:
+            lo, hi = step.prompt_s, step.window_end_s
+        else:
+            lo, hi = last, last + timeout
+        move = movement_of(track, base, step.action, policy.actions)
+        inside = (times >= lo) & (times <= hi) & np.isfinite(move.values)
+        if not inside.any():
+            out.append(step)
+            continue
+        at = int(np.flatnonzero(inside)[np.argmax(move.values[inside])])
+        peak = float(move.values[at])
+        if move.onset <= peak < move.threshold:
+            step = dataclasses.replace(
+                step,
+                reason=StepReason.TOO_SMALL,
+                measured=round(peak, 3),
+                needed=move.threshold,
+                unit=MOVEMENT_UNITS[step.action],
+                observed_at_s=round(float(times[at]), 3),
+            )
+        out.append(step)
+    return tuple(out)
+
+
 def _passive_checks(
     frames: Sequence[Image],
     track: SignalTrack,
@@ -332,6 +392,7 @@ def check_liveness(
     t_signals = time.perf_counter()
     events, base = detect_actions(track, live.actions)
     steps, unprompted = _match_challenge(challenge, events, live, step_timeout_s)
+    steps = _too_small(steps, track, base, live, step_timeout_s)
     checks = {"face_presence": _face_presence(track, live)}
     best = pick_best_frames(track, base) if track.face_fraction > 0 else ()
     if track.face_fraction > 0:

@@ -37,7 +37,7 @@ from realname.service.store.db import Database
 from realname.service.store.migrate import upgrade
 from realname.service.throttles import SessionThrottle
 from realname.service.usecases.registration import release_stale_captures
-from realname.service.verification import EngineVerifier, Verifier
+from realname.service.verification import EngineVerifier, Enroller, Verifier
 from realname.service.workers import VerificationPool
 
 __all__ = ["build_context", "create_app"]
@@ -147,7 +147,9 @@ async def _every(seconds: float, job: Callable[[], object], name: str) -> None:
             log.error("periodic %s failed: %s", name, type(exc).__name__)
 
 
-async def _start(ctx: ServiceContext, verifier: Verifier | None) -> None:
+async def _start(
+    ctx: ServiceContext, verifier: Verifier | None, enroller: Enroller | None = None
+) -> None:
     """Migrate, release what a crash left running, load the policy and the engines once."""
     settings = ctx.settings
     await anyio.to_thread.run_sync(upgrade, ctx.database)
@@ -158,11 +160,12 @@ async def _start(ctx: ServiceContext, verifier: Verifier | None) -> None:
     ctx.policy = policy
     _check_fixed_schedule(ctx)
     if verifier is not None:
-        ctx.verifier = verifier
+        ctx.verifier, ctx.enroller = verifier, enroller
         detector = await anyio.to_thread.run_sync(_detector, settings.face_detector)
     else:
         real = await anyio.to_thread.run_sync(_real_verifier, policy, ctx)
         ctx.verifier, detector = real, real.engines.detector  # one detector for both
+        ctx.enroller = real.enrol
     ctx.framer = _framer(policy, ctx, detector)
     ctx.models_loaded = True
     log.info("realname service ready (keys from %s)", ctx.keys.source)
@@ -201,17 +204,19 @@ def create_app(
     settings: ServiceSettings | None = None,
     *,
     verifier: Verifier | None = None,
+    enroller: Enroller | None = None,
     clock: Clock | None = None,
     periodic_tasks: bool = True,
 ) -> FastAPI:
     """The registration service. ``verifier`` replaces the real engines (tests inject a
-    deterministic fake); ``clock`` replaces the wall clock (tests travel in time)."""
+    deterministic fake), and ``enroller`` with it their enrolment of a card's portrait (none: the
+    portrait is only decoded); ``clock`` replaces the wall clock (tests travel in time)."""
     settings = settings or ServiceSettings()
     ctx = build_context(settings, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _start(ctx, verifier)
+        await _start(ctx, verifier, enroller)
         tasks = _periodic_tasks(ctx) if periodic_tasks else []
         try:
             yield

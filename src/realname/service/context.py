@@ -4,7 +4,7 @@ verifier, pool, metrics, the sign-in guard and the clock."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from realname.errors import InputError, SetupError
@@ -25,7 +25,7 @@ from realname.service.signin import SignInGuard
 from realname.service.store.audit_store import AuditStore
 from realname.service.store.db import Database
 from realname.service.throttles import SessionThrottle
-from realname.service.verification import Verifier
+from realname.service.verification import Enroller, Verifier
 from realname.service.workers import VerificationPool
 
 __all__ = ["CHINA", "Clock", "ServiceContext", "fixed_challenge"]
@@ -70,6 +70,10 @@ class ServiceContext:
     challenge_override: Challenge | None = None
     policy: MatchPolicy | None = None  # loaded at start-up
     verifier: Verifier | None = None  # built (models loaded) at start-up
+    # Enrols a card's portrait (the match's reference preparation), with the verifier's
+    # engines; None only where a test injects a verifier without one (then the portrait is
+    # only decoded at the card).
+    enroller: Enroller | None = None
     framer: Framer | None = None  # framing advice on a preview still (detector loaded at start-up)
     models_loaded: bool = False
     started_at: datetime = field(default_factory=_utcnow)
@@ -101,7 +105,10 @@ class ServiceContext:
 
     @property
     def video_limits(self) -> VideoLimits:
-        return self.settings.video_limits()
+        """The settings' limits, with the policy's frame-rate floor (``liveness.min_fps``)."""
+        live = self.policy.liveness if self.policy is not None else None
+        limits = self.settings.video_limits()
+        return limits if live is None else replace(limits, min_fps=live.min_fps)
 
     @property
     def image_limits(self) -> ImageLimits:

@@ -53,7 +53,15 @@ class ServiceSettings(Settings):
         None, description="JSON file with data_keys (list), index_key, audit_signing_key"
     )
     token_ttl_s: int = Field(8 * 3600, ge=60, description="Bearer token lifetime (s)")
-    session_ttl_s: int = Field(180, ge=10, description="Registration session lifetime (s)")
+    session_ttl_s: int = Field(
+        900,
+        ge=10,
+        description="Registration session lifetime from consent (s): the whole visit, typing a "
+        "card by hand (about 10 fields, 2-5 min) and up to max_capture_attempts captures with "
+        "their challenges (about 1 min each) included, with room for the customer's questions; "
+        "not longer, because the card and its portrait (encrypted) are held while it is open. "
+        "The security-critical clock is the challenge's and its nonce's (challenge_ttl_s)",
+    )
     challenge_ttl_s: int = Field(
         20,
         ge=5,

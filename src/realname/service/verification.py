@@ -20,9 +20,10 @@ import cv2
 import numpy as np
 
 from realname.engines import Engines
-from realname.errors import ClipTooShortError, InternalError
+from realname.errors import ClipTooShortError, InternalError, NoFaceError
+from realname.face.match import prepare_reference
 from realname.face.quality import QualityReason
-from realname.liveness.challenge import Challenge
+from realname.liveness.challenge import Challenge, StepResult
 from realname.media.image import ImageLimits
 from realname.media.video import VideoLimits, decode_clip
 from realname.policy import MatchPolicy, PromptPolicy
@@ -30,9 +31,11 @@ from realname.verify import Verification, verify_identity
 
 __all__ = [
     "MATCH_BORDERLINE",
+    "PLOT_TITLES",
     "Assessment",
     "CaptureJob",
     "EngineVerifier",
+    "Enroller",
     "Evidence",
     "Verdict",
     "Verifier",
@@ -77,14 +80,18 @@ class CaptureJob:
     portrait: bytes
     clip: bytes
     challenge: Challenge
+    attempt: int = 1  # the session's capture number (the evidence plot's title)
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """What a supervisor sees of a borderline case (encrypted before it is stored)."""
+    """What a supervisor sees of a borderline case (encrypted before it is stored): the best
+    frame, and the liveness plot in English and in Chinese (``plot_zh_png`` None when no CJK
+    font was found: the supervisor then gets the English one, and is told so)."""
 
     frame_jpeg: bytes
     plot_png: bytes | None
+    plot_zh_png: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +112,9 @@ class Assessment:
     reasons: tuple[str, ...]
     details: dict[str, Any] = field(default_factory=dict)
     evidence: Callable[[], Evidence] | None = None
+    # The challenge's steps as judged, each with why it was not seen (the clerk may see these:
+    # they hold timings and movement sizes, no score); empty when liveness did not run.
+    steps: tuple[StepResult, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -112,6 +122,11 @@ class Assessment:
 
 
 Verifier = Callable[[CaptureJob], Assessment]
+#: Enrols a chip portrait when its card is submitted: finds, assesses and aligns its face as the
+#: match will (:func:`realname.face.match.prepare_reference`), raising
+#: :class:`~realname.errors.FaceError` (``NO_FACE``, ``MULTIPLE_FACES``) for one that the match
+#: could not use, so that the card is refused then rather than after the customer's capture.
+Enroller = Callable[[bytes], None]
 
 
 #: Match reasons that no supervisor may wave through: a covered face is refused whatever its
@@ -145,13 +160,24 @@ def _encode_jpeg(frame: np.ndarray) -> bytes:
     return bytes(buf.tobytes())
 
 
-def _plot_png(verification: Verification) -> bytes | None:
-    """The supervisor's liveness plot, rendered in memory."""
-    from realname.liveness.plot import render_liveness_png
+#: The evidence plot's title by language: what it shows, never the verdict.
+PLOT_TITLES = {"en": "Liveness evidence, capture {n}", "zh-CN": "活体证据，第 {n} 次采集"}
 
-    if verification.liveness.track is None:
-        return None
-    return render_liveness_png(verification.liveness, title="capture")
+
+def _plot_pngs(verification: Verification, attempt: int) -> tuple[bytes | None, bytes | None]:
+    """The supervisor's liveness plot in English and in Chinese, rendered in memory; the
+    Chinese one None when no CJK font is found (it would be drawn in English)."""
+    from realname.liveness.plot import cjk_font, render_liveness_plot
+
+    report = verification.liveness
+    if report.track is None:
+        return None, None
+    english, _ = render_liveness_plot(report, PLOT_TITLES["en"].format(n=attempt), "en")
+    if cjk_font() is None:  # its Chinese title could not be drawn either
+        return english, None
+    title = PLOT_TITLES["zh-CN"].format(n=attempt)
+    chinese, drawn = render_liveness_plot(report, title, "zh-CN")
+    return english, chinese if drawn == "zh-CN" else None
 
 
 class EngineVerifier:
@@ -179,6 +205,20 @@ class EngineVerifier:
         # REALNAME_CAPTURE_TIMEOUT_S: one capture's decoding and judging stop (CAPTURE_TIMEOUT)
         # once it is spent, checked between frames; None: no limit.
         self.capture_timeout_s = capture_timeout_s
+
+    def enrol(self, portrait: bytes) -> None:
+        """The :data:`Enroller` of these engines: the match's own reference preparation. A
+        portrait in which no face was detected is refused too (``NO_FACE``, ``context.quality``
+        ``FACE_NOT_DETECTED``), although the library would align it whole as a tight crop: the
+        capture would be judged against a face nobody found (the fallback served 0 of 300 LFW
+        chip portraits, 102x126, 2026-12-02), and fails as ``REFERENCE_FACE_NOT_DETECTED``."""
+        prepared = prepare_reference(portrait, self.engines, self.policy, self.image_limits)
+        if prepared.located.face.source == "whole_image_fallback":
+            raise NoFaceError(
+                "no face was detected in the card's portrait",
+                role="reference",
+                quality=QualityReason.FACE_NOT_DETECTED,
+            )
 
     def __call__(self, job: CaptureJob) -> Assessment:
         live = self.policy.liveness
@@ -209,7 +249,7 @@ class EngineVerifier:
         def evidence() -> Evidence:
             best = result.liveness.best_frames
             frame = clip.frames[best[0]] if best else clip.frames[len(clip.frames) // 2]
-            return Evidence(_encode_jpeg(frame), _plot_png(result))
+            return Evidence(_encode_jpeg(frame), *_plot_pngs(result, job.attempt))
 
         return Assessment(
             liveness_passed=result.liveness.passed,
@@ -220,4 +260,5 @@ class EngineVerifier:
             reasons=result.reasons,
             details=result.to_dict(),
             evidence=evidence,
+            steps=result.liveness.steps,
         )

@@ -64,7 +64,10 @@ class SessionOut(BaseModel):
     )
     outlet_id: int
     created_at: datetime
-    expires_at: datetime
+    expires_at: datetime = Field(
+        description="The session's deadline: consent plus REALNAME_SESSION_TTL_S (the whole "
+        "visit); the short clock is each challenge's (ChallengeOut.expires_at, answer_by)"
+    )
     biometric_consent: bool
     attempts_left: int
     challenges_issued: int = Field(
@@ -78,6 +81,24 @@ class SessionOut(BaseModel):
     manual_alternative: bool = Field(
         False, description="True when consent was refused: register with the manual procedure"
     )
+    card_accepted: bool = Field(
+        False, description="The ID card and its portrait were accepted (PUT .../id-card)"
+    )
+    name_masked: str | None = Field(
+        None, description="The card holder's name, masked (张*): the only part of it shown"
+    )
+    challenges_left: int = Field(
+        0, description="Challenges this session may still be issued (REALNAME_MAX_CHALLENGES)"
+    )
+    challenge_expires_at: datetime | None = Field(
+        None,
+        description="The outstanding challenge's deadline to begin recording (its expires_at); "
+        "null when none is outstanding. A page reloaded since has lost its nonce: it asks "
+        "POST .../challenge for a new one",
+    )
+    challenge_answer_by: datetime | None = Field(
+        None, description="The outstanding challenge's deadline for its clip (its answer_by)"
+    )
 
 
 class IdCardForm(BaseModel):
@@ -85,9 +106,18 @@ class IdCardForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=100)
-    sex: str = Field(min_length=1, max_length=10, description="男/女 or male/female")
+    sex: str = Field(
+        "",
+        max_length=10,
+        description="男/女 or male/female; empty or left out: taken from the ID number (one that "
+        "disagrees with the number is refused: CARD_SEX_MISMATCH)",
+    )
     ethnicity: str = Field("", max_length=50)
-    birth_date: date
+    birth_date: date | None = Field(
+        None,
+        description="Empty or left out: taken from the ID number (one that disagrees with the "
+        "number is refused: CARD_BIRTH_DATE_MISMATCH)",
+    )
     address: str = Field("", max_length=300)
     id_number: str = Field(
         min_length=15,
@@ -113,6 +143,13 @@ class IdCardForm(BaseModel):
         raise PydanticCustomError(
             "value_error", "Value error, guardian_consent must be the text true or false"
         )
+
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _birth_date_optional(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("valid_until", mode="before")
     @classmethod
@@ -141,6 +178,44 @@ class FramingOut(BaseModel):
     faces: int
 
 
+class StepOut(BaseModel):
+    """One challenge step as judged: seen in time, or why not (docs/errors.md, "Challenge
+    step reasons"), with what was measured against what was needed."""
+
+    action: Literal["blink", "turn_left", "turn_right", "nod", "open_mouth"]
+    prompt_s: float | None = Field(None, description="When its prompt showed (s)")
+    window_end_s: float | None = Field(None, description="When its window ended (s)")
+    seen: bool
+    reason: (
+        Literal[
+            "STEP_NOT_SEEN",
+            "STEP_TOO_SMALL",
+            "STEP_TOO_EARLY",
+            "STEP_TOO_LATE",
+            "STEP_AFTER_DEADLINE",
+            "STEP_NOT_REACHED",
+        ]
+        | None
+    ) = Field(None, description="Why the step was not seen; null when it was")
+    measured: float | None = Field(
+        None,
+        description="STEP_TOO_SMALL: the movement's peak from the person's baseline; "
+        "STEP_TOO_EARLY: the reaction (onset - prompt, s); STEP_TOO_LATE: the peak (s); "
+        "STEP_AFTER_DEADLINE: the delay after the previous step (s)",
+    )
+    needed: float | None = Field(
+        None, description="What ``measured`` had to reach (or, for timings, respect)"
+    )
+    observed_at_s: float | None = Field(
+        None, description="When the movement not counted peaked (s from the recording's start)"
+    )
+    unit: Literal["deg", "ratio", "mar", "s"] | None = Field(
+        None,
+        description="deg: head turn or nod; ratio: eye closure depth (1 - open-eye ratio); "
+        "mar: mouth opening; s: seconds",
+    )
+
+
 class CaptureOut(BaseModel):
     """The clerk's answer: a verdict and reason codes, never a score (GB/T 38671)."""
 
@@ -149,6 +224,11 @@ class CaptureOut(BaseModel):
     attempts_left: int = Field(
         description="After a failure: captures left; each needs a new challenge "
         "(POST .../challenge)"
+    )
+    steps: list[StepOut] = Field(
+        default_factory=list,
+        description="Each challenge step as judged, and why a step was not seen (the left "
+        "turn too small, begun too early, ...); empty when liveness did not run",
     )
 
 

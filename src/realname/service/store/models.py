@@ -193,6 +193,7 @@ class Review(Base):
     portrait_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     frame_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     plot_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    plot_zh_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: no CJK font
     evidence_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -111,6 +111,7 @@ def _expire_reviews(ctx: ServiceContext, session: Session) -> int:
                 portrait_enc=None,
                 frame_enc=None,
                 plot_enc=None,
+                plot_zh_enc=None,
                 details_enc=None,
                 evidence_purged_at=now,
             )

@@ -33,12 +33,21 @@ nonce is spent, no attempt counted). A new challenge spends the previous one; a 
 most ``max_challenges``. Every challenge never answered (replaced, expired, or left when its
 session is abandoned) is audited ``challenge.unanswered`` and counted.
 
-A clerk never sees a score: a verdict is ``passed``, ``failed`` (with reason codes) or
-``review``. Every change is audited with ids only (session id, masked ID number).
+The card (``PUT .../id-card``: :func:`check_card`, then the portrait enrolled by the context's
+enroller in the verification pool, then :func:`store_card`) is refused when it breaks a rule
+(``CARD_REFUSED``; a birth date or sex left out is taken from the ID number) and when its
+portrait has no usable face (``NO_FACE``, ``MULTIPLE_FACES``, as the match would raise them at
+the capture): the session still awaits its card, nothing is counted. A session lasts the whole
+visit (``session_ttl_s``, 15 min from consent); the short clock is the challenge's.
+
+A clerk never sees a score: a verdict is ``passed``, ``failed`` (with reason codes, and per
+challenge step why it was not seen) or ``review``. Every change is audited with ids only
+(session id, masked ID number).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import secrets
@@ -59,6 +68,7 @@ from realname.errors import (
     ChallengeExpiredError,
     ChallengeLimitError,
     ConsentRefusedError,
+    FaceError,
     ForbiddenError,
     IdCardRefusedError,
     IdLockedError,
@@ -69,11 +79,12 @@ from realname.errors import (
     SessionClosedError,
     SessionExpiredError,
 )
-from realname.identity.idcard import mask_id_number
+from realname.face.match import FACE_MISMATCH
+from realname.identity.idcard import mask_id_number, mask_name
 from realname.identity.identifiers import canonical_text
 from realname.identity.rules import check_id_card
 from realname.liveness.actions import Action
-from realname.liveness.challenge import Challenge, parse_challenge
+from realname.liveness.challenge import Challenge, StepResult, parse_challenge
 from realname.media.image import load_image
 from realname.records.audit import SYSTEM, Actor
 from realname.service.context import ServiceContext
@@ -85,25 +96,36 @@ from realname.service.usecases.lifecycle import (
     SessionState,
     move_session,
 )
-from realname.service.verification import Assessment, CaptureJob, Evidence, Verdict, decide
+from realname.service.verification import (
+    Assessment,
+    CaptureJob,
+    Enroller,
+    Evidence,
+    Verdict,
+    decide,
+)
 
 __all__ = [
     "CaptureOutcome",
     "CaptureResult",
     "CaptureTicket",
     "ChallengeView",
+    "CheckedCard",
     "IdCardInput",
     "SessionView",
     "abort_capture",
     "begin_capture",
+    "check_card",
     "create_session",
     "finish_capture",
     "get_session",
     "list_sessions",
     "load_visible",
+    "refuse_portrait",
     "release_stale_captures",
     "reveal_challenge",
     "run_capture",
+    "store_card",
     "submit_card",
 ]
 
@@ -133,14 +155,19 @@ class SessionView:
     id_number_masked: str | None
     verdict: str | None
     reasons: tuple[str, ...]
+    card_accepted: bool = False  # the card and its portrait were accepted
+    name_masked: str | None = None
+    challenges_left: int = 0
+    challenge_expires_at: datetime | None = None  # the outstanding challenge's, if any
+    challenge_answer_by: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class IdCardInput:
     name: str
-    sex: str
+    sex: str  # "" when not given: derived from the ID number
     ethnicity: str
-    birth_date: date
+    birth_date: date | None  # None when not given: derived from the ID number
     address: str
     id_number: str
     issuing_authority: str
@@ -158,6 +185,11 @@ def _reasons(text: str) -> tuple[str, ...]:
 
 
 def _view(ctx: ServiceContext, s: RegistrationSession) -> SessionView:
+    name = None
+    if s.name_enc is not None:
+        name = mask_name(ctx.keys.cipher.decrypt_text(s.name_enc, f"name:session:{s.id}"))
+    pending = s.state == S.AWAITING_CAPTURE and s.nonce_hash is not None
+    issued_at = s.challenge_issued_at if pending else None
     return SessionView(
         id=s.id,
         state=s.state,
@@ -170,6 +202,13 @@ def _view(ctx: ServiceContext, s: RegistrationSession) -> SessionView:
         id_number_masked=s.id_number_masked,
         verdict=s.verdict,
         reasons=_reasons(s.reasons),
+        card_accepted=s.id_number_masked is not None,
+        name_masked=name,
+        challenges_left=max(0, ctx.settings.max_challenges - (s.challenges_issued or 0)),
+        challenge_expires_at=None
+        if issued_at is None
+        else issued_at + timedelta(seconds=ctx.settings.challenge_ttl_s),
+        challenge_answer_by=None if issued_at is None else _answer_by(ctx, issued_at),
     )
 
 
@@ -231,15 +270,40 @@ def get_session(ctx: ServiceContext, principal: Principal, session_id: str) -> S
         return _view(ctx, load_visible(session, principal, session_id))
 
 
+#: Sessions the desk still has a next action for (``GET /sessions?open=true``, to resume after
+#: a reload): those being worked on, before their deadline, and those waiting for a number
+#: (``passed``, ``approved``) or for the supervisor (``review``).
+UNFINISHED_STATES = frozenset({S.PASSED, S.APPROVED, S.REVIEW})
+
+
 def list_sessions(
-    ctx: ServiceContext, principal: Principal, limit: int, state: str | None
+    ctx: ServiceContext,
+    principal: Principal,
+    limit: int,
+    state: str | None,
+    *,
+    open_only: bool = False,
 ) -> list[SessionView]:
+    """Newest first; a clerk or outlet supervisor sees their own outlet only. ``open_only``:
+    the unfinished sessions (:data:`OPEN_STATES` before their deadline, and
+    :data:`UNFINISHED_STATES`), and for a clerk only those the clerk opened."""
+    now = ctx.now()
     with ctx.database.transaction() as session:
-        query = select(RegistrationSession).order_by(RegistrationSession.created_at.desc())
+        query = select(RegistrationSession).order_by(
+            RegistrationSession.created_at.desc(), RegistrationSession.id.desc()
+        )
         if principal.role in ("clerk", "supervisor") and principal.outlet_id is not None:
             query = query.where(RegistrationSession.outlet_id == principal.outlet_id)
         if state:
             query = query.where(RegistrationSession.state == state)
+        if open_only:
+            working = RegistrationSession.state.in_([str(x) for x in OPEN_STATES]) & (
+                RegistrationSession.expires_at > now
+            )
+            waiting = RegistrationSession.state.in_([str(x) for x in UNFINISHED_STATES])
+            query = query.where(working | waiting)
+            if principal.role == "clerk":
+                query = query.where(RegistrationSession.clerk_id == principal.user_id)
         return [_view(ctx, s) for s in session.scalars(query.limit(limit))]
 
 
@@ -270,8 +334,15 @@ def _raise_locked(until: datetime, now: datetime) -> None:
     )
 
 
-def _card_reasons(card: IdCardInput, ctx: ServiceContext) -> tuple[tuple[str, ...], str]:
-    """Rule reasons of the card (raises ID_NUMBER_INVALID for a bad number) and its number."""
+_CHIP_SEX = {"male": "男", "female": "女"}
+
+
+def _card_reasons(
+    card: IdCardInput, ctx: ServiceContext
+) -> tuple[tuple[str, ...], str, IdCardInput]:
+    """Rule reasons of the card (raises ID_NUMBER_INVALID for a bad number), its number, and
+    the card with a birth date or sex not given filled in from the number (the number says
+    both: GB 11643). A birth date or sex given that disagrees with the number is a reason."""
     check = check_id_card(
         card.id_number,
         card.valid_from,
@@ -280,12 +351,17 @@ def _card_reasons(card: IdCardInput, ctx: ServiceContext) -> tuple[tuple[str, ..
         guardian_consent=card.guardian_consent,
     )
     reasons = list(check.reasons)
-    if card.birth_date != check.id_number.birth_date:
+    if card.birth_date is not None and card.birth_date != check.id_number.birth_date:
         reasons.append("CARD_BIRTH_DATE_MISMATCH")
     sex = {"男": "male", "女": "female"}.get(card.sex.strip(), card.sex.strip().lower())
     if sex in ("male", "female") and sex != check.id_number.sex:
         reasons.append("CARD_SEX_MISMATCH")
-    return tuple(reasons), check.id_number.number
+    completed = dataclasses.replace(
+        card,
+        birth_date=card.birth_date or check.id_number.birth_date,
+        sex=card.sex.strip() or _CHIP_SEX[check.id_number.sex],
+    )
+    return tuple(reasons), check.id_number.number, completed
 
 
 def _refuse_card(
@@ -321,7 +397,7 @@ def _card_details(card: IdCardInput) -> dict[str, Any]:
     return {
         "sex": canonical_text(card.sex, "the sex", max_length=10),
         "ethnicity": canonical_text(card.ethnicity, "the ethnicity", max_length=50, required=False),
-        "birth_date": card.birth_date.isoformat(),
+        "birth_date": card.birth_date.isoformat() if card.birth_date else None,
         "address": canonical_text(card.address, "the address", max_length=300, required=False),
         "issuing_authority": canonical_text(
             card.issuing_authority, "the issuing authority", max_length=100, required=False
@@ -332,10 +408,24 @@ def _card_details(card: IdCardInput) -> dict[str, Any]:
     }
 
 
-def submit_card(
+@dataclass(frozen=True, slots=True)
+class CheckedCard:
+    """A card whose rules passed and whose portrait decodes (:func:`check_card`): what
+    :func:`store_card` stores once the portrait's face is enrolled."""
+
+    session_id: str
+    card: IdCardInput  # the birth date and sex filled in from the number
+    number: str
+    masked: str
+    id_index: str
+    at: datetime
+
+
+def check_card(
     ctx: ServiceContext, principal: Principal, session_id: str, card: IdCardInput, portrait: bytes
-) -> SessionView:
-    """Check the card's rules and the portrait; store both encrypted; or refuse (audited)."""
+) -> CheckedCard:
+    """The session may take a card, the card keeps the rules (else CARD_REFUSED, ID_LOCKED:
+    audited), and the portrait decodes (else the library's image errors)."""
     now = ctx.now()
     actor = _actor(principal)
     with ctx.database.transaction() as session:
@@ -343,15 +433,40 @@ def submit_card(
         if s.state in CARD_READ_STATES:
             raise CardAlreadyReadError("this session's ID card was already read")
         _check_open(ctx, s, now)
-    reasons, number = _card_reasons(card, ctx)
+    reasons, number, card = _card_reasons(card, ctx)
     masked = mask_id_number(number)
     id_index = ctx.keys.cipher.index(number)
     _refuse_card(ctx, actor, session_id, id_index, masked, reasons, now)
     load_image(portrait, ctx.image_limits)  # unusable images raise the library's errors
+    return CheckedCard(session_id, card, number, masked, id_index, now)
+
+
+def refuse_portrait(
+    ctx: ServiceContext, principal: Principal, checked: CheckedCard, error: FaceError
+) -> None:
+    """Audit a portrait whose face could not be enrolled (``NO_FACE``, ``MULTIPLE_FACES``): the
+    session stays ``awaiting_card`` for a better portrait; no attempt is counted."""
+    ctx.audit.record(
+        _actor(principal),
+        "id_card.refused",
+        error.code,
+        {"session": checked.session_id, "id": checked.masked},
+        at=checked.at,
+    )
+
+
+def store_card(
+    ctx: ServiceContext, principal: Principal, checked: CheckedCard, portrait: bytes
+) -> SessionView:
+    """Store the checked card and its enrolled portrait, encrypted: one conditional transition
+    to ``awaiting_capture`` (CARD_ALREADY_READ when another request read a card first)."""
+    now = checked.at
+    actor = _actor(principal)
     cipher = ctx.keys.cipher
+    card, number, masked = checked.card, checked.number, checked.masked
     name = canonical_text(card.name, "the name", max_length=100)
     details = _card_details(card)
-    sid = session_id
+    sid = session_id = checked.session_id
     with ctx.database.transaction() as session:
         s = load_visible(session, principal, session_id)
         won = move_session(
@@ -359,8 +474,8 @@ def submit_card(
             s.id,
             S.AWAITING_CARD,
             S.AWAITING_CAPTURE,
-            where=[RegistrationSession.expires_at > now],
-            id_index=id_index,
+            where=[RegistrationSession.expires_at > ctx.now()],
+            id_index=checked.id_index,
             id_number_masked=masked,
             id_number_enc=cipher.encrypt_text(number, f"id_number:session:{sid}"),
             name_enc=cipher.encrypt_text(name, f"name:session:{sid}"),
@@ -372,12 +487,34 @@ def submit_card(
         session.refresh(s)
         if not won:  # another request read a card first, or the session closed meanwhile
             if s.state not in CARD_READ_STATES:
-                _check_open(ctx, s, now)
+                _check_open(ctx, s, ctx.now())
             raise CardAlreadyReadError("this session's ID card was already read")
         ctx.audit.append(
             session, actor, "id_card.accepted", "ok", {"session": s.id, "id": masked}, at=now
         )
         return _view(ctx, s)
+
+
+def submit_card(
+    ctx: ServiceContext,
+    principal: Principal,
+    session_id: str,
+    card: IdCardInput,
+    portrait: bytes,
+    enrol: Enroller | None = None,
+) -> SessionView:
+    """Check the card's rules and the portrait, enrol the portrait's face (``enrol``: the
+    match's own reference preparation; refused with ``NO_FACE`` or ``MULTIPLE_FACES``, the
+    session still awaiting its card), store both encrypted; or refuse (audited). The API runs
+    these steps itself, the enrolment in the verification pool."""
+    checked = check_card(ctx, principal, session_id, card, portrait)
+    if enrol is not None:
+        try:
+            enrol(portrait)
+        except FaceError as refused:
+            refuse_portrait(ctx, principal, checked, refused)
+            raise
+    return store_card(ctx, principal, checked, portrait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,7 +666,7 @@ class CaptureTicket:
     challenge: Challenge
 
     def job(self, clip: bytes) -> CaptureJob:
-        return CaptureJob(self.portrait, clip, self.challenge)
+        return CaptureJob(self.portrait, clip, self.challenge, self.attempt)
 
 
 def begin_capture(
@@ -635,6 +772,7 @@ class CaptureResult:
     verdict: Verdict
     reasons: tuple[str, ...]
     attempts_left: int
+    steps: tuple[StepResult, ...] = ()  # each challenge step as judged, and why not seen
 
 
 def _record_failure(
@@ -722,7 +860,20 @@ def finish_capture(
                 at=now,
             )
         session.refresh(s)
-        return CaptureResult(outcome.verdict, outcome.reasons, _view(ctx, s).attempts_left)
+        return CaptureResult(
+            outcome.verdict,
+            outcome.reasons,
+            _view(ctx, s).attempts_left,
+            outcome.assessment.steps,
+        )
+
+
+def review_reasons(outcome: CaptureOutcome) -> tuple[str, ...]:
+    """A review's reason codes: the verdict's (``MATCH_BORDERLINE``), then the assessment's
+    others. The library's ``FACE_MISMATCH`` is not one of them: a borderline score is below the
+    operating threshold by definition, and the supervisor decides exactly that."""
+    others = (r for r in outcome.assessment.reasons if r != FACE_MISMATCH)
+    return tuple(dict.fromkeys((*outcome.reasons, *others)))
 
 
 def _open_review(
@@ -754,7 +905,7 @@ def _open_review(
             state=ReviewState.PENDING,
             created_at=now,
             expires_at=now + timedelta(days=ctx.settings.evidence_retention_days),
-            reasons=",".join(outcome.assessment.reasons),
+            reasons=",".join(review_reasons(outcome)),
             details_enc=cipher.encrypt_text(
                 json.dumps(details, default=str), f"evidence:details:{review_id}"
             ),
@@ -765,6 +916,9 @@ def _open_review(
             plot_enc=None
             if evidence is None or evidence.plot_png is None
             else cipher.encrypt(evidence.plot_png, f"evidence:plot:{review_id}"),
+            plot_zh_enc=None
+            if evidence is None or evidence.plot_zh_png is None
+            else cipher.encrypt(evidence.plot_zh_png, f"evidence:plot_zh:{review_id}"),
         )
     )
     return review_id

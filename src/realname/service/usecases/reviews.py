@@ -18,6 +18,8 @@ from realname.service.usecases.lifecycle import ReviewState, SessionState, move_
 
 __all__ = [
     "EVIDENCE_KINDS",
+    "EvidenceImage",
+    "PlotLanguage",
     "ReviewView",
     "decide_review",
     "evidence_image",
@@ -26,6 +28,7 @@ __all__ = [
 ]
 
 EvidenceKind = Literal["portrait", "frame", "plot"]
+PlotLanguage = Literal["en", "zh-CN"]
 EVIDENCE_KINDS: tuple[EvidenceKind, ...] = ("portrait", "frame", "plot")
 
 
@@ -99,21 +102,47 @@ def get_review(ctx: ServiceContext, principal: Principal, review_id: str) -> Rev
         return _view(ctx, r, s.id_number_masked if s else None, True)
 
 
+@dataclass(frozen=True, slots=True)
+class EvidenceImage:
+    """A decrypted evidence image: its bytes, media type and, for the plot, the language it is
+    drawn in (``fallback``: Chinese was asked for, but the plot exists only in English, drawn
+    where no CJK font was found)."""
+
+    data: bytes
+    media_type: str
+    language: PlotLanguage | None = None
+    fallback: bool = False
+
+
 def evidence_image(
-    ctx: ServiceContext, principal: Principal, review_id: str, kind: EvidenceKind
-) -> tuple[bytes, str]:
-    """The decrypted evidence image and its media type."""
+    ctx: ServiceContext,
+    principal: Principal,
+    review_id: str,
+    kind: EvidenceKind,
+    lang: PlotLanguage = "en",
+) -> EvidenceImage:
+    """The decrypted evidence image; the plot in ``lang`` (the English one when there is no
+    Chinese one: ``fallback``)."""
     with ctx.database.transaction() as session:
         r = _visible(principal, session.get(Review, review_id))
         blob = {"portrait": r.portrait_enc, "frame": r.frame_enc, "plot": r.plot_enc}[kind]
+        context, fallback = f"evidence:{kind}:{review_id}", False
+        language: PlotLanguage | None = None
+        if kind == "plot" and blob is not None:
+            language = "en"
+            if lang == "zh-CN" and r.plot_zh_enc is not None:
+                blob, context, language = r.plot_zh_enc, f"evidence:plot_zh:{review_id}", "zh-CN"
+            fallback = lang != language
     if blob is None:
         raise NotFoundError(f"the {kind} evidence of this review is gone (retention) or absent")
-    data = ctx.keys.cipher.decrypt(blob, f"evidence:{kind}:{review_id}")
+    data = ctx.keys.cipher.decrypt(blob, context)
     if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return data, "image/png"
-    if data[:3] == b"\xff\xd8\xff":
-        return data, "image/jpeg"
-    return data, "application/octet-stream"
+        media_type = "image/png"
+    elif data[:3] == b"\xff\xd8\xff":
+        media_type = "image/jpeg"
+    else:
+        media_type = "application/octet-stream"
+    return EvidenceImage(data, media_type, language, fallback)
 
 
 def decide_review(

@@ -13,6 +13,8 @@ from realname.service.usecases import reviews
 from realname.service.usecases.reviews import ReviewView
 
 router = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
+#: ``X-Plot-Language-Fallback``: a Chinese plot was asked for, the English one is sent.
+FALLBACK_NOTE = "no CJK font on the server: the plot is drawn in English"
 
 
 def _out(view: ReviewView) -> ReviewOut:
@@ -71,10 +73,26 @@ def get_review(ctx: Context, user: ReviewReader, review_id: str) -> ReviewOut:
     summary="An evidence image: the portrait, the best frame or the liveness plot",
 )
 def evidence(
-    ctx: Context, user: ReviewReader, review_id: str, kind: Literal["portrait", "frame", "plot"]
+    ctx: Context,
+    user: ReviewReader,
+    review_id: str,
+    kind: Literal["portrait", "frame", "plot"],
+    lang: Annotated[
+        Literal["en", "zh-CN"],
+        Query(description="The plot's language (the page's); ignored for the other images"),
+    ] = "en",
 ) -> Response:
-    data, media_type = reviews.evidence_image(ctx, user, review_id, kind)
-    return Response(data, media_type=media_type, headers={"Cache-Control": "no-store"})
+    """The plot is drawn in ``lang``, titled "Liveness evidence, capture N" (活体证据，第 N 次
+    采集), never with the verdict; ``Content-Language`` says what it is drawn in. A Chinese plot
+    needs a CJK font on the server: where there was none, the English plot is sent, with
+    ``X-Plot-Language-Fallback`` saying so."""
+    image = reviews.evidence_image(ctx, user, review_id, kind, lang)
+    headers = {"Cache-Control": "no-store"}
+    if image.language is not None:
+        headers["Content-Language"] = image.language
+    if image.fallback:
+        headers["X-Plot-Language-Fallback"] = FALLBACK_NOTE
+    return Response(image.data, media_type=image.media_type, headers=headers)
 
 
 @router.post(

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from realname.errors import PayloadTooLargeError, RealnameError, RequestInvalidError, SetupError
+from realname.errors import (
+    BusyError,
+    FaceError,
+    PayloadTooLargeError,
+    RealnameError,
+    RequestInvalidError,
+    SetupError,
+)
+from realname.liveness.challenge import StepResult
 from realname.service.api.deps import Clerk, Context, Reader
 from realname.service.api.openapi import AUTHENTICATED, UPLOAD, WITH_BODY, problems
 from realname.service.api.schemas import (
@@ -20,6 +28,7 @@ from realname.service.api.schemas import (
     FramingOut,
     IdCardForm,
     SessionOut,
+    StepOut,
 )
 from realname.service.api.uploads import OVERHEAD_BYTES, read_multipart
 from realname.service.usecases import registration
@@ -44,6 +53,11 @@ def _out(view: SessionView) -> SessionOut:
         verdict=view.verdict,
         reasons=list(view.reasons),
         manual_alternative=view.state == SessionState.MANUAL,
+        card_accepted=view.card_accepted,
+        name_masked=view.name_masked,
+        challenges_left=view.challenges_left,
+        challenge_expires_at=view.challenge_expires_at,
+        challenge_answer_by=view.challenge_answer_by,
     )
 
 
@@ -132,9 +146,20 @@ def list_sessions(
     user: Reader,
     state: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    open_only: Annotated[
+        bool,
+        Query(
+            alias="open",
+            description="Only the unfinished sessions, to resume after a reload: awaiting_card, "
+            "awaiting_capture or capturing before expires_at, and passed, approved or review; "
+            "a clerk gets only the sessions the clerk opened",
+        ),
+    ] = False,
 ) -> list[SessionOut]:
-    """Newest first; a clerk or outlet supervisor sees their own outlet only."""
-    return [_out(v) for v in registration.list_sessions(ctx, user, limit, state)]
+    """Newest first; a clerk or outlet supervisor sees their own outlet only. The card is
+    shown masked only (``id_number_masked``, ``name_masked``)."""
+    found = registration.list_sessions(ctx, user, limit, state, open_only=open_only)
+    return [_out(v) for v in found]
 
 
 @router.get(
@@ -152,19 +177,37 @@ def get_session(ctx: Context, user: Reader, session_id: str) -> SessionOut:
     response_model=SessionOut,
     summary="Submit the ID card's chip fields and portrait",
     openapi_extra=_CARD_FORM,
-    responses=problems(*AUTHENTICATED, *UPLOAD, 404, 409, 429),
+    responses=problems(*AUTHENTICATED, *UPLOAD, 404, 409, 429, 503),
 )
 async def submit_card(ctx: Context, clerk: Clerk, session_id: str, request: Request) -> SessionOut:
-    """Multipart: the chip's fields and the ``portrait`` file. A card breaking a rule answers
-    422 ``CARD_REFUSED`` with ``reasons``; an ID locked after failed captures 429 ``ID_LOCKED``.
-    The name, number, other fields and portrait are stored encrypted."""
+    """Multipart: the chip's fields and the ``portrait`` file. ``birth_date`` and ``sex`` may
+    be left out: they are taken from the ID number. A card breaking a rule answers 422
+    ``CARD_REFUSED`` with ``reasons`` (a birth date or sex given that disagrees with the number:
+    ``CARD_BIRTH_DATE_MISMATCH``, ``CARD_SEX_MISMATCH``); an ID locked after failed captures 429
+    ``ID_LOCKED``. The portrait's face is then enrolled as the match will use it, in the
+    verification pool: a portrait without a face answers 422 ``NO_FACE``, one with several
+    comparable faces 422 ``MULTIPLE_FACES`` (both with ``context.role`` ``reference``; the
+    session still awaits its card, no attempt counted); a full pool 503 ``BUSY``. The name,
+    number, other fields and portrait are stored encrypted."""
     portrait, fields = await _upload(request, "portrait", ctx.settings.max_image_bytes, "portrait")
     try:
         form = IdCardForm.model_validate(fields)
     except ValidationError as exc:
         raise _validation(exc) from None
     card = IdCardInput(**form.model_dump())
-    view = await run_in_threadpool(registration.submit_card, ctx, clerk, session_id, card, portrait)
+    checked = await run_in_threadpool(
+        registration.check_card, ctx, clerk, session_id, card, portrait
+    )
+    if ctx.enroller is not None:
+        try:
+            await ctx.pool.run(ctx.enroller, portrait)
+        except FaceError as refused:
+            await run_in_threadpool(registration.refuse_portrait, ctx, clerk, checked, refused)
+            raise
+        except BusyError:
+            ctx.metrics.busy.inc()
+            raise
+    view = await run_in_threadpool(registration.store_card, ctx, clerk, checked, portrait)
     return _out(view)
 
 
@@ -265,4 +308,21 @@ async def capture(ctx: Context, clerk: Clerk, session_id: str, request: Request)
         verdict=result.verdict,
         reasons=list(result.reasons),
         attempts_left=result.attempts_left,
+        steps=[_step_out(step) for step in result.steps],
+    )
+
+
+def _step_out(step: StepResult) -> StepOut:
+    return StepOut.model_validate(
+        {
+            "action": step.action,
+            "prompt_s": step.prompt_s,
+            "window_end_s": step.window_end_s,
+            "seen": step.seen_at_s is not None,
+            "reason": step.reason,
+            "measured": step.measured,
+            "needed": step.needed,
+            "unit": step.unit,
+            "observed_at_s": step.observed_at_s,
+        }
     )

@@ -1,0 +1,79 @@
+"""The review's liveness plot as the service draws it at capture time (issue 13, item 7): in
+English and in Chinese, titled "Liveness evidence, capture N", never with the verdict; without a
+CJK font only the English one is kept."""
+
+from dataclasses import replace
+
+import pytest
+
+import realname.liveness.plot as plot
+from realname.engines import Engines
+from realname.liveness.challenge import parse_challenge
+from realname.liveness.check import LivenessReport, check_liveness
+from realname.media.video import frames_clip
+from realname.policy import load_policy
+from realname.service import verification
+from realname.verify import Verification
+from tests.fakes import (
+    FPS,
+    FakeDetector,
+    FakeEmbedder,
+    FakeLandmarker,
+    face_script,
+    scripted_frames,
+)
+
+
+@pytest.fixture(scope="module")
+def passed() -> Verification:
+    policy = load_policy()
+    assert policy.liveness is not None
+    sface = policy.engines["sface"]
+    fake = replace(
+        policy,
+        engines={"fake-embedder": replace(sface, engine="fake-embedder")},
+        liveness=replace(policy.liveness, detect_every=1),
+    )
+    states = face_script(7.0, blinks=((1.5, 0.2),), turns=((3.8, 4.8, 20.0),))
+    frames = scripted_frames(len(states))
+    clip = frames_clip(frames, [i / FPS for i in range(len(frames))])
+    engines = Engines(FakeDetector(), FakeEmbedder(), FakeLandmarker(states))
+    report = check_liveness(
+        clip, parse_challenge("blink@1.00-3.20,turn_left@3.50-5.70"), engines, fake
+    )
+    assert report.passed
+    return Verification(False, ("FACE_MISMATCH",), report, None)
+
+
+def _titles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    drawn: list[str] = []
+    real = plot.plot_title
+
+    def spy(report: LivenessReport, title: str, lang: plot.Language = "en") -> str:
+        drawn.append(real(report, title, lang))
+        return drawn[-1]
+
+    monkeypatch.setattr(plot, "plot_title", spy)
+    return drawn
+
+
+def test_the_service_draws_both_plots_titled_by_capture_not_verdict(
+    passed: Verification, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if plot.cjk_font() is None:
+        pytest.fail("no CJK font: install fonts-wqy-microhei (.ci/run does)")
+    drawn = _titles(monkeypatch)
+    english, chinese = verification._plot_pngs(passed, 2)
+    assert english is not None and chinese is not None and english != chinese
+    assert drawn == ["Liveness evidence, capture 2", "活体证据，第 2 次采集"]
+    assert not any(word in t for t in drawn for word in ("PASSED", "FAILED"))
+
+
+def test_without_a_cjk_font_the_service_keeps_the_english_plot_only(
+    passed: Verification, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plot, "cjk_font", lambda: None)
+    drawn = _titles(monkeypatch)
+    english, chinese = verification._plot_pngs(passed, 1)
+    assert english is not None and english[:8] == b"\x89PNG\r\n\x1a\n" and chinese is None
+    assert drawn == ["Liveness evidence, capture 1"]
