@@ -262,6 +262,8 @@ class Shots:
 
     def __call__(self, page: Any, name: str, both: bool = True) -> None:
         self.count += 1
+        # from the top: a full-page shot of a scrolled page draws the sticky bar mid-page
+        page.evaluate("() => window.scrollTo(0, 0)")
         size = page.viewport_size
         label = f"{size['width']}x{size['height']}"
         page.screenshot(

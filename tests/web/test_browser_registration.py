@@ -25,7 +25,6 @@ shows each prompt at its offset.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import json
@@ -48,7 +47,7 @@ from realname.service.api.web import STATIC_DIR
 from realname.service.app import create_app
 from realname.service.verification import Assessment, CaptureJob, EngineVerifier
 from tests.data.test_service_registration import chip_portrait, read_frames
-from tests.service.conftest import PASSWORD, make_settings, populate
+from tests.service.conftest import PASSWORD, card_form, make_settings, populate
 from tests.web.conftest import (
     Browsing,
     LiveServer,
@@ -62,7 +61,6 @@ pytestmark = pytest.mark.data
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])"
 )
-PlaywrightTimeout = sync_api.TimeoutError
 
 LIVE = "face_videos/headtrackr/capture4.mp4"
 LIVE_CHALLENGE = "turn_right@0.40-2.60,turn_left@1.80-4.00,turn_right@3.50-5.70,turn_left@4.80-7.00"
@@ -450,11 +448,12 @@ def test_a_clerk_registers_a_live_customer_and_binds_a_number(
         assert "OK" in upload.advice, upload.advice
         verdict = verdict_of(page)
         shots(page, "result")
-        assert verdict == "passed", page.locator("#step-result").inner_text()
-        assert page.locator("#verdict").text_content() == t["result.passed"]
-
+        # what the browser recorded and the service decoded, kept whatever the verdict (the frame
+        # rate depends on the machine's load: a measurement, not an assertion)
         measured = measure(server, upload, CAPTURE_MS)
         save_measurements(artifacts, "live_capture4", measured)
+        assert verdict == "passed", page.locator("#step-result").inner_text()
+        assert page.locator("#verdict").text_content() == t["result.passed"]
         assert measured["container"] == "webm" and measured["size"] == "640x480"
         # The whole capture of a three-step challenge fits in 11 s at the page.
         assert 10.0 <= measured["decoded_duration_s"] <= 11.3, measured
@@ -560,8 +559,9 @@ def test_a_supervisor_approves_a_borderline_case_and_the_clerk_binds(
                 " return i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'); }"
             )
         reasons = boss.locator("#detail-reasons li")
-        assert reasons.first.get_attribute("data-code") == "FACE_MISMATCH"
-        assert reasons.first.inner_text().startswith(t["reason.FACE_MISMATCH"])
+        # the supervisor's own reason and sentence, written for a decision (issue 13, item 7)
+        assert reasons.first.get_attribute("data-code") == "MATCH_BORDERLINE"
+        assert reasons.first.inner_text().startswith(t["review.reason.MATCH_BORDERLINE"])
         score = boss.locator("#detail-scores dd[data-key='reviews.score']").inner_text()
         threshold = boss.locator("#detail-scores dd[data-key='reviews.threshold']").inner_text()
         assert float(score) < float(threshold)
@@ -577,9 +577,7 @@ def test_a_supervisor_approves_a_borderline_case_and_the_clerk_binds(
         boss.locator("#reviews-empty").wait_for()
         shots(boss, "review-approved")
 
-        refresh = clerk.get_by_role("button", name=t["result.review.check"])
-        with contextlib.suppress(PlaywrightTimeout):  # the page also asks by itself every 10 s
-            refresh.click(timeout=3000)
+        # the clerk's page shows the decision by itself (no button to find)
         clerk.locator("#verdict[data-verdict='approved']").wait_for(timeout=20_000)
         bind_number(clerk, shots, t)
         check_receipt(clerk, shots, t, "receipt.result.approved")
@@ -604,6 +602,11 @@ def test_an_expired_session_is_told_to_the_clerk_and_refused_by_the_service(
     t = EN
     with serving(tmp_path, LIVE_CHALLENGE, session_ttl_s=10) as server:
         page = browsing.context(locale="en-US").new_page()
+        sessions: list[dict[str, Any]] = []
+        page.on(
+            "response",
+            lambda r: sessions.append(r.json()) if r.url.endswith("/api/v1/sessions") else None,
+        )
         sign_in(page, server, "clerk_a", t)
         page.get_by_role("button", name=t["consent.accept"]).click()
         page.get_by_role("heading", name=t["card.heading"]).wait_for()
@@ -613,14 +616,26 @@ def test_an_expired_session_is_told_to_the_clerk_and_refused_by_the_service(
             timeout=20_000
         )
         shots(page, "session-expired")
+        # ... disables the card's submission and offers a new registration (issue 13, item 4)
+        assert page.get_by_role("button", name=t["card.submit"]).is_disabled()
+        assert page.locator("#desk-new").get_by_role("button", name=t["desk.new"]).is_visible()
         # ... and the service refuses the card all the same (it never trusts the page).
-        with page.expect_response(lambda r: r.url.endswith("/id-card")) as answer:
-            page.get_by_role("button", name=t["card.submit"]).click()
-        assert answer.value.status == 409
-        assert answer.value.json()["code"] == "SESSION_EXPIRED"
-        page.locator("#card-error, #desk-error").filter(
-            has_text=t["error.SESSION_EXPIRED"]
-        ).first.wait_for()
+        token = page.evaluate("() => sessionStorage.getItem('realname.token')")
+        session_id = sessions[0]["id"]
+        answer = page.request.put(
+            f"{server.url}/api/v1/sessions/{session_id}/id-card",
+            headers={"Authorization": f"Bearer {token}"},
+            multipart=dict(
+                card_form(),
+                portrait={
+                    "name": "portrait.png",
+                    "mimeType": "image/png",
+                    "buffer": clip.portrait.read_bytes(),
+                },
+            ),
+        )
+        assert answer.status == 409
+        assert answer.json()["code"] == "SESSION_EXPIRED"
     assert browsing.foreign_hosts() == [], browsing.foreign_hosts()
     # Chromium logs the refused request itself; nothing else may go wrong on the page.
     refused = "Failed to load resource: the server responded with a status of 409 (Conflict)"

@@ -152,6 +152,25 @@ def test_every_reason_code_of_the_error_catalogue_has_a_sentence_in_both_languag
             assert key in words, (lang, code)
 
 
+def test_every_challenge_step_reason_of_the_catalogue_has_a_sentence_in_both_languages() -> None:
+    # A failed challenge says, per step, which was not seen and why (issue 13, item 5).
+    codes = doc_table_codes("## Challenge step reasons")
+    assert "STEP_NOT_SEEN" in codes and "STEP_TOO_SMALL" in codes, codes
+    for lang in LANGUAGES:
+        words = dictionary(lang)
+        assert [c for c in codes if f"challenge.{c}" not in words] == [], lang
+        for code in codes:
+            assert {"n", "action"} <= set(re.findall(r"\{(\w+)\}", words[f"challenge.{code}"]))
+
+
+def test_the_supervisor_has_own_sentences_for_the_reasons_of_a_review() -> None:
+    # Written for a decision, not the clerk's "capture again" (issue 13, item 7).
+    for lang in LANGUAGES:
+        words = dictionary(lang)
+        for code in ("MATCH_BORDERLINE", "FACE_MISMATCH"):
+            assert words[f"review.reason.{code}"] != words[f"reason.{code}"], (lang, code)
+
+
 def test_every_error_code_of_the_catalogue_has_a_message_in_both_languages() -> None:
     codes = doc_table_codes("| code | HTTP | class | when |")
     assert "SESSION_EXPIRED" in codes and "ID_LOCKED" in codes

@@ -2,7 +2,7 @@
 // tab closes); every error is problem+json with a stable `code`, turned into ApiError.
 
 import { $, notice } from "./dom.js";
-import { has, onLanguageChange, t } from "./i18n.js";
+import { has, onLanguageChange, placeholders, t } from "./i18n.js";
 
 const TOKEN = "realname.token";
 export const API = "/api/v1";
@@ -22,7 +22,8 @@ export function token() {
   return sessionStorage.getItem(TOKEN);
 }
 
-export async function api(path, { method = "GET", json, form, blob = false } = {}) {
+// ``blob``: the body as a Blob; ``raw``: the Response itself (to read its headers too).
+export async function api(path, { method = "GET", json, form, blob = false, raw = false } = {}) {
   const headers = {};
   const bearer = token();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -48,6 +49,7 @@ export async function api(path, { method = "GET", json, form, blob = false } = {
     }
     throw new ApiError(response.status, problem, response.headers.get("Retry-After"));
   }
+  if (raw) return response;
   if (response.status === 204) return null;
   return blob ? response.blob() : response.json();
 }
@@ -83,6 +85,12 @@ export function problemText(error) {
     seconds: error.retryAfter ?? "",
     minutes: error.retryAfter ? Math.ceil(error.retryAfter / 60) : "",
   };
+  // A sentence with the measured values (e.g. the frame rate that arrived), where the answer
+  // gives every value it names; else the code's general sentence.
+  const measured = `error.${code}.measured`;
+  if (has(measured) && placeholders(measured).every((name) => name in context)) {
+    return t(measured, params);
+  }
   if (has(`error.${code}`)) return t(`error.${code}`, params);
   return t("error.unknown", params);
 }

@@ -38,6 +38,11 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
 }
 
+// The {names} a sentence takes.
+export function placeholders(key) {
+  return has(key) ? [...dictionary[key].matchAll(/\{(\w+)\}/g)].map((m) => m[1]) : [];
+}
+
 export function translate(root = document) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]"))

@@ -1,19 +1,51 @@
 // The review queue (supervisors; auditors read only): borderline cases with the ID portrait
 // beside the best live frame, the liveness plot, reason codes and scores, and a decision
 // with a written reason. Evidence needs the bearer token, so it is fetched as blobs and shown
-// through object URLs (revoked when another case opens).
+// through object URLs (revoked when another case opens). The queue refreshes itself every
+// QUEUE_POLL_MS while the tab is shown (paused while it is hidden, asked again when it shows).
+// Reasons are said in the supervisor's own sentences (review.reason.*, written for a decision),
+// and the plot is drawn by the service in the page's language.
 
 import { api, problemText, requireUser } from "./api.js";
 import { $, notice, showError } from "./dom.js";
-import { formatTime, onLanguageChange, reasonText, renderReasons, t } from "./i18n.js";
+import { formatTime, has, language, onLanguageChange, reasonText, t } from "./i18n.js";
 import { startPage } from "./page.js";
+
+const QUEUE_POLL_MS = 5_000;
+
 let user = null;
+let shownQueue = ""; // what the rows show now: re-drawn only when the queue changed
 let reviews = [];
 let current = null; // the open review (detail, with scores)
 let objectUrls = [];
 
 function reviewsError(error) {
   showError($("reviews-error"), error ? problemText(error) : "");
+}
+
+// A supervisor's sentence for a reason code (what to compare, what to decide), else the
+// clerk's sentence.
+export function reviewReasonText(code) {
+  return has(`review.reason.${code}`) ? t(`review.reason.${code}`) : reasonText(code);
+}
+
+// The queue's column: a short label per reason (the detail gives the whole sentence).
+function shortReasonText(code) {
+  const key = `review.reason.short.${code}`;
+  return has(key) ? t(key) : reviewReasonText(code);
+}
+
+function renderReviewReasons(list, codes) {
+  list.replaceChildren();
+  for (const code of codes) {
+    const li = document.createElement("li");
+    li.dataset.code = code;
+    li.append(reviewReasonText(code));
+    const small = document.createElement("code");
+    small.textContent = code;
+    li.append(small);
+    list.append(li);
+  }
 }
 
 function renderRows() {
@@ -28,7 +60,7 @@ function renderRows() {
     const cells = [
       formatTime(review.created_at),
       review.id_number_masked || "",
-      review.reasons.map(reasonText).join("; "),
+      review.reasons.map(shortReasonText).join("; "),
       formatTime(review.expires_at),
     ];
     for (const text of cells) {
@@ -50,20 +82,53 @@ function renderRows() {
 }
 
 async function loadQueue() {
-  reviewsError(null);
   try {
-    reviews = await api("/reviews?state=pending");
-    renderRows();
+    const answer = await api("/reviews?state=pending");
+    reviewsError(null);
+    const seen = JSON.stringify(answer.map((r) => [r.id, r.reasons, r.expires_at]));
+    reviews = answer;
+    if (seen !== shownQueue) {
+      shownQueue = seen;
+      renderRows();
+    }
+    lastChecked = new Date();
+    renderUpdated();
   } catch (error) {
     reviewsError(error);
   }
 }
 
+let pollTimer = null;
+let lastChecked = null;
+
+function renderUpdated() {
+  if (lastChecked === null) return;
+  $("reviews-updated").textContent = t("reviews.updated", {
+    time: lastChecked.toLocaleTimeString(language(), { hour12: false }),
+  });
+}
+
+function pollQueue() {
+  if (pollTimer !== null) clearInterval(pollTimer);
+  pollTimer = null;
+  if (document.visibilityState === "hidden") return; // paused: nobody is looking
+  pollTimer = setInterval(loadQueue, QUEUE_POLL_MS);
+}
+
 async function evidence(id, kind, img) {
   img.removeAttribute("src");
   img.alt = t("reviews.loading");
+  const lang = kind === "plot" ? `?lang=${encodeURIComponent(language())}` : "";
+  if (kind === "plot") img.dataset.lang = language();
   try {
-    const blob = await api(`/reviews/${id}/evidence/${kind}`, { blob: true });
+    const response = await api(`/reviews/${id}/evidence/${kind}${lang}`, { raw: true });
+    const blob = await response.blob();
+    if (kind === "plot") {
+      // drawn in English where the server has no CJK font: said under the plot
+      const fallback = Boolean(response.headers.get("X-Plot-Language-Fallback"));
+      $("ev-plot-note").textContent = fallback ? t("reviews.plot.fallback") : "";
+      $("ev-plot-note").hidden = !fallback;
+    }
     const url = URL.createObjectURL(blob);
     objectUrls.push(url);
     img.src = url;
@@ -83,7 +148,10 @@ function renderDetail() {
     id: current.id_number_masked || "",
     time: formatTime(current.created_at),
   });
-  renderReasons($("detail-reasons"), current.reasons.length ? current.reasons : ["MATCH_BORDERLINE"]);
+  renderReviewReasons(
+    $("detail-reasons"),
+    current.reasons.length ? current.reasons : ["MATCH_BORDERLINE"],
+  );
   const s = current.scores || {};
   const verification = s.verification || {};
   const match = verification.match || {};
@@ -194,12 +262,21 @@ startPage(async () => {
   user = await requireUser(["supervisor", "auditor"]);
   if (!user) return;
   $("reviews-auditor").hidden = user.role !== "auditor";
-  $("reviews-refresh").addEventListener("click", loadQueue);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") loadQueue();
+    pollQueue();
+  });
   $("decision-approve").addEventListener("click", () => decide(true));
   $("decision-reject").addEventListener("click", () => decide(false));
   onLanguageChange(() => {
     renderRows();
+    renderUpdated();
     renderDetail();
+    // the plot's words are drawn by the service: asked again in the new language
+    if (current && $("ev-plot").dataset.lang !== language()) {
+      evidence(current.id, "plot", $("ev-plot"));
+    }
   });
   await loadQueue();
+  pollQueue();
 });

@@ -7,10 +7,20 @@ import { Camera, CameraError, speak } from "../capture.js";
 import { $, showError } from "../dom.js";
 import { language, t } from "../i18n.js";
 import { showResult } from "./result.js";
-import { onLeave, showStep, state, stopClock } from "./store.js";
+import {
+  onLeave,
+  showStep,
+  startChallengeClock,
+  state,
+  stopChallengeClock,
+  stopClock,
+} from "./store.js";
 
 // Start waits until the framing check says the face is where the liveness check can use it.
 const FRAMED_WITHIN_MS = 15_000;
+// Framing advice that makes a capture pointless: Start stays disabled while it holds (the
+// others, light and centring, are told and waited for after Start).
+const BLOCKING = new Set(["no_face", "far", "many"]);
 
 let camera = null; // made when the step first opens, with the service's framing limits
 
@@ -20,7 +30,20 @@ function theCamera() {
 }
 
 export function closeCamera() {
+  state.cameraReady = false;
   if (camera !== null) camera.close();
+  syncStart();
+}
+
+// Start works while the camera shows a picture, no capture is under way, the session is open
+// and the framing advice does not say there is no usable face.
+export function syncStart() {
+  const blocked = BLOCKING.has(state.framing);
+  const usable = state.cameraReady && !state.busy && !state.closed;
+  $("capture-start").disabled = !usable || blocked;
+  const hint = $("capture-start-hint");
+  hint.textContent = usable && blocked ? t("capture.start.blocked") : "";
+  hint.hidden = !hint.textContent;
 }
 
 function actionIcon(action) {
@@ -57,6 +80,7 @@ export function showFraming(status) {
   const stage = $("stage");
   stage.classList.toggle("ok", status === "ok");
   stage.classList.toggle("bad", Boolean(status) && status !== "ok");
+  syncStart();
 }
 
 // The service's framing advice on a preview still (guidance only; the clip is judged on upload).
@@ -70,28 +94,40 @@ async function adviseFraming(blob) {
   return answer.advice;
 }
 
-// Opens (or reopens) the camera and its framing checks: called when the step opens.
-export async function openCamera() {
+// Opens (or reopens) the camera and its framing checks: called when the step opens. ``message``
+// (why the last capture could not be judged, and what to do) stays on screen until the next
+// Start.
+export async function openCamera(message = "") {
+  if (state.closed) return;
   const cam = theCamera();
   cam.close();
-  showError($("capture-error"), "");
-  $("capture-start").disabled = true;
+  state.cameraReady = false;
+  state.busy = false;
+  showFraming("");
+  showError($("capture-error"), message);
   $("capture-camera").hidden = true;
   state.challenge = null;
+  stopChallengeClock();
   renderCaptureInfo();
   setPrompt({ text: t("capture.camera.starting") });
   try {
     await cam.open();
   } catch (error) {
     const kind = error instanceof CameraError ? error.kind : "error";
-    showError($("capture-error"), t(`capture.camera.${kind}`));
+    const camera = t(`capture.camera.${kind}`);
+    showError($("capture-error"), message ? `${message} ${camera}` : camera);
     $("capture-camera").hidden = false;
     setPrompt({ text: t("capture.camera.none_short") });
     return;
   }
+  if (state.closed) {
+    cam.close();
+    return;
+  }
   setPrompt({ text: t("capture.ready") });
   cam.startFraming(showFraming, adviseFraming);
-  $("capture-start").disabled = false;
+  state.cameraReady = true;
+  syncStart();
   $("capture-start").focus();
 }
 
@@ -144,17 +180,22 @@ function endRecording() {
 // recording), so nothing may stand between the answer and the recorder.
 async function runCapture() {
   const cam = theCamera();
+  if (state.closed) return;
   showError($("capture-error"), "");
-  $("capture-start").disabled = true;
+  state.busy = true;
+  syncStart();
   if (state.framing !== "ok") {
     setPrompt({ text: t("capture.wait_framing") });
     if (!(await waitUntilFramed())) {
+      if (state.closed) return;
       showError($("capture-error"), t("capture.not_framed"));
       setPrompt({ text: t("capture.ready") });
-      $("capture-start").disabled = false;
+      state.busy = false;
+      syncStart();
       return;
     }
   }
+  if (state.closed) return;
   let challenge;
   try {
     challenge = await api(`/sessions/${state.session.id}/challenge`, { method: "POST" });
@@ -163,6 +204,7 @@ async function runCapture() {
     return;
   }
   state.challenge = challenge;
+  startChallengeClock(challenge);
   state.attemptsLeft = challenge.attempts_left;
   const steps = challenge.steps;
   const speakOn = $("speak-toggle").checked;
@@ -170,6 +212,7 @@ async function runCapture() {
   $("rec-dot").hidden = false;
   state.recording = true;
   renderCaptureInfo();
+  setPrompt({ icon: "face", text: t("capture.settle") }); // until the recorder's first tick
   let clip;
   try {
     clip = await cam.record(
@@ -182,9 +225,13 @@ async function runCapture() {
     endRecording();
     const expired = error && error.message === "expired";
     showError($("capture-error"), t(expired ? "error.CHALLENGE_EXPIRED" : "capture.camera.error"));
+    $("capture-camera").hidden = expired; // the message names this button: it is shown
     setPrompt({ text: t("capture.ready") });
+    state.challenge = null;
+    stopChallengeClock();
     renderCaptureInfo();
-    $("capture-start").disabled = false;
+    state.busy = false;
+    syncStart();
     return;
   }
   endRecording();
@@ -210,7 +257,8 @@ async function captureRefused(error) {
   }
   showError($("capture-error"), problemText(error));
   setPrompt({ text: t("capture.ready") });
-  $("capture-start").disabled = false;
+  state.busy = false;
+  syncStart();
 }
 
 async function upload(clip) {
@@ -270,17 +318,29 @@ async function captureFailed(error) {
     return;
   }
   state.attemptsLeft = session.attempts_left;
+  state.challenge = null;
+  stopChallengeClock();
   showStep("capture");
-  await openCamera();
-  showError($("capture-error"), `${message} ${t("capture.new_challenge")}`);
+  // What happened and what to do stays on the capture step (openCamera keeps it), with the
+  // attempts left beside it.
+  await openCamera(`${message} ${t("capture.new_challenge")}`);
 }
 
 // Re-said in the new language while no recording runs.
 export function translateCapture() {
   if (state.recording) return;
   renderCaptureInfo();
-  setPrompt({ text: t("capture.ready") });
-  if (state.framing) showFraming(state.framing);
+  setPrompt({ text: t(state.closed ? "capture.ended" : "capture.ready") });
+  showFraming(state.framing);
+}
+
+// The session can go no further (it expired): the camera closes, the framing advice and the
+// prompt no longer claim anything, and Start is disabled (store.endSession says why).
+export function captureEnded() {
+  closeCamera();
+  showFraming("");
+  setPrompt({ text: t("capture.ended") });
+  $("capture-camera").hidden = true;
 }
 
 export function wireCapture() {

@@ -53,6 +53,42 @@ function ageOn(birthIso, today = new Date()) {
   return age;
 }
 
+// What the number itself says: the birth date (characters 7-14) and the sex (the 17th: odd
+// for men), as the service derives them.
+export function fromIdNumber(id) {
+  return {
+    birth: `${id.slice(6, 10)}-${id.slice(10, 12)}-${id.slice(12, 14)}`,
+    sex: Number(id[16]) % 2 ? "男" : "女",
+  };
+}
+
+// The birth date and sex against the number's: each field that disagrees is flagged with what
+// the number says (the service refuses such a card: CARD_BIRTH_DATE_MISMATCH, CARD_SEX_MISMATCH).
+// Returns the codes of the disagreements.
+function checkDerived() {
+  const input = $("card-id");
+  const valid = input.value.trim() && !idNumberProblem(input.value, state.rules.id_number);
+  const derived = valid ? fromIdNumber(canonicalIdNumber(input.value)) : null;
+  const codes = [];
+  for (const [field, flag, key, code] of [
+    ["card-birth", "card-birth-flag", "birth", "CARD_BIRTH_DATE_MISMATCH"],
+    ["card-sex", "card-sex-flag", "sex", "CARD_SEX_MISMATCH"],
+  ]) {
+    const value = $(field).value;
+    const differs = Boolean(derived && value && value !== derived[key]);
+    let shown = derived ? derived[key] : "";
+    if (key === "sex" && derived) {
+      shown = t(derived.sex === "男" ? "card.sex.male" : "card.sex.female");
+    }
+    $(flag).textContent = differs ? t("card.derived.mismatch", { value: shown }) : "";
+    if (differs) $(flag).dataset.code = code;
+    else delete $(flag).dataset.code;
+    $(field).setAttribute("aria-invalid", String(differs));
+    if (differs) codes.push(code);
+  }
+  return codes;
+}
+
 function syncFromIdNumber() {
   const input = $("card-id");
   const rule = state.rules.id_number;
@@ -66,12 +102,14 @@ function syncFromIdNumber() {
   if (!problem && input.value.trim()) {
     const id = canonicalIdNumber(input.value);
     input.value = id;
-    // the chip repeats what the number says: fill the birth date and sex when still empty
-    if (!$("card-birth").value) {
-      $("card-birth").value = `${id.slice(6, 10)}-${id.slice(10, 12)}-${id.slice(12, 14)}`;
-    }
-    if (!$("card-sex").value) $("card-sex").value = Number(id[16]) % 2 ? "男" : "女";
+    // the chip repeats what the number says: the birth date and sex are filled in from it
+    // (when still empty) for the clerk to confirm against the card; a disagreement is flagged
+    const derived = fromIdNumber(id);
+    if (!$("card-birth").value) $("card-birth").value = derived.birth;
+    if (!$("card-sex").value) $("card-sex").value = derived.sex;
   }
+  $("card-id-derived").hidden = Boolean(problem) || !input.value.trim();
+  checkDerived();
   syncGuardian();
 }
 
@@ -178,6 +216,17 @@ function refuse(error, code, context = {}) {
   error.dataset.code = code;
 }
 
+function showRefusal(error, reasons) {
+  error.replaceChildren();
+  const p = document.createElement("p");
+  p.textContent = t("card.refused");
+  const list = document.createElement("ul");
+  renderReasons(list, reasons);
+  error.append(p, list);
+  error.dataset.code = "CARD_REFUSED";
+  error.hidden = false;
+}
+
 async function submitCard(event) {
   event.preventDefault();
   const form = $("card-form");
@@ -194,6 +243,12 @@ async function submitCard(event) {
   if (idProblem) {
     refuse(error, rule.error_code);
     $("card-id").focus();
+    return;
+  }
+  const mismatches = checkDerived();
+  if (mismatches.length) {
+    showRefusal(error, mismatches);
+    $(mismatches[0] === "CARD_SEX_MISMATCH" ? "card-sex" : "card-birth").focus();
     return;
   }
   const uploads = state.rules.uploads;
@@ -221,20 +276,24 @@ async function submitCard(event) {
       form: body,
     });
     state.session = session;
-    form.reset(); // the page keeps no card data once the service has it
+    resetCard(); // the page keeps no card data once the service has it
     $("portrait-preview").hidden = true;
     $("card-until").disabled = false;
     showStep("capture");
     await openCamera();
   } catch (e) {
     if (e.code === "CARD_REFUSED" && e.reasons.length) {
-      error.replaceChildren();
-      const p = document.createElement("p");
-      p.textContent = t("card.refused");
-      const list = document.createElement("ul");
-      renderReasons(list, e.reasons);
-      error.append(p, list);
-      error.hidden = false;
+      showRefusal(error, e.reasons);
+      checkDerived();
+    } else if (
+      ["NO_FACE", "MULTIPLE_FACES"].includes(e.code) &&
+      e.problem.context &&
+      e.problem.context.role === "reference"
+    ) {
+      // the chip portrait itself is unusable: said at once, before any capture
+      showError(error, t(`card.portrait.${e.code}`));
+      error.dataset.code = e.code;
+      $("card-portrait").focus();
     } else if (e.code === "REQUEST_INVALID" && e.problem.errors) {
       const fields = e.problem.errors.map((x) => x.loc[x.loc.length - 1]).join(", ");
       showError(error, `${problemText(e)} (${fields})`);
@@ -248,6 +307,12 @@ async function submitCard(event) {
 
 export function resetCard() {
   $("card-form").reset();
+  $("card-id-derived").hidden = true;
+  for (const id of ["card-birth-flag", "card-sex-flag", "card-id-error"]) {
+    $(id).textContent = "";
+    delete $(id).dataset.code;
+  }
+  showError($("card-error"), "");
   $("reader-data").value = "";
   $("reader-status").textContent = "";
   $("portrait-preview").hidden = true;
@@ -273,7 +338,11 @@ export function wireCard() {
   applyLimits();
   $("reader-fill").addEventListener("click", fillFromReader);
   $("card-id").addEventListener("change", syncFromIdNumber);
-  $("card-birth").addEventListener("change", syncGuardian);
+  $("card-birth").addEventListener("change", () => {
+    checkDerived();
+    syncGuardian();
+  });
+  $("card-sex").addEventListener("change", checkDerived);
   $("card-long-term").addEventListener("change", (e) => {
     $("card-until").disabled = e.target.checked;
     if (e.target.checked) $("card-until").value = "";

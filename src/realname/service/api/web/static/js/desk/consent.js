@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { $ } from "../dom.js";
 import { language } from "../i18n.js";
-import { deskError, showStep, startClock, state } from "./store.js";
+import { deskError, rememberSession, showStep, startClock, state } from "./store.js";
 
 export const CONSENT_VERSION = "web-2026-11";
 
@@ -23,6 +23,7 @@ async function startSession(consent) {
       return;
     }
     state.attemptsLeft = session.attempts_left;
+    rememberSession(session.id); // a reload resumes it (the id only, never the card)
     startClock(session);
     showStep("card");
   } catch (error) {

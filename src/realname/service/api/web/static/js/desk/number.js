@@ -4,7 +4,7 @@
 import { api, problemText } from "../api.js";
 import { $, notice } from "../dom.js";
 import { formatTime, t } from "../i18n.js";
-import { deskError, showStep, state } from "./store.js";
+import { deskError, rememberSession, showStep, state } from "./store.js";
 
 // The canonical digits the service reads (realname.identity.identifiers.canonical_msisdn):
 // Unicode NFKC, separators removed, one country prefix dropped before exactly ``length``
@@ -93,6 +93,7 @@ async function bindNumber(event) {
       json: { session_id: state.session.id, msisdn: digits },
     });
     state.binding.at = new Date().toISOString();
+    rememberSession(null); // bound: the session is closed, nothing is left to resume
     status.append(notice("ok", t("number.bound", { msisdn: state.binding.msisdn_masked })));
     input.value = "";
     await loadNumbers();

@@ -2,7 +2,7 @@
 
 import { $ } from "../dom.js";
 import { formatTime, t } from "../i18n.js";
-import { showStep, state } from "./store.js";
+import { rememberSession, showStep, state } from "./store.js";
 
 export function renderReceipt() {
   if (!state.binding) return;
@@ -19,6 +19,7 @@ export function renderReceipt() {
 
 export function wireReceipt() {
   $("number-receipt").addEventListener("click", () => {
+    rememberSession(null); // bound: nothing is left to resume
     renderReceipt();
     showStep("receipt");
   });
