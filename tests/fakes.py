@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from realname.engines import Engines
 from realname.engines.base import Face, Landmarks
+from realname.liveness.challenge import parse_challenge
+from realname.liveness.check import LivenessReport, check_liveness
+from realname.media.video import frames_clip
+from realname.policy import MatchPolicy, load_policy
 
 
 class FakeDetector:
@@ -231,3 +236,32 @@ class FakeLandmarker:
         x, y, w, h = face.box
         points = np.stack([x + w / 2 + seen[:, 0] * w, y + 0.45 * h + seen[:, 1] * h], axis=1)
         return Landmarks(points.astype(np.float32), (state.yaw, state.pitch, 0.0))
+
+
+#: The challenge of the scripted liveness tests: a blink prompted at 1.0 s and a turn to the own
+#: left at 3.5 s, each window 2.2 s (the policy's).
+SCRIPTED_CHALLENGE = "blink@1.00-3.20,turn_left@3.50-5.70"
+
+
+def fake_engine_policy() -> MatchPolicy:
+    """The shipped policy with the fake embedder calibrated as SFace, and the whole frame
+    searched on every frame (the fake detector reads its markers off the whole frame only)."""
+    policy = load_policy()
+    if policy.liveness is None:
+        raise AssertionError("the shipped policy has a liveness section")
+    sface = policy.engines["sface"]
+    return replace(
+        policy,
+        engines={"fake-embedder": replace(sface, engine="fake-embedder")},
+        liveness=replace(policy.liveness, detect_every=1),
+    )
+
+
+def judge_scripted(
+    states: Sequence[FaceState], policy: MatchPolicy, challenge: str = SCRIPTED_CHALLENGE
+) -> LivenessReport:
+    """:func:`check_liveness` on a clip scripted frame by frame, with the fake engines."""
+    frames = scripted_frames(len(states))
+    clip = frames_clip(frames, [i / FPS for i in range(len(frames))])
+    engines = Engines(FakeDetector(), FakeEmbedder(), FakeLandmarker(states))
+    return check_liveness(clip, parse_challenge(challenge), engines, policy)

@@ -1,45 +1,21 @@
 """The supervisor's liveness plot (issue 13): drawn in English or Chinese, titled by the caller,
 never with the verdict; without a CJK font a Chinese plot is drawn in English and says so."""
 
-from dataclasses import replace
-
 import pytest
 
 import realname.liveness.plot as plot
-from realname.engines import Engines
-from realname.liveness.challenge import parse_challenge
-from realname.liveness.check import LivenessReport, check_liveness
-from realname.media.video import frames_clip
-from realname.policy import MatchPolicy, load_policy
-from tests.fakes import (
-    FPS,
-    FakeDetector,
-    FakeEmbedder,
-    FakeLandmarker,
-    face_script,
-    scripted_frames,
-)
+from realname.liveness.check import LivenessReport
+from tests.fakes import face_script, fake_engine_policy, judge_scripted
 
 
 @pytest.fixture(scope="module")
 def reports() -> tuple[LivenessReport, LivenessReport]:
     """A passed and a failed report of scripted clips (fake engines)."""
-    policy = load_policy()
-    assert policy.liveness is not None
-    sface = policy.engines["sface"]
-    fake: MatchPolicy = replace(
-        policy,
-        engines={"fake-embedder": replace(sface, engine="fake-embedder")},
-        liveness=replace(policy.liveness, detect_every=1),
-    )
-    out = []
-    for turn in (20.0, 9.0):
-        states = face_script(7.0, blinks=((1.5, 0.2),), turns=((3.8, 4.8, turn),))
-        frames = scripted_frames(len(states))
-        clip = frames_clip(frames, [i / FPS for i in range(len(frames))])
-        engines = Engines(FakeDetector(), FakeEmbedder(), FakeLandmarker(states))
-        challenge = parse_challenge("blink@1.00-3.20,turn_left@3.50-5.70")
-        out.append(check_liveness(clip, challenge, engines, fake))
+    fake = fake_engine_policy()
+    out = [
+        judge_scripted(face_script(7.0, blinks=((1.5, 0.2),), turns=((3.8, 4.8, turn),)), fake)
+        for turn in (20.0, 9.0)
+    ]
     return out[0], out[1]
 
 

@@ -5,7 +5,6 @@ from dataclasses import replace
 
 import pytest
 
-from realname.engines import Engines
 from realname.liveness.actions import ActionEvent
 from realname.liveness.challenge import (
     StepReason,
@@ -13,42 +12,14 @@ from realname.liveness.challenge import (
     match_steps,
     parse_challenge,
 )
-from realname.liveness.check import LivenessReason, LivenessReport, check_liveness
-from realname.media.video import frames_clip
+from realname.liveness.check import LivenessReason
 from realname.policy import MatchPolicy, load_policy
-from tests.fakes import (
-    FPS,
-    FaceState,
-    FakeDetector,
-    FakeEmbedder,
-    FakeLandmarker,
-    face_script,
-    scripted_frames,
-)
-
-# Blink prompted at 1.0 s, a turn to the own left at 3.5 s; each window 2.2 s (the policy's).
-CHALLENGE = "blink@1.00-3.20,turn_left@3.50-5.70"
+from tests.fakes import FPS, face_script, fake_engine_policy, judge_scripted
 
 
 @pytest.fixture(scope="module")
 def fake_policy() -> MatchPolicy:
-    policy = load_policy()
-    assert policy.liveness is not None
-    sface = policy.engines["sface"]
-    return replace(
-        policy,
-        engines={"fake-embedder": replace(sface, engine="fake-embedder")},
-        liveness=replace(policy.liveness, detect_every=1),
-    )
-
-
-def judge(
-    states: tuple[FaceState, ...], policy: MatchPolicy, challenge: str = CHALLENGE
-) -> LivenessReport:
-    frames = scripted_frames(len(states))
-    clip = frames_clip(frames, [i / FPS for i in range(len(frames))])
-    engines = Engines(FakeDetector(), FakeEmbedder(), FakeLandmarker(states))
-    return check_liveness(clip, parse_challenge(challenge), engines, policy)
+    return fake_engine_policy()
 
 
 def test_a_left_turn_under_its_threshold_is_too_small_with_its_peak_and_threshold(
@@ -56,7 +27,9 @@ def test_a_left_turn_under_its_threshold_is_too_small_with_its_peak_and_threshol
 ) -> None:
     assert fake_policy.liveness is not None
     needed = fake_policy.liveness.actions.turn_deg
-    report = judge(face_script(7.0, blinks=((1.5, 0.2),), turns=((3.8, 4.8, 9.0),)), fake_policy)
+    report = judge_scripted(
+        face_script(7.0, blinks=((1.5, 0.2),), turns=((3.8, 4.8, 9.0),)), fake_policy
+    )
     assert not report.passed and report.reasons == (LivenessReason.CHALLENGE_INCOMPLETE,)
     blink, turn = report.steps
     assert blink.reason is None and blink.seen_at_s is not None
@@ -74,7 +47,7 @@ def test_a_shallow_blink_is_too_small_in_closure_depth(fake_policy: MatchPolicy)
     states = list(face_script(7.0, turns=((3.8, 4.8, 20.0),)))
     for i in range(round(1.5 * FPS), round(1.7 * FPS)):  # eyes at 82% of open: too shallow
         states[i] = replace(states[i], ear=0.30 * 0.82)
-    report = judge(tuple(states), fake_policy)
+    report = judge_scripted(tuple(states), fake_policy)
     blink = report.steps[0]
     assert blink.reason == StepReason.TOO_SMALL and blink.unit == "ratio"
     assert blink.measured == pytest.approx(0.18, abs=0.01)
@@ -83,7 +56,7 @@ def test_a_shallow_blink_is_too_small_in_closure_depth(fake_policy: MatchPolicy)
 
 
 def test_no_movement_at_all_is_not_seen(fake_policy: MatchPolicy) -> None:
-    report = judge(face_script(7.0, blinks=((1.5, 0.2),)), fake_policy)
+    report = judge_scripted(face_script(7.0, blinks=((1.5, 0.2),)), fake_policy)
     turn = report.steps[1]
     assert turn.reason == StepReason.NOT_SEEN and turn.measured is None
     assert turn.explain().endswith("not seen (STEP_NOT_SEEN: no turn_left movement)")
@@ -93,7 +66,9 @@ def test_a_turn_begun_before_its_prompt_plus_the_reaction_is_too_early(
     fake_policy: MatchPolicy,
 ) -> None:
     # onset (half the threshold) about 3.40 s, before 3.50 + 0.20; peak 3.80 s, in the window
-    report = judge(face_script(7.0, blinks=((1.5, 0.2),), turns=((3.3, 4.3, 20.0),)), fake_policy)
+    report = judge_scripted(
+        face_script(7.0, blinks=((1.5, 0.2),), turns=((3.3, 4.3, 20.0),)), fake_policy
+    )
     turn = report.steps[1]
     assert turn.reason == StepReason.TOO_EARLY and turn.unit == "s"
     assert turn.measured is not None and turn.measured < 0.2 == turn.needed
@@ -102,7 +77,9 @@ def test_a_turn_begun_before_its_prompt_plus_the_reaction_is_too_early(
 
 
 def test_a_turn_peaking_after_its_window_is_too_late(fake_policy: MatchPolicy) -> None:
-    report = judge(face_script(7.5, blinks=((1.5, 0.2),), turns=((5.0, 6.6, 20.0),)), fake_policy)
+    report = judge_scripted(
+        face_script(7.5, blinks=((1.5, 0.2),), turns=((5.0, 6.6, 20.0),)), fake_policy
+    )
     turn = report.steps[1]
     assert turn.reason == StepReason.TOO_LATE
     assert turn.needed == 5.7 and turn.measured == pytest.approx(5.8, abs=0.07)
@@ -120,7 +97,7 @@ def test_under_the_order_rule_a_turn_after_the_step_deadline_says_so(
     assert fake_policy.liveness is not None
     timeout = fake_policy.liveness.step_timeout_s
     states = face_script(8.0, blinks=((1.5, 0.2),), turns=((6.5, 7.5, -20.0),))
-    report = judge(states, fake_policy, "blink,turn_right,nod")
+    report = judge_scripted(states, fake_policy, "blink,turn_right,nod")
     blink, turn, nod = report.steps
     assert blink.reason is None and blink.seen_at_s is not None
     assert turn.reason == StepReason.AFTER_DEADLINE and turn.needed == timeout
@@ -136,7 +113,7 @@ def test_under_the_order_rule_a_small_turn_within_the_deadline_is_too_small(
     fake_policy: MatchPolicy,
 ) -> None:
     states = face_script(6.0, blinks=((1.5, 0.2),), turns=((3.0, 4.0, -8.0),))
-    turn = judge(states, fake_policy, "blink,turn_right").steps[1]
+    turn = judge_scripted(states, fake_policy, "blink,turn_right").steps[1]
     assert turn.reason == StepReason.TOO_SMALL and turn.measured == pytest.approx(8.0, abs=0.1)
 
 

@@ -2,45 +2,19 @@
 English and in Chinese, titled "Liveness evidence, capture N", never with the verdict; without a
 CJK font only the English one is kept."""
 
-from dataclasses import replace
-
 import pytest
 
 import realname.liveness.plot as plot
-from realname.engines import Engines
-from realname.liveness.challenge import parse_challenge
-from realname.liveness.check import LivenessReport, check_liveness
-from realname.media.video import frames_clip
-from realname.policy import load_policy
+from realname.liveness.check import LivenessReport
 from realname.service import verification
 from realname.verify import Verification
-from tests.fakes import (
-    FPS,
-    FakeDetector,
-    FakeEmbedder,
-    FakeLandmarker,
-    face_script,
-    scripted_frames,
-)
+from tests.fakes import face_script, fake_engine_policy, judge_scripted
 
 
 @pytest.fixture(scope="module")
 def passed() -> Verification:
-    policy = load_policy()
-    assert policy.liveness is not None
-    sface = policy.engines["sface"]
-    fake = replace(
-        policy,
-        engines={"fake-embedder": replace(sface, engine="fake-embedder")},
-        liveness=replace(policy.liveness, detect_every=1),
-    )
     states = face_script(7.0, blinks=((1.5, 0.2),), turns=((3.8, 4.8, 20.0),))
-    frames = scripted_frames(len(states))
-    clip = frames_clip(frames, [i / FPS for i in range(len(frames))])
-    engines = Engines(FakeDetector(), FakeEmbedder(), FakeLandmarker(states))
-    report = check_liveness(
-        clip, parse_challenge("blink@1.00-3.20,turn_left@3.50-5.70"), engines, fake
-    )
+    report = judge_scripted(states, fake_engine_policy())
     assert report.passed
     return Verification(False, ("FACE_MISMATCH",), report, None)
 
