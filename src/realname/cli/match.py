@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -28,6 +28,10 @@ from realname.cli.common import (
 )
 from realname.errors import InputError
 from realname.settings import Settings
+
+if TYPE_CHECKING:
+    from realname.liveness.challenge import Challenge
+    from realname.verify import Verification
 
 __all__ = ["LIVENESS_HELP", "VERIFY_HELP", "liveness", "match", "run_match", "verify"]
 
@@ -188,6 +192,36 @@ def liveness(
     exit_unless(report.passed)
 
 
+def _verify_challenge(challenge: str, no_challenge: bool) -> Challenge:
+    """The challenge ``verify`` judges: required, unless ``--no-challenge`` says plainly that
+    only the match and the passive checks are wanted."""
+    from realname.liveness.challenge import parse_challenge
+
+    steps = parse_challenge(challenge)
+    if no_challenge and steps.steps:
+        raise InputError("give --challenge or --no-challenge, not both")
+    if not no_challenge and not steps.steps:
+        raise InputError(
+            "verify needs --challenge, the steps the person was asked to do (e.g. "
+            "--challenge turn_left,blink,turn_right); --no-challenge judges the match and "
+            "the passive liveness checks only"
+        )
+    return steps
+
+
+def _print_verification(result: Verification, no_challenge: bool) -> None:
+    verdict = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+    scope = f" (match and passive liveness only: {NO_CHALLENGE})" if no_challenge else ""
+    console.print(f"{verdict}{scope}  {', '.join(result.reasons) or 'no reasons'}")
+    _print_liveness(result.liveness)
+    if result.match is not None:
+        console.print(
+            f"match: score {result.match.score:.4f} threshold {result.match.threshold:.4f} "
+            f"({'match' if result.match.passed else 'no match'})"
+        )
+    console.print(f"time: {result.timings_ms['total']:.0f} ms")
+
+
 def verify(
     portrait: Annotated[Path, typer.Option("--portrait", help="ID card portrait", readable=False)],
     video: Annotated[
@@ -213,19 +247,10 @@ def verify(
     plot: PlotOpt = None,
 ) -> None:
     """Quality, liveness and match in one verdict (it needs --challenge, or --no-challenge)."""
-    from realname.liveness.challenge import parse_challenge
     from realname.verify import verify_identity
 
     with one_line_errors():
-        steps = parse_challenge(challenge)
-        if no_challenge and steps.steps:
-            raise InputError("give --challenge or --no-challenge, not both")
-        if not no_challenge and not steps.steps:
-            raise InputError(
-                "verify needs --challenge, the steps the person was asked to do (e.g. "
-                "--challenge turn_left,blink,turn_right); --no-challenge judges the match and "
-                "the passive liveness checks only"
-            )
+        steps = _verify_challenge(challenge, no_challenge)
         require_file(portrait)
         require_file(video, folder_ok=True)
         require_output(plot)
@@ -244,15 +269,6 @@ def verify(
         }
         print(json.dumps(flat, indent=2))
     else:
-        verdict = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
-        scope = f" (match and passive liveness only: {NO_CHALLENGE})" if no_challenge else ""
-        console.print(f"{verdict}{scope}  {', '.join(result.reasons) or 'no reasons'}")
-        _print_liveness(result.liveness)
-        if result.match is not None:
-            console.print(
-                f"match: score {result.match.score:.4f} threshold {result.match.threshold:.4f} "
-                f"({'match' if result.match.passed else 'no match'})"
-            )
-        console.print(f"time: {result.timings_ms['total']:.0f} ms")
+        _print_verification(result, no_challenge)
     _write_plot(result.liveness, plot, f"{shown(video.name)} vs {shown(portrait.name)}")
     exit_unless(result.passed)
