@@ -32,7 +32,11 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   ├── PayloadTooLargeError       PAYLOAD_TOO_LARGE 413
     │   ├── MethodNotAllowedError      METHOD_NOT_ALLOWED 405 (Allow)
     │   ├── RequestTimeoutError        REQUEST_TIMEOUT   408
-    │   └── IdCardRefusedError         CARD_REFUSED      422
+    │   ├── IdCardRefusedError         CARD_REFUSED      422
+    │   ├── CardUnreadableError        CARD_UNREADABLE   422
+    │   │   ├── CardNotFoundError      CARD_NOT_FOUND    422
+    │   │   └── MultipleCardsError     MULTIPLE_CARDS    422
+    │   └── ChipDataError              CHIP_DATA_INVALID 422
     ├── AuthError                      AUTH_REQUIRED     401
     │   └── AuthInvalidError           AUTH_INVALID      401
     ├── ForbiddenError                 FORBIDDEN         403
@@ -314,6 +318,37 @@ class IdCardRefusedError(InputError):
         problem = super().to_problem(instance)
         problem["reasons"] = list(self.reasons)
         return problem
+
+
+class CardUnreadableError(InputError):
+    """A card photo from which no card side could be read."""
+
+    code = "CARD_UNREADABLE"
+    status = 422
+    title = "ID card photo unreadable"
+
+
+class CardNotFoundError(CardUnreadableError):
+    """No ID card side in the photo: not a card, or a card too small, too blurred or too dark
+    for its text to be found."""
+
+    code = "CARD_NOT_FOUND"
+    title = "No ID card found"
+
+
+class MultipleCardsError(CardUnreadableError):
+    """More than one card in the photo (two fronts or two backs): one card per photo."""
+
+    code = "MULTIPLE_CARDS"
+    title = "More than one ID card"
+
+
+class ChipDataError(InputError):
+    """A chip reader's answer that does not follow the documented JSON format."""
+
+    code = "CHIP_DATA_INVALID"
+    status = 422
+    title = "Chip reader data invalid"
 
 
 class AuthError(RealnameError):

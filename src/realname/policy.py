@@ -24,6 +24,7 @@ __all__ = [
     "ACTIONS",
     "Action",
     "ActionPolicy",
+    "CardPolicy",
     "FaceSearch",
     "FramingPolicy",
     "LivenessPolicy",
@@ -33,6 +34,7 @@ __all__ = [
     "PromptPolicy",
     "QualityPolicy",
     "TemplatePolicy",
+    "ValidityRule",
     "default_policy_path",
     "load_policy",
 ]
@@ -259,6 +261,45 @@ class LivenessPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ValidityRule:
+    """Years of validity of a resident ID card by the holder's age at issue (``valid_from``):
+    ``bands`` of (from age, to age exclusive, years), contiguous from 0 to
+    ``long_term_from_age``, from which age a card is long-term (长期). Law, not a tuned number:
+    中华人民共和国居民身份证法 第五条 (see the policy's ``cards.provenance``)."""
+
+    bands: tuple[tuple[int, int, int], ...]
+    long_term_from_age: int
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        edge = 0
+        for low, high, years in self.bands:
+            if low != edge or high <= low or years <= 0:
+                raise PolicyError("validity bands must be contiguous from age 0, years positive")
+            edge = high
+        if edge != self.long_term_from_age:
+            raise PolicyError("validity bands must end where long-term cards begin")
+
+    def years_for(self, age: int) -> int | None:
+        """Years of validity for a card issued at ``age``; None: long-term."""
+        for low, high, years in self.bands:
+            if low <= age < high:
+                return years
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CardPolicy:
+    """The ID card (:mod:`realname.cards`): the validity rule, and the match's operating points
+    when the reference is the portrait printed on the card, photographed, rather than the
+    chip's (``printed_reference``: FMR label -> threshold, never below the engine's own)."""
+
+    validity: ValidityRule
+    printed_reference: Mapping[str, Mapping[str, OperatingPoint]] = field(default_factory=dict)
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class MatchPolicy:
     version: str
     default_fmr: str
@@ -267,9 +308,19 @@ class MatchPolicy:
     search: FaceSearch
     template: TemplatePolicy = field(default_factory=TemplatePolicy)
     liveness: LivenessPolicy | None = None
+    cards: CardPolicy | None = None
 
-    def operating_point(self, engine: str, fmr: str | None = None) -> OperatingPoint:
+    def operating_point(
+        self, engine: str, fmr: str | None = None, *, reference: str = "chip"
+    ) -> OperatingPoint:
+        """The operating point of ``engine`` at ``fmr`` (the default one if None). With
+        ``reference="printed"`` (the card's printed portrait as the reference), the stricter
+        of the engine's point and the one measured for printed references, if any."""
         label = fmr or self.default_fmr
+        if reference == "printed" and self.cards is not None:
+            printed = self.cards.printed_reference.get(engine, {}).get(label)
+            own = self.operating_point(engine, label)
+            return printed if printed is not None and printed.threshold > own.threshold else own
         try:
             return self.engines[engine].operating_points[label]
         except KeyError:
@@ -329,6 +380,29 @@ def _liveness(raw: dict[str, Any]) -> LivenessPolicy:
     return LivenessPolicy(**fields)
 
 
+def _cards(raw: dict[str, Any]) -> CardPolicy:
+    validity = raw["validity"]
+    rule = ValidityRule(
+        bands=tuple((int(a), int(b), int(y)) for a, b, y in validity["bands"]),
+        long_term_from_age=int(validity["long_term_from_age"]),
+        provenance={str(k): str(v) for k, v in validity["provenance"].items()},
+    )
+    printed = {
+        engine: {
+            label: OperatingPoint(
+                fmr_target=label,
+                threshold=float(p["threshold"]),
+                measured_fmr=float(p["measured_fmr"]),
+                measured_fnmr=float(p["measured_fnmr"]),
+            )
+            for label, p in points.items()
+        }
+        for engine, points in raw.get("printed_reference", {}).items()
+    }
+    provenance = {str(k): str(v) for k, v in raw.get("provenance", {}).items()}
+    return CardPolicy(rule, printed, provenance)
+
+
 def policy_from_dict(raw: dict[str, Any]) -> MatchPolicy:
     try:
         engines = {name: _engine(name, e) for name, e in raw["engines"].items()}
@@ -340,6 +414,7 @@ def policy_from_dict(raw: dict[str, Any]) -> MatchPolicy:
             search=_search(raw["search"]),
             template=TemplatePolicy(**raw.get("template", {})),
             liveness=_liveness(raw["liveness"]) if "liveness" in raw else None,
+            cards=_cards(raw["cards"]) if "cards" in raw else None,
         )
     except (KeyError, TypeError, ValueError, PolicyError) as exc:
         raise PolicyError(f"the policy file is malformed: {exc}") from None

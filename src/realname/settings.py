@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     landmarker: str = Field(
         "mesh", description="Dense landmark engine (liveness): mesh, or dlib68 from realname[dlib]"
     )
+    card_reader: str = Field(
+        "rapidocr", description="ID card reader (photographed cards): rapidocr, or none (off)"
+    )
     policy_file: Path | None = Field(None, description="Policy JSON; the packaged one if unset")
     match_fmr: str | None = Field(
         None, description="Operating point (1e-3, 1e-4, 1e-5); policy default if unset"

@@ -47,7 +47,7 @@ def test_models_check_verifies_every_file() -> None:
     assert result.exit_code == 0, result.output
     from realname.engines.models import MODEL_FILES
 
-    assert result.output.count("sha256 ok") == len(MODEL_FILES) == 7
+    assert result.output.count("sha256 ok") == len(MODEL_FILES) == 10
 
 
 def test_models_lists_licence_sha256_extra_and_warns_about_the_68_point_model() -> None:
@@ -88,7 +88,7 @@ def test_models_check_passes_without_the_dlib_extra_and_says_it_is_optional(
     monkeypatch.setitem(sys.modules, "face_recognition_models", None)  # not installed
     result = runner.invoke(app, ["models", "--check"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("sha256 ok") == 4  # the default install
+    assert result.output.count("sha256 ok") == 7  # the default install (4 face, 3 OCR)
     assert result.output.count("not installed (optional: realname[dlib])") == 3
 
 

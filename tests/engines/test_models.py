@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from realname.cards import CARD_READERS
 from realname.engines import DETECTORS, EMBEDDERS, LANDMARKERS, models
 from realname.engines.models import ENGINE_MODELS, MODEL_FILES, ModelFile, resolve_model
 from realname.errors import ExtraNotInstalledError, ModelFileError
@@ -11,7 +12,7 @@ from realname.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 #: SPDX ids of licences that allow commercial use, for the models of the default install.
 ALLOWED_LICENCES = ("MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "CC0-1.0")
-REGISTRIES = {**DETECTORS, **EMBEDDERS, **LANDMARKERS}
+REGISTRIES = {**DETECTORS, **EMBEDDERS, **LANDMARKERS, **CARD_READERS}
 
 
 def test_every_pinned_model_file_is_installed_and_intact() -> None:
@@ -75,7 +76,8 @@ def test_when_an_optional_package_is_not_installed_then_the_error_names_its_extr
 def _default_engines() -> list[str]:
     """The engines of the default settings (field defaults: the environment plays no part)."""
     fields = Settings.model_fields
-    return [str(fields[name].default) for name in ("face_detector", "face_embedder", "landmarker")]
+    names = ("face_detector", "face_embedder", "landmarker", "card_reader")
+    return [str(fields[name].default) for name in names]
 
 
 def _licence_row(engine: str) -> str:

@@ -26,6 +26,7 @@ from realname.cli.common import (
     require_folder,
     require_output,
 )
+from realname.cli.idcard_eval import eval_idcard
 from realname.settings import Settings
 
 __all__ = ["calibrate", "eval_app"]
@@ -370,3 +371,4 @@ def eval_passive(
 
 
 eval_app.command("attacks")(eval_attacks)
+eval_app.command("idcard")(eval_idcard)

