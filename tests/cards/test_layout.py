@@ -85,3 +85,23 @@ def test_a_back_gives_the_authority_and_the_validity() -> None:
 
 def test_lines_with_nothing_of_a_card_are_no_side() -> None:
     assert classify_side([_line("HELLO WORLD", 10, 10), _line("12345", 10, 60)]) is None
+
+
+def test_misread_labels_and_background_text_are_left_out_of_the_values() -> None:
+    back = [
+        _line("中华人民共和国", 285, 52, 300, 40),
+        _line("居民身份证", 248, 135, 380, 70),
+        _line("警发机关武汉市公安局武昌区分局OPEN", 198, 388, 520),  # 签 misread; clutter
+        _line("有效期限 2010.01.01-2030.01.01", 199, 455, 420),
+    ]
+    assert _values(back_fields(back))["issuing_authority"] == "武汉市公安局武昌区分局"
+    front = [
+        _line("6陶建旭", 150, 90, 100),
+        _line("性别男", 55, 155, 120),
+        _line("出生1980年1月2日", 55, 220, 300),
+        _line("佳址四川省成都市武侯区", 55, 285, 380),  # 住 misread as 佳
+        _line("110101198001020011", 276, 451, 420),
+    ]
+    values = _values(front_fields(front))
+    assert values["name"] == "陶建旭"
+    assert values["address"] == "四川省成都市武侯区"

@@ -30,6 +30,12 @@ _NUMBER_RUN = re.compile(r"[0-9X]{15,}")
 _FRONT_WORDS = ("姓名", "性别", "民族", "出生", "住址", "公民身份", "号码")
 _BACK_WORDS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
 _SEX = re.compile(r"[男女]")
+#: What a printed name never holds (digits, punctuation the OCR adds from the background); a
+#: Latin name keeps its letters.
+_NOT_IN_NAMES = re.compile(r"[0-9:：;；,，.。!！?？|()（）\[\]]")
+#: An issuing authority is a public security office's Chinese name: Latin letters and digits
+#: beside it come from the background.
+_NOT_IN_AUTHORITIES = re.compile(r"[A-Za-z0-9:：;；,，.。|]")
 _PORTRAIT_LEFT = 0.60  # the printed portrait: right of this fraction of the width
 _PORTRAIT_BOTTOM = 0.80  # and above this fraction of the height (the number row is below)
 _ROW_OVERLAP = 0.5  # two boxes whose vertical overlap is this much of the lower one share a row
@@ -38,6 +44,7 @@ _MIDDLE = 0.5
 #: Two-character labels whose first character the OCR may misread (佳址 for 住址, 岀生 for 出生)
 #: while the second is right; not the name's, whose second character may be the name's own.
 _MISREAD_LABELS = frozenset({"sex", "ethnicity", "birth_date", "address"})
+_KEPT_TAIL = 2  # a long label whose last two characters were read right is the label
 _LABELS = {
     "name": ("姓名",),
     "sex": ("性别",),
@@ -137,6 +144,9 @@ def _strip(text: str, field: str) -> str:
     label = _LABELS[field][0]
     if field in _MISREAD_LABELS and len(compact) > len(label) and compact[1] == label[1]:
         return compact[2:]  # 佳址 for 住址: the label's first character misread
+    tail = label[-_KEPT_TAIL:]
+    if len(label) > _KEPT_TAIL and compact[len(label) - _KEPT_TAIL : len(label)] == tail:
+        return compact[len(label) :]  # 警发机关 for 签发机关: the label's end read right
     # a label read only in part (姓 or 名 of 姓名): its characters
     cut = 0
     while cut < min(len(label), len(compact) - 1) and compact[cut] in label:
@@ -201,7 +211,7 @@ def front_fields(lines: Sequence[TextLine]) -> list[CardField]:
         fields.extend(_sex_row(rows[sex_at]))
     name_rows = rows[: sex_at if sex_at is not None else (birth_at or 0)]
     if name_rows:
-        name = _strip(_row_text(name_rows[-1]), "name")
+        name = _NOT_IN_NAMES.sub("", _strip(_row_text(name_rows[-1]), "name"))
         if name:
             fields.append(_field("name", name, name_rows[-1], "front"))
     if birth_at is not None:
@@ -262,5 +272,7 @@ def back_fields(lines: Sequence[TextLine]) -> list[CardField]:
             parts.append(value)
             used.extend(row)
     if parts:
-        fields.append(_field("issuing_authority", "".join(parts), used, "back"))
+        authority = _NOT_IN_AUTHORITIES.sub("", "".join(parts))
+        if authority:
+            fields.append(_field("issuing_authority", authority, used, "back"))
     return fields

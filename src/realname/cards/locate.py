@@ -34,6 +34,9 @@ _APPROX_STEPS = 8
 _CORNERS = 4
 _QUAD_FILL = 0.9  # a four-corner fit must cover this much of the outline's hull
 _RECT_FILL = 0.88  # a hull at least this full of its minimum-area rectangle is a rounded card
+_RANKED = 80  # the best outlines compared with each other
+_PART = 0.7  # an outline at most this fraction of another's area may be a part of it
+_APART = 0.2  # two parts sharing less than this are two cards
 _INSIDE = 0.8  # a quad with this much of its area inside a kept one is the same card
 _SUPPORT_PX = 7  # an outline's side may lie this many pixels (of the reduced copy) off an edge
 _SIDE_SAMPLES = 60  # points checked along each side of an outline
@@ -275,14 +278,28 @@ def _plausible(quad: Quad, outline: Image, grey: Image) -> list[CardQuad]:
     return [CardQuad(quad, fraction, error, support * _inner_fill(quad, grey))]
 
 
-def _overlap(inner: Quad, outer: Quad, shape: tuple[int, int]) -> float:
-    """The fraction of ``inner``'s area that lies inside ``outer``."""
-    a = np.zeros(shape, np.uint8)
-    b = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(a, inner.astype(np.int32), 1)
-    cv2.fillConvexPoly(b, outer.astype(np.int32), 1)
-    inner_area = int(a.sum())
-    return float((a & b).sum()) / inner_area if inner_area else 0.0
+def _inside(inner: Quad, outer: Quad) -> float:
+    """The fraction of ``inner``'s area that lies inside ``outer`` (both convex)."""
+    area = cv2.contourArea(inner)
+    if area <= 0:
+        return 0.0
+    common, _ = cv2.intersectConvexConvex(inner, outer)
+    return float(common) / float(area)
+
+
+def _holds_two(outer: CardQuad, ranked: list[CardQuad]) -> bool:
+    """Whether ``outer`` is a sheet around two cards (a photocopy of the front above the
+    back): two plausible outlines, each well inside it and clearly smaller, apart from each
+    other. The sheet's sides lie on the cards' own edges, so it looks like a card itself."""
+    parts = [
+        q
+        for q in ranked
+        if q.area_fraction <= _PART * outer.area_fraction
+        and _inside(q.corners, outer.corners) > _INSIDE
+    ]
+    return any(
+        _inside(a.corners, b.corners) < _APART for i, a in enumerate(parts) for b in parts[i + 1 :]
+    )
 
 
 def find_card_quads(image: Image, *, limit: int = 4) -> list[CardQuad]:
@@ -292,14 +309,15 @@ def find_card_quads(image: Image, *, limit: int = 4) -> list[CardQuad]:
     grey = np.asarray(
         cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == _COLOUR else small, np.uint8
     )
+    ranked = sorted(_candidates(grey), key=lambda q: q.score, reverse=True)[:_RANKED]
     kept: list[CardQuad] = []
-    for cand in sorted(_candidates(grey), key=lambda q: q.score, reverse=True):
-        shape = (grey.shape[0], grey.shape[1])
+    for cand in ranked:
         if any(
-            _overlap(cand.corners, k.corners, shape) > _INSIDE
-            or _overlap(k.corners, cand.corners, shape) > _INSIDE
+            _inside(cand.corners, k.corners) > _INSIDE or _inside(k.corners, cand.corners) > _INSIDE
             for k in kept
         ):
+            continue
+        if _holds_two(cand, ranked):
             continue
         kept.append(cand)
         if len(kept) == limit:

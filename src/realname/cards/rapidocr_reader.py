@@ -50,7 +50,8 @@ __all__ = ["RapidOcrCardReader"]
 
 _MAX_OUTLINES = 4  # outlines read per photo, best first
 _WEAKER_OUTLINE = 0.25  # an outline scoring below this fraction of the best one is not read
-_SAME_SIDE_OVERLAP = 0.5
+_SECOND_CARD = 0.4  # after a whole side, an outline this strong (of the best) is still read
+_SAME_SIDE_OVERLAP = 0.2  # outlines in one photo sharing this much of the smaller: one card
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,11 @@ class RapidOcrCardReader:
         for quad in quads:
             if quad.score < _WEAKER_OUTLINE * best:
                 break
+            whole = [f for f in found if _key_field(f)]
+            if whole and quad.score < _SECOND_CARD * best:
+                break  # one side read whole: only a strong outline may be a second card
+            if any(_overlap(quad.corners, f.side.quad) for f in whole):
+                continue  # part of a side already read whole: not read again
             side = self._read_outline(image, quad.corners, index)
             if side is not None:
                 found.append(side)
@@ -192,6 +198,9 @@ def _distinct(found: list[_Found]) -> list[_Found]:
     """One entry per physical side: the same side read from two photos (the clerk sent the
     front twice) or twice from one photo counts once, when it gives the same ID number or,
     without one, overlaps in the same photo."""
+    complete = [f for f in found if _key_field(f)]
+    if complete:  # a part of a card (an outline that cut it) is no card of its own
+        found = complete
     kept: list[_Found] = []
     for f in found:
         if not any(_same(f, k) for k in kept):
@@ -199,16 +208,30 @@ def _distinct(found: list[_Found]) -> list[_Found]:
     return kept
 
 
+def _overlap(a: Any, b: Any) -> bool:
+    """Whether two outlines in one photo share more than ``_SAME_SIDE_OVERLAP`` of the
+    smaller one's area."""
+    qa = np.asarray(a, np.float32).reshape(4, 2)
+    qb = np.asarray(b, np.float32).reshape(4, 2)
+    inter, _ = cv2.intersectConvexConvex(qa, qb)
+    smaller = min(cv2.contourArea(qa), cv2.contourArea(qb))
+    return bool(smaller > 0 and inter / smaller > _SAME_SIDE_OVERLAP)
+
+
+def _key_field(found: _Found) -> bool:
+    """Whether a side read shows what every whole side shows: the front its ID number, the
+    back its validity period."""
+    if found.side.side == "front":
+        return _number(found) is not None
+    return any(f.name == "valid_from" for f in back_fields(found.text.lines))
+
+
 def _same(a: _Found, b: _Found) -> bool:
     """Whether two sides read are one physical side: overlapping outlines in one photo; across
     photos, the same ID number (a front) or any back (two photos of backs that differ would
     be two cards, but a back carries nothing that tells two cards apart)."""
     if a.image_index == b.image_index:
-        qa = np.asarray(a.side.quad, np.float32)
-        qb = np.asarray(b.side.quad, np.float32)
-        inter, _ = cv2.intersectConvexConvex(qa, qb)
-        smaller = min(cv2.contourArea(qa), cv2.contourArea(qb))
-        return smaller > 0 and inter / smaller > _SAME_SIDE_OVERLAP
+        return _overlap(a.side.quad, b.side.quad)
     na, nb = _number(a), _number(b)
     if na and nb:
         return na == nb
