@@ -97,3 +97,23 @@ def test_when_the_policy_has_no_face_search_then_policy_error(tmp_path: Path) ->
     bad.write_text(json.dumps(shipped))
     with pytest.raises(PolicyError, match="search"):
         load_policy(bad)
+
+
+def test_a_printed_reference_is_judged_at_the_stricter_of_its_own_and_the_engines_point() -> None:
+    import dataclasses
+
+    from realname.policy import CardPolicy, OperatingPoint, load_policy
+
+    policy = load_policy()
+    assert policy.cards is not None
+    assert policy.cards.printed_reference["sface"], "the measured printed-reference points"
+    assert "--portraits" in policy.cards.provenance["printed_reference"]
+    own = policy.operating_point("sface")
+    assert policy.operating_point("sface", reference="printed").threshold >= own.threshold
+    stricter = OperatingPoint(own.fmr_target, own.threshold + 0.05, 1e-4, 0.2)
+    cards = CardPolicy(
+        policy.cards.validity, {"sface": {own.fmr_target: stricter}}, policy.cards.provenance
+    )
+    strict_policy = dataclasses.replace(policy, cards=cards)
+    assert strict_policy.operating_point("sface", reference="printed") == stricter
+    assert strict_policy.operating_point("sface") == own

@@ -64,6 +64,7 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   ├── SessionRateLimitError      SESSION_RATE_LIMITED 429 (Retry-After)
     │   └── AccountLockedError         ACCOUNT_LOCKED    429  (Retry-After)
     ├── BusyError                      BUSY              503  (Retry-After)
+    ├── CardReaderOffError             CARD_READER_OFF   501
     ├── InternalError                  INTERNAL          500
     └── SetupError                     SETUP_INVALID     500
         ├── ModelFileError             MODEL_FILE        500
@@ -495,6 +496,15 @@ class BusyError(RealnameError):
     code = "BUSY"
     status = 503
     title = "Verification capacity exhausted: try again shortly"
+
+
+class CardReaderOffError(RealnameError):
+    """Card photos cannot be read here: ``REALNAME_CARD_READER=none`` (type the fields, or
+    paste a chip reader's answer)."""
+
+    code = "CARD_READER_OFF"
+    status = 501
+    title = "ID card reading is switched off"
 
 
 class InternalError(RealnameError):

@@ -229,6 +229,9 @@ def make_settings(database_url: str, **overrides: Any) -> ServiceSettings:
         # The session rate limits are tested on their own (test_session_limits.py).
         "session_rate_per_clerk": "100000/hour",
         "session_rate_per_outlet": "100000/hour",
+        # The card reader's models take seconds to load: tests that read card photos inject a
+        # reader (or ask for the real one); the rest run without one.
+        "card_reader": "none",
         **key_settings(),
         **overrides,
     }

@@ -18,6 +18,7 @@ CORE = {
     "face_detector",
     "face_embedder",
     "landmarker",
+    "card_reader",
     "policy_file",
     "match_fmr",
     "max_image_bytes",
@@ -33,7 +34,7 @@ def _settings() -> ServiceSettings:
     )
 
 
-def test_the_core_keeps_only_engines_policy_operating_point_and_input_limits() -> None:
+def test_the_core_keeps_only_engines_card_reader_policy_operating_point_and_input_limits() -> None:
     assert set(Settings.model_fields) == CORE
     assert set(ServiceSettings.model_fields) > CORE
 

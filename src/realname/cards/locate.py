@@ -37,6 +37,9 @@ _RECT_FILL = 0.88  # a hull at least this full of its minimum-area rectangle is 
 _RANKED = 80  # the best outlines compared with each other
 _PART = 0.7  # an outline at most this fraction of another's area may be a part of it
 _APART = 0.2  # two parts sharing less than this are two cards
+_PART_MIN = 0.3
+_PART_SUPPORT = 0.85  # a part is a card with edges all round
+_PARTS_COVER = 0.75  # two cards fill most of the sheet around them
 _INSIDE = 0.8  # a quad with this much of its area inside a kept one is the same card
 _SUPPORT_PX = 7  # an outline's side may lie this many pixels (of the reduced copy) off an edge
 _SIDE_SAMPLES = 60  # points checked along each side of an outline
@@ -289,16 +292,21 @@ def _inside(inner: Quad, outer: Quad) -> float:
 
 def _holds_two(outer: CardQuad, ranked: list[CardQuad]) -> bool:
     """Whether ``outer`` is a sheet around two cards (a photocopy of the front above the
-    back): two plausible outlines, each well inside it and clearly smaller, apart from each
-    other. The sheet's sides lie on the cards' own edges, so it looks like a card itself."""
+    back): two outlines with edges all round, each well inside it and a third to two thirds
+    of its area, apart from each other and covering most of it together. The sheet's sides
+    lie on the cards' own edges, so it looks like a card itself."""
     parts = [
         q
         for q in ranked
-        if q.area_fraction <= _PART * outer.area_fraction
+        if _PART_MIN * outer.area_fraction <= q.area_fraction <= _PART * outer.area_fraction
+        and q.support >= _PART_SUPPORT
         and _inside(q.corners, outer.corners) > _INSIDE
     ]
     return any(
-        _inside(a.corners, b.corners) < _APART for i, a in enumerate(parts) for b in parts[i + 1 :]
+        _inside(a.corners, b.corners) < _APART
+        and a.area_fraction + b.area_fraction >= _PARTS_COVER * outer.area_fraction
+        for i, a in enumerate(parts)
+        for b in parts[i + 1 :]
     )
 
 

@@ -18,13 +18,23 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
+from realname.cards.base import IdCardReader
 from realname.engines.base import FaceDetector
 from realname.errors import PolicyError, SetupError
 from realname.face.framing import FramingResult
 from realname.policy import MatchPolicy, load_policy
 from realname.service.api.openapi import install_docs
 from realname.service.api.problems import ObservabilityMiddleware, install_error_handlers
-from realname.service.api.routes import admin, audit, auth, health, reviews, sessions, subscriptions
+from realname.service.api.routes import (
+    admin,
+    audit,
+    auth,
+    card_photo,
+    health,
+    reviews,
+    sessions,
+    subscriptions,
+)
 from realname.service.api.routes import rules as rules_routes
 from realname.service.api.web import mount_pages
 from realname.service.context import Clock, Framer, ServiceContext, fixed_challenge
@@ -147,8 +157,19 @@ async def _every(seconds: float, job: Callable[[], object], name: str) -> None:
             log.error("periodic %s failed: %s", name, type(exc).__name__)
 
 
+def _card_reader(name: str) -> IdCardReader:
+    from realname.cards import create_card_reader
+
+    reader = create_card_reader(name)
+    reader.load()
+    return reader
+
+
 async def _start(
-    ctx: ServiceContext, verifier: Verifier | None, enroller: Enroller | None = None
+    ctx: ServiceContext,
+    verifier: Verifier | None,
+    enroller: Enroller | None = None,
+    card_reader: IdCardReader | None = None,
 ) -> None:
     """Migrate, release what a crash left running, load the policy and the engines once."""
     settings = ctx.settings
@@ -167,6 +188,10 @@ async def _start(
         ctx.verifier, detector = real, real.engines.detector  # one detector for both
         ctx.enroller = real.enrol
     ctx.framer = _framer(policy, ctx, detector)
+    if card_reader is not None:
+        ctx.card_reader = card_reader
+    elif verifier is None and settings.card_reader != "none":  # a test's fakes: none unless given
+        ctx.card_reader = await anyio.to_thread.run_sync(_card_reader, settings.card_reader)
     ctx.models_loaded = True
     log.info("realname service ready (keys from %s)", ctx.keys.source)
 
@@ -205,18 +230,22 @@ def create_app(
     *,
     verifier: Verifier | None = None,
     enroller: Enroller | None = None,
+    card_reader: IdCardReader | None = None,
     clock: Clock | None = None,
     periodic_tasks: bool = True,
 ) -> FastAPI:
     """The registration service. ``verifier`` replaces the real engines (tests inject a
     deterministic fake), and ``enroller`` with it their enrolment of a card's portrait (none: the
-    portrait is only decoded); ``clock`` replaces the wall clock (tests travel in time)."""
+    portrait is only decoded); ``card_reader`` the ID card reader of ``REALNAME_CARD_READER``
+    (with an injected ``verifier`` there is none unless one is given: card photos then answer
+    ``CARD_READER_OFF``);
+    ``clock`` replaces the wall clock (tests travel in time)."""
     settings = settings or ServiceSettings()
     ctx = build_context(settings, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _start(ctx, verifier, enroller)
+        await _start(ctx, verifier, enroller, card_reader)
         tasks = _periodic_tasks(ctx) if periodic_tasks else []
         try:
             yield
@@ -237,7 +266,7 @@ def create_app(
     app.add_middleware(
         ObservabilityMiddleware, metrics=ctx.metrics, body_timeout_s=settings.body_timeout_s
     )
-    for module in (health, auth, sessions, subscriptions, reviews, audit, admin):
+    for module in (health, auth, sessions, card_photo, subscriptions, reviews, audit, admin):
         app.include_router(module.router)
     app.include_router(rules_routes.router)  # GET /api/v1/rules: the pages' rules
     mount_pages(app)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from realname.cards.base import IdCardReader
 from realname.errors import InputError, SetupError
 from realname.face.framing import FramingResult
 from realname.liveness.challenge import (
@@ -75,6 +76,9 @@ class ServiceContext:
     # only decoded at the card).
     enroller: Enroller | None = None
     framer: Framer | None = None  # framing advice on a preview still (detector loaded at start-up)
+    # Reads photographed ID cards (realname.cards), loaded at start-up; None when
+    # REALNAME_CARD_READER is none (the desk then takes typed fields and chip answers only).
+    card_reader: IdCardReader | None = None
     models_loaded: bool = False
     started_at: datetime = field(default_factory=_utcnow)
 

@@ -46,8 +46,10 @@ _DESCRIPTIONS = {
     415: "The file is not an accepted type: IMAGE_TYPE, VIDEO_TYPE",
     422: "The request does not match the API (REQUEST_INVALID, with errors) or breaks a rule "
     "(CARD_REFUSED with reasons, ID_NUMBER_INVALID, MSISDN_INVALID, USERNAME_INVALID, "
-    "IMAGE_DIMENSIONS, VIDEO_TOO_LONG, NO_FACE, ...)",
+    "IMAGE_DIMENSIONS, VIDEO_TOO_LONG, NO_FACE, CARD_NOT_FOUND, MULTIPLE_CARDS, "
+    "CHIP_DATA_INVALID, ...)",
     429: "Too many attempts: RATE_LIMITED, ID_LOCKED or ACCOUNT_LOCKED; Retry-After says when",
+    501: "This server does not read card photos (REALNAME_CARD_READER=none): CARD_READER_OFF",
     503: "All verification workers are busy: BUSY; Retry-After says when to try again",
 }
 _RETRY_AFTER = {

@@ -99,6 +99,11 @@ class SessionOut(BaseModel):
     challenge_answer_by: datetime | None = Field(
         None, description="The outstanding challenge's deadline for its clip (its answer_by)"
     )
+    portrait_source: Literal["chip", "printed"] | None = Field(
+        None,
+        description="The match reference's origin once the card was accepted: the chip's "
+        "portrait, or the card's printed photo cropped from a card photo (a weaker reference)",
+    )
 
 
 class IdCardForm(BaseModel):
@@ -131,6 +136,17 @@ class IdCardForm(BaseModel):
     valid_from: date
     valid_until: date | None = Field(None, description="Empty or 长期 for a long-term card")
     guardian_consent: bool = Field(False, description="The text true or false (nothing else)")
+    portrait_source: Literal["chip", "printed"] = Field(
+        "chip",
+        description="chip: the portrait file is the chip's; printed: it is the card's printed "
+        "photo as POST .../id-card/photo returned it (shown to the supervisor as such)",
+    )
+    ocr_corrected: str = Field(
+        "",
+        max_length=200,
+        description="Comma-separated names of the fields the clerk changed after a card photo "
+        "filled them (audited as id_card.corrected: the names, never the values)",
+    )
 
     @field_validator("guardian_consent", mode="before")
     @classmethod
@@ -317,6 +333,11 @@ class ReviewOut(BaseModel):
     decided_by: int | None = None
     decided_at: datetime | None = None
     decision_reason: str | None = None
+    portrait_source: Literal["chip", "printed"] = Field(
+        "chip",
+        description="The match reference: the chip's portrait, or the card's printed photo "
+        "cropped from a card photo (a weaker reference: weigh the match accordingly)",
+    )
 
 
 class DecisionIn(BaseModel):
@@ -367,3 +388,51 @@ class PurgeOut(BaseModel):
     sessions: int
     identities: int
     tokens: int
+
+
+class CardFieldOut(BaseModel):
+    name: str = Field(
+        description="name, sex, ethnicity, birth_date, address, id_number, "
+        "issuing_authority, valid_from or valid_until"
+    )
+    text: str = Field(description="As read, canonical: dates ISO, valid_until an ISO date or 长期")
+    confidence: float = Field(description="The OCR's confidence, 0-1 (the lowest of its lines)")
+    side: Literal["front", "back"]
+    box: list[float] = Field(description="x, y, width, height on the rectified 856x540 side")
+
+
+class CardSideOut(BaseModel):
+    side: Literal["front", "back"]
+    orientation: int = Field(description="How far the photo had the card turned: 0, 90, 180, 270")
+
+
+class DisagreementOut(BaseModel):
+    field: str
+    read: str | None = Field(description="What the photo reads (null: not read)")
+    given: str = Field(description="What the clerk typed")
+    source: Literal["typed", "chip"]
+
+
+class CardReadingOut(BaseModel):
+    """A card photo read (nothing of it is stored): the fields for the clerk to confirm or
+    correct, the cross-check reasons, and the printed portrait."""
+
+    passed: bool = Field(description="No reason: every cross-check passed and every field read")
+    reasons: list[str] = Field(
+        description="CARD_FRONT_MISSING, CARD_BACK_MISSING, <FIELD>_NOT_READ, "
+        "ID_NUMBER_MALFORMED, ID_NUMBER_CHECK_FAILED, ID_NUMBER_DATE_INVALID, "
+        "CARD_BIRTH_DATE_MISMATCH, CARD_SEX_MISMATCH, VALIDITY_MALFORMED, "
+        "CARD_VALIDITY_INCONSISTENT, CARD_ISSUED_BEFORE_BIRTH, VALIDITY_LENGTH_MISMATCH, "
+        "CARD_EXPIRED, CARD_NOT_YET_VALID, PHOTO_DISAGREES_<FIELD>"
+    )
+    fields: list[CardFieldOut]
+    sides: list[CardSideOut]
+    disagreements: list[DisagreementOut]
+    portrait: str | None = Field(
+        description="The printed portrait as a data:image/png;base64 URI (null: no front read); "
+        "send it back as the portrait file with portrait_source=printed when the card has no "
+        "chip portrait"
+    )
+    engine: str
+    version: str
+    elapsed_s: float

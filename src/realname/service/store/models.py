@@ -113,6 +113,9 @@ class RegistrationSession(Base):
     name_enc: Mapped[str | None] = mapped_column(Text)
     card_enc: Mapped[str | None] = mapped_column(Text)
     portrait_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Where the match reference came from: the chip (``chip``) or the portrait printed on the
+    # card, cropped from its photo (``printed``: a weaker reference, shown to the supervisor).
+    portrait_source: Mapped[str] = mapped_column(String(10), default="chip", server_default="chip")
     verdict: Mapped[str | None] = mapped_column(String(10))
     reasons: Mapped[str] = mapped_column(String(500), default="")
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))

@@ -160,6 +160,7 @@ class SessionView:
     challenges_left: int = 0
     challenge_expires_at: datetime | None = None  # the outstanding challenge's, if any
     challenge_answer_by: datetime | None = None
+    portrait_source: str | None = None  # chip or printed, once the card was accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,9 @@ class IdCardInput:
     valid_from: date
     valid_until: date | None  # None: long-term (长期)
     guardian_consent: bool
+    # The portrait's origin: the chip, or the card's printed photo cropped from a card photo
+    # (a weaker reference, shown to the supervisor; see realname.cards.portrait).
+    portrait_source: str = "chip"
 
 
 def _actor(principal: Principal) -> Actor:
@@ -209,6 +213,7 @@ def _view(ctx: ServiceContext, s: RegistrationSession) -> SessionView:
         if issued_at is None
         else issued_at + timedelta(seconds=ctx.settings.challenge_ttl_s),
         challenge_answer_by=None if issued_at is None else _answer_by(ctx, issued_at),
+        portrait_source=(s.portrait_source or "chip") if s.id_number_masked is not None else None,
     )
 
 
@@ -320,6 +325,15 @@ def _check_open(ctx: ServiceContext, s: RegistrationSession, now: datetime) -> N
         raise SessionClosedError(f"the session is {s.state}", state=s.state)
     if s.expires_at <= now:
         raise SessionExpiredError("the session expired: start a new one")
+
+
+def check_session_open(ctx: ServiceContext, principal: Principal, session_id: str) -> str:
+    """The state of a session this user may see and that is still open (else NOT_FOUND,
+    CONSENT_REFUSED, SESSION_CLOSED, SESSION_EXPIRED)."""
+    with ctx.database.transaction() as session:
+        s = load_visible(session, principal, session_id)
+        _check_open(ctx, s, ctx.now())
+        return s.state
 
 
 def locked_until(session: Session, id_index: str, now: datetime) -> datetime | None:
@@ -483,6 +497,7 @@ def store_card(
                 json.dumps(details, ensure_ascii=False), f"id_card:session:{sid}"
             ),
             portrait_enc=cipher.encrypt(portrait, f"portrait:session:{sid}"),
+            portrait_source=card.portrait_source,
         )
         session.refresh(s)
         if not won:  # another request read a card first, or the session closed meanwhile
@@ -490,7 +505,12 @@ def store_card(
                 _check_open(ctx, s, ctx.now())
             raise CardAlreadyReadError("this session's ID card was already read")
         ctx.audit.append(
-            session, actor, "id_card.accepted", "ok", {"session": s.id, "id": masked}, at=now
+            session,
+            actor,
+            "id_card.accepted",
+            "ok",
+            {"session": s.id, "id": masked, "portrait": card.portrait_source},
+            at=now,
         )
         return _view(ctx, s)
 

@@ -47,6 +47,7 @@ class ReviewView:
     decided_by: int | None
     decided_at: datetime | None
     decision_reason: str | None
+    portrait_source: str = "chip"  # the reference: the chip's portrait or the card's printed one
 
 
 def _visible(principal: Principal, review: Review | None) -> Review:
@@ -57,7 +58,13 @@ def _visible(principal: Principal, review: Review | None) -> Review:
     return review
 
 
-def _view(ctx: ServiceContext, r: Review, masked: str | None, with_details: bool) -> ReviewView:
+def _view(
+    ctx: ServiceContext,
+    r: Review,
+    masked: str | None,
+    with_details: bool,
+    portrait_source: str | None = None,
+) -> ReviewView:
     held = {"portrait": r.portrait_enc, "frame": r.frame_enc, "plot": r.plot_enc}
     details = None
     if with_details and r.details_enc is not None:
@@ -78,13 +85,16 @@ def _view(ctx: ServiceContext, r: Review, masked: str | None, with_details: bool
         decided_by=r.decided_by,
         decided_at=r.decided_at,
         decision_reason=r.decision_reason,
+        portrait_source=portrait_source or "chip",
     )
 
 
 def list_reviews(ctx: ServiceContext, principal: Principal, state: str | None) -> list[ReviewView]:
     with ctx.database.transaction() as session:
         query = (
-            select(Review, RegistrationSession.id_number_masked)
+            select(
+                Review, RegistrationSession.id_number_masked, RegistrationSession.portrait_source
+            )
             .join(RegistrationSession, RegistrationSession.id == Review.session_id)
             .order_by(Review.created_at, Review.id)
         )
@@ -92,14 +102,16 @@ def list_reviews(ctx: ServiceContext, principal: Principal, state: str | None) -
             query = query.where(Review.state == state)
         if principal.role == "supervisor" and principal.outlet_id is not None:
             query = query.where(Review.outlet_id == principal.outlet_id)
-        return [_view(ctx, r, masked, False) for r, masked in session.execute(query).all()]
+        rows = session.execute(query).all()
+        return [_view(ctx, r, masked, False, source) for r, masked, source in rows]
 
 
 def get_review(ctx: ServiceContext, principal: Principal, review_id: str) -> ReviewView:
     with ctx.database.transaction() as session:
         r = _visible(principal, session.get(Review, review_id))
         s = session.get(RegistrationSession, r.session_id)
-        return _view(ctx, r, s.id_number_masked if s else None, True)
+        masked, source = (s.id_number_masked, s.portrait_source) if s else (None, None)
+        return _view(ctx, r, masked, True, source)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ def _out(view: ReviewView) -> ReviewOut:
         decided_by=view.decided_by,
         decided_at=view.decided_at,
         decision_reason=view.decision_reason,
+        portrait_source=view.portrait_source,
     )
 
 

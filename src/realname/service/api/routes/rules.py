@@ -67,9 +67,22 @@ class MsisdnRulesOut(BaseModel):
     error_code: str = Field(description="The problem code the service answers when refused")
 
 
+#: A field read from a card photo with a lower OCR confidence is marked for the clerk to check
+#: (a display hint: nothing is refused on it; the cross-checks decide what is refused).
+LOW_CONFIDENCE = 0.9
+
+
 class CardRulesOut(BaseModel):
     guardian_age: int = Field(description="Under this age a guardian's consent is required")
     max_lengths: dict[str, int] = Field(description="Longest value of each chip field")
+    photo_reader: bool = Field(
+        False,
+        description="Card photos are read here (POST .../id-card/photo); false: "
+        "REALNAME_CARD_READER=none, the route answers CARD_READER_OFF",
+    )
+    low_confidence: float = Field(
+        LOW_CONFIDENCE, description="A field read below this OCR confidence is marked to check"
+    )
 
 
 class UploadRulesOut(BaseModel):
@@ -143,7 +156,11 @@ def get_rules(ctx: Context, user: Reader) -> RulesOut:
             max_input_length=_max_lengths(BindIn)["msisdn"],
             error_code=MsisdnError.code,
         ),
-        card=CardRulesOut(guardian_age=GUARDIAN_AGE, max_lengths=_max_lengths(IdCardForm)),
+        card=CardRulesOut(
+            guardian_age=GUARDIAN_AGE,
+            max_lengths=_max_lengths(IdCardForm),
+            photo_reader=ctx.card_reader is not None,
+        ),
         uploads=UploadRulesOut(
             max_image_bytes=s.max_image_bytes,
             max_framing_bytes=s.max_framing_bytes,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
+from realname.cards.chip import parse_chip_json
 from realname.errors import (
     BusyError,
     FaceError,
@@ -32,10 +33,12 @@ from realname.service.api.schemas import (
 )
 from realname.service.api.uploads import OVERHEAD_BYTES, read_multipart
 from realname.service.usecases import registration
+from realname.service.usecases.card_photo import audit_corrections, parse_corrected
 from realname.service.usecases.lifecycle import SessionState
 from realname.service.usecases.registration import ChallengeView, IdCardInput, SessionView
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+CHIP_LIMIT = 2_000_000  # a chip reader's JSON with its base64 portrait
 log = logging.getLogger("realname.service")
 
 
@@ -58,6 +61,7 @@ def _out(view: SessionView) -> SessionOut:
         challenges_left=view.challenges_left,
         challenge_expires_at=view.challenge_expires_at,
         challenge_answer_by=view.challenge_answer_by,
+        portrait_source=view.portrait_source,
     )
 
 
@@ -82,7 +86,31 @@ async def _upload(
     return data, body.fields
 
 
-def _multipart(fields: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
+async def _card_upload(request: Request, limit: int) -> tuple[bytes, dict[str, str]]:
+    """The card step's portrait and fields: the form's, or a chip reader's answer (the file
+    ``chip``, realname-chip/1 or a reader SDK's JSON) whose fields fill what the form left out
+    and whose portrait is used when no ``portrait`` file is sent."""
+    body = await read_multipart(request, limit + CHIP_LIMIT + OVERHEAD_BYTES)
+    fields = dict(body.fields)
+    portrait = body.files.get("portrait")
+    chip_data = body.files.get("chip")
+    if chip_data is not None:
+        chip = parse_chip_json(chip_data, max_bytes=CHIP_LIMIT)
+        chip_fields = dict(chip.fields)
+        if chip_fields.get("valid_until") == "长期":
+            chip_fields["valid_until"] = ""
+        fields = {**chip_fields, **{k: v for k, v in fields.items() if v}}
+        portrait = portrait if portrait is not None else (chip.portrait or None)
+    if portrait is None:
+        raise RequestInvalidError("the portrait file is missing", field="portrait")
+    if len(portrait) > limit:
+        raise PayloadTooLargeError(f"the portrait is over {limit} bytes", max_bytes=limit)
+    return portrait, fields
+
+
+def _multipart(
+    fields: dict[str, Any], files: dict[str, str], required: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     properties = dict(fields)
     properties.update(
         {
@@ -98,7 +126,7 @@ def _multipart(fields: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
                     "schema": {
                         "type": "object",
                         "properties": properties,
-                        "required": list(files),
+                        "required": list(files if required is None else required),
                     }
                 }
             },
@@ -108,7 +136,14 @@ def _multipart(fields: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
 
 _CARD_FORM = _multipart(
     IdCardForm.model_json_schema()["properties"],
-    {"portrait": "The chip portrait (JPEG, PNG, BMP or WebP; about 102x126)"},
+    {
+        "portrait": "The chip portrait (JPEG, PNG, BMP or WebP; about 102x126), or with "
+        "portrait_source=printed the printed portrait POST .../id-card/photo returned",
+        "chip": "Optional: a chip reader's answer as JSON (realname-chip/1, or a reader SDK's "
+        "field names; see realname.cards.chip): its fields fill those the form leaves empty, "
+        "its portrait is used when no portrait file is sent",
+    },
+    required=(),
 )
 _CAPTURE_FORM = _multipart(
     {"nonce": {"type": "string", "description": "The session's one-time nonce"}},
@@ -189,12 +224,14 @@ async def submit_card(ctx: Context, clerk: Clerk, session_id: str, request: Requ
     comparable faces 422 ``MULTIPLE_FACES`` (both with ``context.role`` ``reference``; the
     session still awaits its card, no attempt counted); a full pool 503 ``BUSY``. The name,
     number, other fields and portrait are stored encrypted."""
-    portrait, fields = await _upload(request, "portrait", ctx.settings.max_image_bytes, "portrait")
+    portrait, fields = await _card_upload(request, ctx.settings.max_image_bytes)
     try:
         form = IdCardForm.model_validate(fields)
     except ValidationError as exc:
         raise _validation(exc) from None
-    card = IdCardInput(**form.model_dump())
+    values = form.model_dump()
+    corrected = parse_corrected(values.pop("ocr_corrected"))
+    card = IdCardInput(**values)
     checked = await run_in_threadpool(
         registration.check_card, ctx, clerk, session_id, card, portrait
     )
@@ -208,6 +245,7 @@ async def submit_card(ctx: Context, clerk: Clerk, session_id: str, request: Requ
             ctx.metrics.busy.inc()
             raise
     view = await run_in_threadpool(registration.store_card, ctx, clerk, checked, portrait)
+    await run_in_threadpool(audit_corrections, ctx, clerk, session_id, corrected)
     return _out(view)
 
 
