@@ -5,6 +5,7 @@ as the service's worker uses them (RapidOCR's onnxruntime sessions)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,7 +35,9 @@ def photos() -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("side", ["front", "back"])
-def test_read_one_card_photo(benchmark, reader: IdCardReader, photos, side: str) -> None:
+def test_read_one_card_photo(
+    benchmark: Any, reader: IdCardReader, photos: dict[str, np.ndarray], side: str
+) -> None:
     reading = benchmark.pedantic(
         reader.read, args=([photos[side]],), kwargs={"today": TODAY}, rounds=7, iterations=1
     )

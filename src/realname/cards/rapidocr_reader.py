@@ -130,8 +130,8 @@ class RapidOcrCardReader:
                 found.append(side)
         if not found:  # a scan or a photo cropped to the card: the whole image
             h, w = image.shape[:2]
-            whole = order_corners([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
-            side = self._read_outline(image, whole, index)
+            frame = order_corners([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+            side = self._read_outline(image, frame, index)
             if side is not None:
                 found.append(side)
         return found, bool(quads)

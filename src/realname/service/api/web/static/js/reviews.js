@@ -163,6 +163,10 @@ function renderDetail() {
     ["reviews.review_threshold", number(s.review_threshold)],
     ["reviews.fmr", match.fmr_target ? `${match.fmr_target} / ${s.review_fmr}` : s.review_fmr || "—"],
     ["reviews.engine", [s.engine, match.engine_version].filter(Boolean).join(" ")],
+    [
+      "reviews.reference",
+      current.portrait_source === "printed" ? t("reviews.reference.printed") : t("reviews.reference.chip"),
+    ],
   ];
   for (const [key, value] of rows) {
     const dt = document.createElement("dt");
@@ -172,6 +176,11 @@ function renderDetail() {
     dd.dataset.key = key;
     dl.append(dt, dd);
   }
+  // a printed photo cropped from the card is a weaker reference: said beside the portrait
+  const printed = current.portrait_source === "printed";
+  $("ev-portrait-source").hidden = !printed;
+  $("ev-portrait-caption").hidden = printed;
+  $("ev-portrait").closest("figure").dataset.source = current.portrait_source || "chip";
   const liveness = verification.liveness || {};
   const steps = $("detail-steps");
   steps.replaceChildren();

@@ -1,4 +1,6 @@
-// Step 2: the ID card's chip fields (typed, or pasted from a card reader) and its portrait.
+// Step 2: the ID card's fields (typed, read from a card photo by the service, or pasted from a
+// card reader, whose JSON answer the service parses itself) and the portrait: the chip's, or
+// the one printed on the card when the chip's is not at hand.
 // The number is checked here as the service checks it (GET /api/v1/rules gives the form, the
 // alphabet and the earliest birth year); only the check character's arithmetic lives here.
 
@@ -6,6 +8,13 @@ import { ApiError, api, problemText } from "../api.js";
 import { $, showError } from "../dom.js";
 import { renderReasons, t } from "../i18n.js";
 import { openCamera } from "./capture.js";
+import {
+  CARD_FIELDS,
+  correctedFields,
+  printedPortrait,
+  resetCardPhoto,
+  wireCardPhoto,
+} from "./cardphoto.js";
 import { showStep, state } from "./store.js";
 
 // GB 11643-1999: the 18th character by ISO 7064 MOD 11-2.
@@ -118,17 +127,28 @@ function syncGuardian() {
   $("guardian-field").hidden = !(birth && ageOn(birth) < state.rules.card.guardian_age);
 }
 
-const READER_FIELDS = {
-  name: "card-name",
-  sex: "card-sex",
-  ethnicity: "card-ethnicity",
-  birth_date: "card-birth",
-  address: "card-address",
-  id_number: "card-id",
-  issuing_authority: "card-authority",
-  valid_from: "card-from",
-  valid_until: "card-until",
-};
+const READER_FIELDS = CARD_FIELDS;
+// A chip reader's JSON answer, pasted: sent as it is (``chip``) for the service to parse
+// (realname.cards.chip); its portrait, when it holds one, is the reference.
+const chip = { json: "", portrait: false };
+const PORTRAIT_KEYS = ["portrait", "photobuffer", "photo", "base64photo", "picture", "image"];
+
+function chipAnswer(text) {
+  try {
+    const data = JSON.parse(text);
+    if (!data || typeof data !== "object" || Array.isArray(data)) return null;
+    // Chinese field names are this page's own paste format, filled in here only
+    if (Object.keys(data).some((k) => k in READER_ALIASES)) return null;
+    const inner = Object.values(data).find((v) => v && typeof v === "object") || {};
+    const keys = [...Object.keys(data), ...Object.keys(inner)].map((k) =>
+      k.toLowerCase().replace(/[-_]/g, ""),
+    );
+    const portrait = keys.some((k) => PORTRAIT_KEYS.includes(k));
+    return { json: text.trim(), portrait };
+  } catch {
+    return null;
+  }
+}
 const READER_ALIASES = {
   姓名: "name",
   性别: "sex",
@@ -171,9 +191,13 @@ function parseReader(text) {
 }
 
 function fillFromReader() {
-  const fields = parseReader($("reader-data").value);
+  const text = $("reader-data").value;
+  const fields = parseReader(text);
   const names = Object.keys(fields);
-  if (!names.length) {
+  const answer = chipAnswer(text);
+  chip.json = answer ? answer.json : "";
+  chip.portrait = Boolean(answer && answer.portrait);
+  if (!names.length && !answer) {
     $("reader-status").textContent = t("card.reader.invalid");
     return;
   }
@@ -192,6 +216,7 @@ function fillFromReader() {
   }
   syncFromIdNumber();
   $("reader-status").textContent = t("card.reader.filled", { count: names.length });
+  if (chip.json) $("reader-status").textContent += ` ${t("card.reader.chip")}`;
 }
 
 function cardMissing(form) {
@@ -206,7 +231,9 @@ function cardMissing(form) {
     if (!$(id).value.trim()) missing.push(t(key));
   }
   if (!$("card-until").value && !$("card-long-term").checked) missing.push(t("card.valid_until"));
-  if (!form.portrait.files.length) missing.push(t("card.portrait"));
+  if (!form.portrait.files.length && !printedPortrait() && !chip.portrait) {
+    missing.push(t("card.portrait"));
+  }
   return missing;
 }
 
@@ -252,7 +279,8 @@ async function submitCard(event) {
     return;
   }
   const uploads = state.rules.uploads;
-  if (form.portrait.files[0].size > uploads.max_image_bytes) {
+  const chipFile = form.portrait.files[0];
+  if (chipFile && chipFile.size > uploads.max_image_bytes) {
     refuse(error, uploads.too_large_code, { max_bytes: uploads.max_image_bytes });
     $("card-portrait").focus();
     return;
@@ -268,7 +296,15 @@ async function submitCard(event) {
   body.set("valid_from", $("card-from").value);
   body.set("valid_until", $("card-long-term").checked ? "" : $("card-until").value);
   body.set("guardian_consent", String($("card-guardian").checked));
-  body.set("portrait", form.portrait.files[0]);
+  const printed = chipFile ? null : printedPortrait();
+  if (chipFile) body.set("portrait", chipFile);
+  else if (printed) body.set("portrait", printed, "printed-portrait.png");
+  body.set("portrait_source", printed ? "printed" : "chip");
+  body.set("ocr_corrected", correctedFields().join(","));
+  if (chip.json) {
+    // a file part: a reader's answer with its base64 portrait is longer than a form field
+    body.set("chip", new Blob([chip.json], { type: "application/json" }), "chip.json");
+  }
   $("card-submit").disabled = true;
   try {
     const session = await api(`/sessions/${state.session.id}/id-card`, {
@@ -315,8 +351,10 @@ export function resetCard() {
   showError($("card-error"), "");
   $("reader-data").value = "";
   $("reader-status").textContent = "";
+  chip.json = "";
+  chip.portrait = false;
   $("portrait-preview").hidden = true;
-  $("card-photo-status").textContent = "";
+  resetCardPhoto();
 }
 
 // The chip fields' lengths, as the service limits them.
@@ -354,9 +392,6 @@ export function wireCard() {
     img.hidden = !file;
     if (file) img.src = URL.createObjectURL(file);
   });
-  $("card-photo").addEventListener("change", (e) => {
-    $("card-photo-status").textContent = e.target.files.length ? t("card.photo.unavailable") : "";
-    e.target.value = "";
-  });
+  wireCardPhoto(syncFromIdNumber);
   $("card-form").addEventListener("submit", submitCard);
 }
