@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from realname.cards.checks import parse_birth_line, parse_validity
@@ -85,12 +85,6 @@ class SideText:
     upside_down: bool
     lines: tuple[TextLine, ...]  # upright
     evidence: int  # how many lines say which side it is
-
-
-def normalise(text: str) -> str:
-    """NFKC, upper-case X, the OCR's look-alikes of X, no spaces."""
-    text = unicodedata.normalize("NFKC", text).replace(" ", "")
-    return text.replace("×", "X").replace("x", "X") if _NUMBER_RUN.search(text.upper()) else text
 
 
 def _compact(text: str) -> str:
@@ -186,8 +180,7 @@ def _outside_portrait(line: TextLine) -> bool:
     return not (line.cx > CARD_WIDTH * _PORTRAIT_LEFT and line.cy < CARD_HEIGHT * _PORTRAIT_BOTTOM)
 
 
-def _find_row(rows: Sequence[Sequence[TextLine]], test: object) -> int | None:
-    assert callable(test)
+def _find_row(rows: Sequence[Sequence[TextLine]], test: Callable[[str], bool]) -> int | None:
     return next((i for i, row in enumerate(rows) if test(_row_text(row))), None)
 
 

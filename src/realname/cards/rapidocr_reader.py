@@ -60,6 +60,10 @@ class _Found:
     card: Image  # the rectified side, upright
     side: CardSide
     image_index: int
+    fields: tuple[CardField, ...]  # parsed once from ``text``
+
+    def value(self, name: str) -> str | None:
+        return next((f.text for f in self.fields if f.name == name), None)
 
 
 class RapidOcrCardReader:
@@ -110,7 +114,8 @@ class RapidOcrCardReader:
         sharpness = float(cv2.Laplacian(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
         quad = tuple((float(x), float(y)) for x, y in corners)
         side = CardSide(text.side, turn_degrees(corners), quad, sharpness)  # type: ignore[arg-type]
-        return _Found(text, card, side, index)
+        parse = front_fields if text.side == "front" else back_fields
+        return _Found(text, card, side, index, tuple(parse(text.lines)))
 
     def _sides_in(self, image: Image, index: int) -> tuple[list[_Found], bool]:
         """The sides read in one photo, and whether any card-shaped outline was seen."""
@@ -172,10 +177,10 @@ class RapidOcrCardReader:
         fields: list[CardField] = []
         portrait = None
         if fronts:
-            fields.extend(front_fields(fronts[0].text.lines))
+            fields.extend(fronts[0].fields)
             portrait = crop_portrait(fronts[0].card)
         if backs:
-            fields.extend(back_fields(backs[0].text.lines))
+            fields.extend(backs[0].fields)
         values = {f.name: f.text for f in fields}
         sides = tuple(f.side for f in (*fronts, *backs))
         reasons = list(check_fields(values, sides={s.side for s in sides}, today=today))
@@ -221,9 +226,8 @@ def _overlap(a: Any, b: Any) -> bool:
 def _key_field(found: _Found) -> bool:
     """Whether a side read shows what every whole side shows: the front its ID number, the
     back its validity period."""
-    if found.side.side == "front":
-        return _number(found) is not None
-    return any(f.name == "valid_from" for f in back_fields(found.text.lines))
+    key = "id_number" if found.side.side == "front" else "valid_from"
+    return found.value(key) is not None
 
 
 def _same(a: _Found, b: _Found) -> bool:
@@ -232,16 +236,7 @@ def _same(a: _Found, b: _Found) -> bool:
     be two cards, but a back carries nothing that tells two cards apart)."""
     if a.image_index == b.image_index:
         return _overlap(a.side.quad, b.side.quad)
-    na, nb = _number(a), _number(b)
+    na, nb = a.value("id_number"), b.value("id_number")  # None on a back
     if na and nb:
         return na == nb
     return True
-
-
-def _number(found: _Found) -> str | None:
-    if found.side.side != "front":
-        return None
-    for f in front_fields(found.text.lines):
-        if f.name == "id_number":
-            return f.text
-    return None

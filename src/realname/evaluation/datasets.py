@@ -23,7 +23,16 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CHIP_SIZE", "DATASET_NAMES", "ImageKey", "ImageTable", "PairSet", "discover", "to_chip"]
+__all__ = [
+    "CHIP_SIZE",
+    "DATASET_NAMES",
+    "ImageKey",
+    "ImageTable",
+    "PairSet",
+    "centre_crop",
+    "discover",
+    "to_chip",
+]
 
 CHIP_SIZE = (102, 126)  # width, height of the chip portrait of a Chinese ID card
 DATASET_NAMES = ("lfw", "lfw_chip", "lfw_all_impostors", "nuaa", "asian_celebrities")
@@ -31,14 +40,18 @@ Variant = Literal["as_is", "chip"]
 Pairs = npt.NDArray[np.int64]
 
 
+def centre_crop(image: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[np.uint8]:
+    """The largest centred crop of ``image`` at the ratio ``width:height`` (a view)."""
+    rows, cols = image.shape[:2]
+    crop_w = min(cols, round(rows * width / height))
+    crop_h = min(rows, round(crop_w * height / width))
+    x0, y0 = (cols - crop_w) // 2, (rows - crop_h) // 2
+    return image[y0 : y0 + crop_h, x0 : x0 + crop_w]
+
+
 def to_chip(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """Centre-crop to the chip's aspect ratio, then downscale to 102x126 (area interpolation)."""
-    height, width = image.shape[:2]
-    target_w, target_h = CHIP_SIZE
-    crop_w = min(width, round(height * target_w / target_h))
-    crop_h = min(height, round(crop_w * target_h / target_w))
-    x0, y0 = (width - crop_w) // 2, (height - crop_h) // 2
-    crop = image[y0 : y0 + crop_h, x0 : x0 + crop_w]
+    crop = centre_crop(image, *CHIP_SIZE)
     return np.asarray(cv2.resize(crop, CHIP_SIZE, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 

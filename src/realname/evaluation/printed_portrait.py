@@ -27,7 +27,7 @@ from realname.cards.portrait import crop_portrait
 from realname.engines import Engines
 from realname.errors import InputError
 from realname.evaluation import cardgen
-from realname.evaluation.datasets import to_chip
+from realname.evaluation.datasets import centre_crop, to_chip
 from realname.face.match import enrol_face
 from realname.media.image import load_image
 from realname.policy import MatchPolicy
@@ -41,20 +41,14 @@ Vector = npt.NDArray[np.float32]
 _TODAY = date(2026, 12, 2)  # the generated cards' issue dates are drawn around it
 
 
-def id_photo_crop(photo: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """The centre of ``photo`` at an ID photo's 26:32 ratio (LFW's faces are centred)."""
-    height, width = photo.shape[:2]
-    crop_w = min(width, round(height * 26 / 32))
-    crop_h = min(height, round(crop_w * 32 / 26))
-    x0, y0 = (width - crop_w) // 2, (height - crop_h) // 2
-    return photo[y0 : y0 + crop_h, x0 : x0 + crop_w]
+ID_PHOTO_MM = (26, 32)  # an ID photo's width and height (LFW's faces are centred in theirs)
 
 
 def printed_reference(photo: npt.NDArray[np.uint8], rng: np.random.Generator) -> Any:
     """``photo`` printed on a generated card, photographed (moderate), found, rectified and
     its portrait cropped; None when the card was not found."""
     person = cardgen.make_person(rng, today=_TODAY)
-    card = cardgen.render_front(person, id_photo_crop(photo))
+    card = cardgen.render_front(person, centre_crop(photo, *ID_PHOTO_MM))
     shot, _ = cardgen.photograph(card, "moderate", rng)
     quads = find_card_quads(shot)
     if not quads:
