@@ -33,6 +33,7 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   ├── MethodNotAllowedError      METHOD_NOT_ALLOWED 405 (Allow)
     │   ├── RequestTimeoutError        REQUEST_TIMEOUT   408
     │   ├── IdCardRefusedError         CARD_REFUSED      422
+    │   ├── LookupConsentError         LOOKUP_CONSENT_REQUIRED 422
     │   ├── CardUnreadableError        CARD_UNREADABLE   422
     │   │   ├── CardNotFoundError      CARD_NOT_FOUND    422
     │   │   └── MultipleCardsError     MULTIPLE_CARDS    422
@@ -56,12 +57,17 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   ├── CaptureInterruptedError    CAPTURE_INTERRUPTED 409
     │   ├── ChallengeExpiredError      CHALLENGE_EXPIRED 409
     │   ├── ChallengeLimitError        CHALLENGE_LIMIT   409
+    │   ├── LookupClosedError          LOOKUP_CLOSED     409
+    │   ├── LookupNotPassedError       LOOKUP_NOT_PASSED 409
+    │   ├── DisputeOpenError           DISPUTE_OPEN      409
+    │   ├── DisputeAnsweredError       DISPUTE_ANSWERED  409
     │   ├── UserInactiveError          USER_INACTIVE     409
     │   ├── SelfDeactivationError      SELF_DEACTIVATION 409
     │   └── LastAdminError             LAST_ADMIN        409
     ├── RateLimitError                 RATE_LIMITED      429  (Retry-After)
     │   ├── IdLockedError              ID_LOCKED         429  (Retry-After)
     │   ├── SessionRateLimitError      SESSION_RATE_LIMITED 429 (Retry-After)
+    │   ├── LookupRateLimitError       LOOKUP_RATE_LIMITED 429 (Retry-After)
     │   └── AccountLockedError         ACCOUNT_LOCKED    429  (Retry-After)
     ├── BusyError                      BUSY              503  (Retry-After)
     ├── CardReaderOffError             CARD_READER_OFF   501
@@ -321,6 +327,14 @@ class IdCardRefusedError(InputError):
         return problem
 
 
+class LookupConsentError(InputError):
+    """A citizen look-up without the separate consent to the face check (一证通查)."""
+
+    code = "LOOKUP_CONSENT_REQUIRED"
+    status = 422
+    title = "The face check needs the citizen's biometric consent"
+
+
 class CardUnreadableError(InputError):
     """A card photo from which no card side could be read."""
 
@@ -456,6 +470,28 @@ class ChallengeLimitError(ConflictError):
     title = "No further liveness challenge for this session"
 
 
+class LookupClosedError(ConflictError):
+    """A citizen look-up that ended (its attempts used up, passed, or past its expiry)."""
+
+    code = "LOOKUP_CLOSED"
+    title = "The look-up has ended: start a new one"
+
+
+class LookupNotPassedError(ConflictError):
+    code = "LOOKUP_NOT_PASSED"
+    title = "The look-up has not passed its face check"
+
+
+class DisputeOpenError(ConflictError):
+    code = "DISPUTE_OPEN"
+    title = "This number already has an open dispute"
+
+
+class DisputeAnsweredError(ConflictError):
+    code = "DISPUTE_ANSWERED"
+    title = "The dispute was already answered"
+
+
 class UserInactiveError(ConflictError):
     code = "USER_INACTIVE"
     title = "The user is already deactivated"
@@ -485,6 +521,11 @@ class IdLockedError(RateLimitError):
 class SessionRateLimitError(RateLimitError):
     code = "SESSION_RATE_LIMITED"
     title = "Too many registration sessions opened: try again later"
+
+
+class LookupRateLimitError(RateLimitError):
+    code = "LOOKUP_RATE_LIMITED"
+    title = "Too many look-ups: try again later"
 
 
 class AccountLockedError(RateLimitError):

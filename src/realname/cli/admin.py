@@ -19,14 +19,20 @@ check_app = typer.Typer(help="Check the service's records against its rules.", n
 
 
 @admin_app.command("create-outlet")
-def admin_create_outlet(name: Annotated[str, typer.Argument(help="Outlet name")]) -> None:
+def admin_create_outlet(
+    name: Annotated[str, typer.Argument(help="Outlet name")],
+    hours: Annotated[
+        str | None,
+        typer.Option("--hours", help="Local opening hours HH:MM-HH:MM (out-of-hours flag)"),
+    ] = None,
+) -> None:
     """Create an outlet (audited, actor `cli`)."""
     from realname.records.audit import Actor
     from realname.service.usecases.people import create_outlet
 
     with one_line_errors():
         ctx = service_context()
-        outlet = create_outlet(ctx.database, ctx.audit, Actor("cli"), name, ctx.now())
+        outlet = create_outlet(ctx.database, ctx.audit, Actor("cli"), name, ctx.now(), hours)
         ctx.database.dispose()
     console.print(f"outlet {outlet.id}: {outlet.name}")
 
@@ -46,6 +52,14 @@ def admin_create_user(
     ] = False,
     password: Annotated[
         str | None, typer.Option("--password", help="Prompted for when omitted")
+    ] = None,
+    employee: Annotated[
+        str | None,
+        typer.Option(
+            "--employee",
+            help="The person behind the account (shared by their clerk and "
+            "supervisor accounts: deciding one's own cases is flagged)",
+        ),
     ] = None,
 ) -> None:
     """Create a user with an argon2id password hash (audited, actor `cli`). A clerk needs
@@ -67,6 +81,7 @@ def admin_create_user(
             outlet=outlet,
             now=ctx.now(),
             all_outlets=all_outlets,
+            employee=employee,
         )
         ctx.database.dispose()
     where = user.outlet or ("all outlets" if all_outlets else "-")

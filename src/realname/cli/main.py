@@ -26,6 +26,7 @@ from realname.cli.audit import audit_app
 from realname.cli.common import EXIT_CODES, EXIT_SETUP, err_console
 from realname.cli.evaluate import calibrate, eval_app
 from realname.cli.idcard import IDCARD_HELP, idcard
+from realname.cli.inspect import inspect_app
 from realname.cli.match import LIVENESS_HELP, VERIFY_HELP, liveness, match, verify
 from realname.cli.models import models
 from realname.cli.serve import DEMO_HELP, HTTPS_HELP, demo, run_uvicorn, serve
@@ -64,6 +65,7 @@ app = _Realname(
 )
 app.add_typer(eval_app, name="eval")
 app.add_typer(audit_app, name="audit")
+app.add_typer(inspect_app, name="inspect")
 app.add_typer(admin_app, name="admin")
 app.add_typer(check_app, name="check")
 epilogs = {

@@ -150,6 +150,57 @@ class AuditVerification:
     heads: int
     first_bad: int | None  # position in the file's entry list
     reason: str
+    first_seq: int = 0  # the sequence number the entries start at (0: the genesis)
+    # True when the entries start at the genesis or at a signed head that pins the link into
+    # the first of them (a slice's anchor); False for a slice nothing anchors.
+    anchored: bool = True
+    bad_seq: int | None = None  # the sequence number of the bad entry (first_seq + first_bad)
+
+
+def _signature_ok(head: ChainHead, public_key: Ed25519PublicKey | None) -> bool:
+    if public_key is None:
+        return True
+    try:
+        public_key.verify(base64.b64decode(head.signature), head.message())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _check_heads(
+    entries: Sequence[AuditEntry], heads: Sequence[ChainHead], public_key: Ed25519PublicKey | None
+) -> tuple[tuple[int | None, str] | None, bool]:
+    """(the first problem as (position, reason) or None, whether the slice is anchored)."""
+    first_seq = entries[0].seq if entries else 0
+    anchored = first_seq == 0
+    for head in heads:
+        position = head.seq - first_seq
+        if not _signature_ok(head, public_key):
+            inside = 0 <= position < len(entries)
+            return (
+                position if inside else None,
+                f"the signature of the head at entry {head.seq} is not valid",
+            ), anchored
+        if head.seq == first_seq - 1:
+            if head.hash != entries[0].prev_hash:
+                reason = (
+                    f"entry {first_seq} does not link to the head signed at entry {head.seq} "
+                    f"({head.signed_at})"
+                )
+                return (0, reason), anchored
+            anchored = True
+        elif head.seq < first_seq:
+            continue  # before the slice: it covers entries that are not here
+        elif position >= len(entries):
+            reason = (
+                f"a head signed at {head.signed_at} covers entry {head.seq}, which is missing: "
+                "entries were cut off"
+            )
+            return (len(entries), reason), anchored
+        elif entries[position].hash != head.hash:
+            reason = f"entry {head.seq} differs from the one signed at {head.signed_at}"
+            return (position, reason), anchored
+    return None, anchored
 
 
 def verify_chain(
@@ -157,39 +208,46 @@ def verify_chain(
     heads: Sequence[ChainHead] = (),
     public_key: Ed25519PublicKey | None = None,
 ) -> AuditVerification:
-    """Check every link, every hash and every signed head; name the first bad entry."""
+    """Check every link, every hash and every signed head; name the first bad entry by its
+    sequence number.
+
+    The entries may be a SLICE of the chain: when the first one's ``seq`` is k > 0 they are
+    checked from there (numbers consecutive from k, links, hashes). The slice is *anchored*
+    when a head signed at k - 1 whose hash is the first entry's ``prev_hash`` is given; a head
+    at k - 1 with another hash is an error (the link into the slice was forged), and without
+    one the result is ok but ``anchored`` is False (the caller decides whether that is
+    enough). Heads before the slice other than the anchor cover entries that are not there:
+    only their signatures are checked. Heads past the last entry mean entries were cut off.
+    """
+    first_seq = entries[0].seq if entries else 0
 
     def bad(index: int | None, reason: str) -> AuditVerification:
-        return AuditVerification(False, len(entries), len(heads), index, reason)
+        seq = None if index is None else first_seq + index
+        return AuditVerification(
+            False, len(entries), len(heads), index, reason, first_seq, False, seq
+        )
 
-    prev = GENESIS
+    prev = GENESIS if first_seq == 0 else entries[0].prev_hash
     for i, entry in enumerate(entries):
-        if entry.seq != i:
+        seq = first_seq + i
+        if entry.seq != seq:
             return bad(
-                i, f"entry {i} has sequence number {entry.seq}: entries deleted or reordered"
+                i, f"entry {seq} has sequence number {entry.seq}: entries deleted or reordered"
             )
         if entry.prev_hash != prev:
-            return bad(i, f"entry {i} does not link to the entry before it")
+            return bad(i, f"entry {seq} does not link to the entry before it")
         if entry.computed_hash() != entry.hash:
-            return bad(i, f"entry {i} was altered (its hash does not match its content)")
+            return bad(i, f"entry {seq} was altered (its hash does not match its content)")
         prev = entry.hash
-    for head in heads:
-        if head.seq >= len(entries):
-            return bad(
-                len(entries),
-                f"a head signed at {head.signed_at} covers entry {head.seq}, which is missing: "
-                "entries were cut off",
-            )
-        if entries[head.seq].hash != head.hash:
-            return bad(
-                head.seq, f"entry {head.seq} differs from the one signed at {head.signed_at}"
-            )
-        if public_key is not None:
-            try:
-                public_key.verify(base64.b64decode(head.signature), head.message())
-            except (InvalidSignature, ValueError):
-                return bad(head.seq, f"the signature of the head at entry {head.seq} is not valid")
-    return AuditVerification(True, len(entries), len(heads), None, "the chain is intact")
+    problem, anchored = _check_heads(entries, heads, public_key)
+    if problem is not None:
+        return bad(*problem)
+    reason = "the chain is intact"
+    if first_seq > 0:
+        reason += f" from entry {first_seq}" + ("" if anchored else " (no signed head anchors it)")
+    return AuditVerification(
+        True, len(entries), len(heads), None, reason, first_seq, anchored, None
+    )
 
 
 def write_export(path: Path, entries: Iterable[AuditEntry], heads: Iterable[ChainHead]) -> Path:

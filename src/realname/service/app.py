@@ -31,10 +31,13 @@ from realname.service.api.routes import (
     auth,
     card_photo,
     health,
+    reports,
     reviews,
     sessions,
     subscriptions,
 )
+from realname.service.api.routes import citizen as citizen_routes
+from realname.service.api.routes import disputes as dispute_routes
 from realname.service.api.routes import rules as rules_routes
 from realname.service.api.web import mount_pages
 from realname.service.context import Clock, Framer, ServiceContext, fixed_challenge
@@ -45,7 +48,7 @@ from realname.service.signin import SignInGuard
 from realname.service.store.audit_store import AuditStore
 from realname.service.store.db import Database
 from realname.service.store.migrate import upgrade
-from realname.service.throttles import SessionThrottle
+from realname.service.throttles import LookupThrottle, SessionThrottle
 from realname.service.usecases.registration import release_stale_captures
 from realname.service.verification import EngineVerifier, Enroller, Verifier
 from realname.service.workers import VerificationPool
@@ -69,6 +72,7 @@ def build_context(settings: ServiceSettings, clock: Clock | None = None) -> Serv
         metrics=Metrics(),
         signin=SignInGuard.from_settings(settings),
         session_throttle=SessionThrottle.from_settings(settings),
+        lookup_throttle=LookupThrottle.from_settings(settings),
         challenge_override=challenge,
     )
     if clock is not None:
@@ -268,6 +272,9 @@ def create_app(
     )
     for module in (health, auth, sessions, card_photo, subscriptions, reviews, audit, admin):
         app.include_router(module.router)
+    app.include_router(reports.router)  # /api/v1/reports, /api/v1/flags: inspection
+    app.include_router(citizen_routes.router)  # /api/v1/citizen/lookups: 一证通查
+    app.include_router(dispute_routes.router)  # /api/v1/disputes: "not mine", answered
     app.include_router(rules_routes.router)  # GET /api/v1/rules: the pages' rules
     mount_pages(app)
     install_docs(app)

@@ -25,7 +25,7 @@ from realname.service.settings import ServiceSettings
 from realname.service.signin import SignInGuard
 from realname.service.store.audit_store import AuditStore
 from realname.service.store.db import Database
-from realname.service.throttles import SessionThrottle
+from realname.service.throttles import LookupThrottle, SessionThrottle
 from realname.service.verification import Enroller, Verifier
 from realname.service.workers import VerificationPool
 
@@ -67,6 +67,8 @@ class ServiceContext:
     metrics: Metrics
     signin: SignInGuard  # sign-in throttles, locks and thread pool (realname.service.signin)
     session_throttle: SessionThrottle  # sessions per clerk and outlet (realname.service.throttles)
+    # Citizen look-ups per ID and client address (一证通查); built from the settings if not given.
+    lookup_throttle: LookupThrottle | None = None
     clock: Clock = _utcnow
     challenge_override: Challenge | None = None
     policy: MatchPolicy | None = None  # loaded at start-up

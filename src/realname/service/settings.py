@@ -94,6 +94,98 @@ class ServiceSettings(Settings):
     audit_sign_interval_s: int = Field(300, ge=1, description="Sign the audit head every (s)")
     purge_interval_s: int = Field(3600, ge=1, description="Enforce retention every (s)")
 
+    # --- Inspection: reports and anomaly flags (issue 15) ---
+    report_utc_offset_h: float = Field(
+        8.0,
+        ge=-14,
+        le=14,
+        description="Local time of the outlets for reports, days and opening hours (h from "
+        "UTC): China keeps +8 all year, with no daylight saving",
+    )
+    audit_retention_days: int = Field(
+        0,
+        ge=0,
+        description="Audit entries older than this are pruned by the purge, their figures kept "
+        "as day counters for the reports (0: keep the log for ever, the default, because an "
+        "inspector may ask about any number still held, however old its registration)",
+    )
+    flag_robust_z: float = Field(
+        3.5,
+        gt=0,
+        description="An outlet's approval or manual-path rate is flagged this many robust "
+        "standard deviations above its peers' median: 3.5 is Iglewicz and Hoaglin's cut for "
+        "outliers on the modified z-score",
+    )
+    flag_min_cases: int = Field(
+        10,
+        ge=1,
+        description="Review decisions or sessions an outlet needs before its rate is scored: "
+        "below, one case moves the rate by 10 points or more",
+    )
+    flag_min_peers: int = Field(
+        3,
+        ge=2,
+        description="Other outlets (each with flag_min_cases) needed for a robust score: a "
+        "median and MAD of fewer say little",
+    )
+    flag_approves_all_share: float = Field(
+        0.95,
+        gt=0,
+        le=1,
+        description="A supervisor approving at least this share of their review cases is "
+        "flagged: review cases are the borderline ones, between the 1e-4 and 1e-3 operating "
+        "points, where impostors concentrate",
+    )
+    flag_approves_all_min: int = Field(
+        20,
+        ge=1,
+        description="Decisions a supervisor needs before approves_all is judged: at 20, a "
+        "supervisor who rightly approves 80% has under 7% chance of reaching 95% by luck",
+    )
+    flag_id_failures_min: int = Field(
+        5,
+        ge=2,
+        description="Failed captures for one ID in the period that are flagged when they happen "
+        "at flag_id_failures_outlets outlets or more: as many as lock the ID "
+        "(lockout_failures), but spread over days and outlets, which the lock-out does not see",
+    )
+    flag_id_failures_outlets: int = Field(
+        2, ge=1, description="Outlets those failures must span to be flagged"
+    )
+    flag_quick_end_h: float = Field(
+        72.0,
+        gt=0,
+        description="A number bound and ended within this (h) counts as a quick end (the "
+        "SIM-farm pattern: numbers opened, used for a campaign, dropped); three days covers the "
+        "customer who changes their mind the next day",
+    )
+    flag_quick_end_min: int = Field(
+        3,
+        ge=1,
+        description="Quick ends at one outlet in the period that are flagged: one or two are a "
+        "customer's change of mind",
+    )
+    flag_burst_gap_s: float = Field(
+        30.0,
+        gt=0,
+        description="Passed captures by one clerk closer than this (s) count as a burst: "
+        "between two customers' captures come the next customer's consent, a card read (seconds "
+        "with a chip reader, minutes typed), the framing and a recorded challenge of 6-11 s "
+        "with its upload and verification; 30 s leaves room for the fastest of these",
+    )
+    flag_burst_min: int = Field(
+        3,
+        ge=2,
+        description="Captures in a row, each closer than flag_burst_gap_s to the last, that are "
+        "flagged: two can be a second clerk's customer on the same account",
+    )
+    flag_disputes_min: int = Field(
+        1,
+        ge=1,
+        description="Numbers of one outlet disputed by their ID's holder (一证通查) that are "
+        "flagged: each is a claim that a number was opened in someone else's name",
+    )
+
     # --- Hardening against a hostile client (issue 9) ---
     capture_timeout_s: int = Field(
         60,
@@ -116,6 +208,26 @@ class ServiceSettings(Settings):
         "300/hour",
         description="Sessions one outlet may open (limits notation): ten clerks at full pace; "
         "bounds an outlet whose clerks' accounts are shared or stolen",
+    )
+    # --- The citizen's own look-up, 一证通查 (issue 15) ---
+    lookup_rate_per_id: str = Field(
+        "5/day",
+        description="Citizen look-ups one ID number may start (limits notation, per its HMAC "
+        "index): the holder needs one, a few with retries; each gives max_capture_attempts "
+        "face checks, so an impostor holding the card's portrait gets at most 15 tries a day",
+    )
+    lookup_rate_per_address: str = Field(
+        "20/hour",
+        description="Citizen look-ups one client address may start (limits notation): a "
+        "household or a shop behind one NAT address does a few; bounds one machine trying many "
+        "IDs' portraits",
+    )
+    lookup_ttl_s: int = Field(
+        600,
+        ge=60,
+        description="A citizen look-up's lifetime from its start (s): max_capture_attempts "
+        "captures of about 1 min each, then reading the numbers and flagging one; not longer, "
+        "because the card's portrait (encrypted) is held until the look-up ends",
     )
     login_lock_failures: int = Field(
         10, ge=1, description="Failed sign-ins in a row that lock the account"

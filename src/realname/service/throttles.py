@@ -20,10 +20,10 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from realname.errors import SessionRateLimitError, SetupError
+from realname.errors import LookupRateLimitError, SessionRateLimitError, SetupError
 from realname.service.settings import ServiceSettings
 
-__all__ = ["SessionThrottle"]
+__all__ = ["LookupThrottle", "SessionThrottle"]
 
 
 def _rate(text: str, setting: str) -> RateLimitItem:
@@ -63,3 +63,37 @@ class SessionThrottle:
         self._refused(self.per_outlet, "session-outlet", str(outlet_id), "outlet")
         self._limiter.hit(self.per_clerk, "session-clerk", str(clerk_id))
         self._limiter.hit(self.per_outlet, "session-outlet", str(outlet_id))
+
+
+class LookupThrottle:
+    """Citizen look-ups (一证通查) per ID number and per client address (issue 15):
+    :meth:`check` spends one of each budget, or raises :class:`LookupRateLimitError` spending
+    neither. The ID is keyed by its HMAC index only. The answer never depends on what the ID
+    holds: the throttle knows nothing but the two keys."""
+
+    def __init__(self, per_id: str, per_address: str) -> None:
+        self.per_id = _rate(per_id, "REALNAME_LOOKUP_RATE_PER_ID")
+        self.per_address = _rate(per_address, "REALNAME_LOOKUP_RATE_PER_ADDRESS")
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> LookupThrottle:
+        return cls(settings.lookup_rate_per_id, settings.lookup_rate_per_address)
+
+    def _refused(self, item: RateLimitItem, scope: str, key: str, by: str) -> None:
+        if self._limiter.test(item, scope, key):
+            return
+        reset = self._limiter.get_window_stats(item, scope, key).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        raise LookupRateLimitError(
+            f"too many look-ups for this {by}: try again in {wait} s",
+            retry_after_s=wait,
+            limit=str(item),
+            by=by,
+        )
+
+    def check(self, id_index: str, address: str) -> None:
+        self._refused(self.per_id, "lookup-id", id_index, "ID")
+        self._refused(self.per_address, "lookup-address", address, "address")
+        self._limiter.hit(self.per_id, "lookup-id", id_index)
+        self._limiter.hit(self.per_address, "lookup-address", address)

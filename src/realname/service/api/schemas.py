@@ -357,11 +357,17 @@ class AuditVerifyOut(BaseModel):
 class OutletIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
+    opening_hours: str | None = Field(
+        None,
+        pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
+        description="Local opening hours HH:MM-HH:MM: numbers bound outside them are flagged",
+    )
 
 
 class OutletOut(BaseModel):
     id: int
     name: str
+    opening_hours: str | None = None
 
 
 class UserIn(BaseModel):
@@ -372,6 +378,12 @@ class UserIn(BaseModel):
     outlet: str | None = None
     all_outlets: bool = Field(
         False, description="A supervisor of no outlet, who sees every outlet (regional)"
+    )
+    employee: str | None = Field(
+        None,
+        max_length=50,
+        description="The person behind the account: one person's clerk and supervisor accounts "
+        "share it, and deciding one's own cases is flagged",
     )
 
 

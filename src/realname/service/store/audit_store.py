@@ -31,12 +31,12 @@ from realname.records.audit import (
 from realname.service.store.db import Database
 from realname.service.store.models import AuditHeadRow, AuditRow
 
-__all__ = ["AuditStore"]
+__all__ = ["AuditStore", "to_entry"]
 
 _ADVISORY_LOCK = 0x7265616C  # "real"
 
 
-def _to_entry(row: AuditRow) -> AuditEntry:
+def to_entry(row: AuditRow) -> AuditEntry:
     return AuditEntry(
         seq=row.seq,
         time=row.time,
@@ -59,7 +59,8 @@ class AuditStore:
         self.database = database
         self.signing_key = signing_key
 
-    def _lock(self, session: Session) -> None:
+    def lock(self, session: Session) -> None:
+        """Serialise appends (PostgreSQL: an advisory lock; SQLite's write lock does it)."""
         if self.database.is_postgres:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
 
@@ -74,10 +75,10 @@ class AuditStore:
         at: datetime | None = None,
     ) -> AuditEntry:
         """Append one entry in ``session``'s transaction (call it last, then commit)."""
-        self._lock(session)
+        self.lock(session)
         last = session.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(1)).first()
         entry = next_entry(
-            None if last is None else _to_entry(last),
+            None if last is None else to_entry(last),
             actor.name,
             action,
             outcome,
@@ -114,8 +115,26 @@ class AuditStore:
         with self.database.transaction() as session:
             return self.append(session, actor, action, outcome, objects, at=at)
 
+    def ensure_head(self, session: Session, entry: AuditEntry) -> None:
+        """A signed head at ``entry`` (in ``session``'s transaction), unless one is there."""
+        found = session.scalars(
+            select(AuditHeadRow).where(AuditHeadRow.seq == entry.seq).limit(1)
+        ).first()
+        if found is None:
+            head = sign_head(entry, self.signing_key)
+            session.add(
+                AuditHeadRow(
+                    seq=head.seq,
+                    hash=head.hash,
+                    signed_at=head.signed_at,
+                    key_id=head.key_id,
+                    signature=head.signature,
+                )
+            )
+            session.flush()
+
     def entries(self, session: Session) -> list[AuditEntry]:
-        return [_to_entry(r) for r in session.scalars(select(AuditRow).order_by(AuditRow.id))]
+        return [to_entry(r) for r in session.scalars(select(AuditRow).order_by(AuditRow.id))]
 
     def heads(self, session: Session) -> list[ChainHead]:
         rows = session.scalars(select(AuditHeadRow).order_by(AuditHeadRow.id))
@@ -124,7 +143,7 @@ class AuditStore:
     def sign(self) -> ChainHead | None:
         """Sign the current head if entries were added since the last signed head."""
         with self.database.transaction() as session:
-            self._lock(session)
+            self.lock(session)
             last = session.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(1)).first()
             if last is None:
                 return None
@@ -133,7 +152,7 @@ class AuditStore:
             ).first()
             if head_row is not None and head_row.seq == last.seq and head_row.hash == last.hash:
                 return None
-            head = sign_head(_to_entry(last), self.signing_key)
+            head = sign_head(to_entry(last), self.signing_key)
             session.add(
                 AuditHeadRow(
                     seq=head.seq,

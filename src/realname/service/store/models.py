@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,11 +27,15 @@ from realname.service.store.db import Base, UTCDateTime
 __all__ = [
     "AuditHeadRow",
     "AuditRow",
+    "CitizenLookup",
+    "Dispute",
+    "FlagAck",
     "IdFailure",
     "IdLockout",
     "Identity",
     "Outlet",
     "RegistrationSession",
+    "ReportDay",
     "Review",
     "Subscription",
     "Token",
@@ -46,6 +51,9 @@ class Outlet(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Local opening hours, ``HH:MM-HH:MM`` (the report's UTC offset); None: not known, so no
+    # out-of-hours flag for this outlet.
+    opening_hours: Mapped[str | None] = mapped_column(String(11))
 
 
 class User(Base):
@@ -61,6 +69,9 @@ class User(Base):
     # Sign-in failures in a row (reset by a success) and the lock they set (issue 9).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The employee this account belongs to (canonical text): one person may hold a clerk and a
+    # supervisor account, and approving their own clerk account's cases is flagged (issue 15).
+    employee_ref: Mapped[str | None] = mapped_column(String(50))
 
 
 class Token(Base):
@@ -231,3 +242,95 @@ class AuditHeadRow(Base):
     signed_at: Mapped[str] = mapped_column(String(40))
     key_id: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(200))
+
+
+class ReportDay(Base):
+    """The report counters of one outlet and local day, kept when the audit entries they were
+    counted from are pruned (``audit_retention_days``): the figures stay, the entries go."""
+
+    __tablename__ = "report_days"
+    __table_args__ = (UniqueConstraint("outlet", "day", name="uq_report_days_outlet_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outlet: Mapped[str] = mapped_column(String(50))
+    day: Mapped[str] = mapped_column(String(10))
+    counts: Mapped[str] = mapped_column(Text)  # canonical JSON of the additive figures
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    folded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FlagAck(Base):
+    """An anomaly flag that a supervisor or auditor acknowledged (the flag's stable id)."""
+
+    __tablename__ = "flag_acks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    outlet: Mapped[str] = mapped_column(String(50))
+    acknowledged_by: Mapped[str] = mapped_column(String(100))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(String(500))
+
+
+class CitizenLookup(Base):
+    """A citizen's own look-up of the numbers bound to their ID (一证通查, issue 15).
+
+    Its secret token is stored only as its SHA-256; the ID only as its HMAC index (the same as
+    ``identities.id_index``) and masked; the card's portrait only encrypted, and only until the
+    look-up ends (passed, attempts used up, expired). ``state``: ``awaiting_capture``,
+    ``capturing``, ``passed``, ``failed`` (:class:`realname.service.usecases.citizen.LookupState`).
+    """
+
+    __tablename__ = "citizen_lookups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_index: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    state: Mapped[str] = mapped_column(String(20))
+    portrait_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    challenge: Mapped[str | None] = mapped_column(String(200))
+    nonce_hash: Mapped[str | None] = mapped_column(String(64))
+    challenge_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    challenges_issued: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Dispute(Base):
+    """A number its ID's holder said is not theirs, opened from a passed look-up; answered once
+    by a supervisor of the number's outlet (``upheld`` ends the number). The citizen's note is
+    stored encrypted; the number masked only."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        Index(
+            "uq_disputes_open_subscription",
+            "subscription_id",
+            unique=True,
+            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lookup_id: Mapped[str] = mapped_column(ForeignKey("citizen_lookups.id"))
+    # SET NULL: the purge deletes the subscriptions of an identity past its retention.
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="SET NULL")
+    )
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    msisdn_masked: Mapped[str] = mapped_column(String(11))
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(10))  # open, answered
+    note_enc: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(10))  # upheld, dismissed
+    answer: Mapped[str | None] = mapped_column(String(500))
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

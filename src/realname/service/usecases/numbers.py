@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +40,7 @@ __all__ = [
     "NumberList",
     "bind_number",
     "deregister_number",
+    "end_number",
     "list_numbers",
     "mask_msisdn",
 ]
@@ -241,35 +242,65 @@ def deregister_number(
         [Subscription.outlet_id == principal.outlet_id] if principal.outlet_id is not None else []
     )
     with ctx.database.transaction() as session:
-        ended = session.execute(
-            update(Subscription)
-            .where(Subscription.msisdn_index == index, Subscription.ended_at.is_(None), *scope)
-            .values(ended_at=now, end_reason=reason.strip())
-            .returning(Subscription.id, Subscription.identity_id)
-            .execution_options(synchronize_session=False)
-        ).first()
-        if ended is None:
+        where = [Subscription.msisdn_index == index, *scope]
+        actor = Actor(principal.username, principal.outlet_id)
+        if end_number(ctx, session, actor, where, reason, now) is None:
             raise NotFoundError(NOT_HERE)
-        subscription_id, identity_id = ended
-        # Lock the identity as a bind does, so that a number bound meanwhile is counted.
-        session.execute(select(Identity.id).where(Identity.id == identity_id).with_for_update())
-        remaining = session.scalar(
-            select(func.count())
-            .select_from(Subscription)
-            .where(Subscription.identity_id == identity_id, Subscription.ended_at.is_(None))
-        )
-        if not remaining:
-            session.execute(
-                update(Identity)
-                .where(Identity.id == identity_id)
-                .values(retain_until=now + timedelta(days=ctx.settings.identity_retention_days))
-            )
-        ctx.audit.append(
-            session,
-            Actor(principal.username, principal.outlet_id),
-            "number.deregister",
-            "ok",
-            {"msisdn": masked, "subscription": subscription_id},  # the reason stays in its row
-            at=now,
-        )
         return masked
+
+
+def end_number(
+    ctx: ServiceContext,
+    session: Session,
+    actor: Actor,
+    where: list[ColumnElement[bool]],
+    reason: str,
+    now: datetime,
+) -> str | None:
+    """End the active number that ``where`` selects, in ``session``'s transaction, by one
+    conditional UPDATE (``ended_at IS NULL``), audited ``number.deregister``; its identity, left
+    without numbers, is kept for the retention period. The masked number, or None when no
+    active number matched (ended meanwhile). Deregistrations and upheld disputes use it."""
+    ended = session.execute(
+        update(Subscription)
+        .where(*where, Subscription.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason.strip())
+        .returning(
+            Subscription.id,
+            Subscription.identity_id,
+            Subscription.outlet_id,
+            Subscription.session_id,
+            Subscription.msisdn_masked,
+        )
+        .execution_options(synchronize_session=False)
+    ).first()
+    if ended is None:
+        return None
+    subscription_id, identity_id, outlet_id, bound_in, masked = ended
+    # Lock the identity as a bind does, so that a number bound meanwhile is counted.
+    session.execute(select(Identity.id).where(Identity.id == identity_id).with_for_update())
+    remaining = session.scalar(
+        select(func.count())
+        .select_from(Subscription)
+        .where(Subscription.identity_id == identity_id, Subscription.ended_at.is_(None))
+    )
+    if not remaining:
+        session.execute(
+            update(Identity)
+            .where(Identity.id == identity_id)
+            .values(retain_until=now + timedelta(days=ctx.settings.identity_retention_days))
+        )
+    ctx.audit.append(
+        session,
+        actor,
+        "number.deregister",
+        "ok",
+        {  # the reason stays in its row; the outlet and session: the reports and flags
+            "msisdn": masked,
+            "subscription": subscription_id,
+            "outlet": outlet_id,
+            "session": bound_in,
+        },
+        at=now,
+    )
+    return str(masked)

@@ -23,6 +23,7 @@ from realname.errors import (
 )
 from realname.identity.identifiers import canonical_text, canonical_username
 from realname.records.audit import Actor
+from realname.records.flags import parse_hours
 from realname.service.security import Principal, hash_password, issue_token, verify_password
 from realname.service.signin import LoginLocks, account_key
 from realname.service.store.audit_store import AuditStore
@@ -33,6 +34,7 @@ __all__ = [
     "IssuedToken",
     "OutletInfo",
     "UserInfo",
+    "canonical_hours",
     "create_outlet",
     "create_user",
     "deactivate_user",
@@ -50,6 +52,7 @@ MIN_PASSWORD = 10
 class OutletInfo:
     id: int
     name: str
+    opening_hours: str | None = None  # HH:MM-HH:MM, local time (the out-of-hours flag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +70,36 @@ class IssuedToken:
     expires_in: int
 
 
+def canonical_hours(text: str | None) -> str | None:
+    """Opening hours in one form, ``HH:MM-HH:MM`` (local time; past midnight allowed)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        hours = parse_hours(text.strip())
+    except ValueError:
+        raise InputError(f"opening hours are HH:MM-HH:MM, not {text!r}") from None
+    if hours is None or hours.opens == hours.closes:
+        raise InputError("an outlet's opening hours cannot open and close at the same time")
+    return f"{hours.opens:%H:%M}-{hours.closes:%H:%M}"
+
+
 def create_outlet(
-    database: Database, audit: AuditStore, actor: Actor, name: str, now: datetime
+    database: Database,
+    audit: AuditStore,
+    actor: Actor,
+    name: str,
+    now: datetime,
+    opening_hours: str | None = None,
 ) -> OutletInfo:
     name = canonical_text(name, "an outlet's name", max_length=200)  # one form: no look-alikes
+    hours = canonical_hours(opening_hours)
     try:
         with database.transaction() as session:
-            outlet = Outlet(name=name, created_at=now)
+            outlet = Outlet(name=name, created_at=now, opening_hours=hours)
             session.add(outlet)
             session.flush()
             audit.append(session, actor, "outlet.create", "ok", {"outlet": outlet.id}, at=now)
-            return OutletInfo(outlet.id, outlet.name)
+            return OutletInfo(outlet.id, outlet.name, hours)
     except IntegrityError:
         raise ConflictError("an outlet with this name exists") from None
 
@@ -85,7 +107,8 @@ def create_outlet(
 def list_outlets(database: Database) -> list[OutletInfo]:
     with database.transaction() as session:
         return [
-            OutletInfo(o.id, o.name) for o in session.scalars(select(Outlet).order_by(Outlet.id))
+            OutletInfo(o.id, o.name, o.opening_hours)
+            for o in session.scalars(select(Outlet).order_by(Outlet.id))
         ]
 
 
@@ -126,10 +149,17 @@ def create_user(
     outlet: str | None,
     now: datetime,
     all_outlets: bool = False,
+    employee: str | None = None,
 ) -> UserInfo:
     """A new user. A clerk belongs to one outlet; a supervisor to one outlet, or, said
-    explicitly with ``all_outlets``, to none: a regional supervisor who sees every outlet."""
+    explicitly with ``all_outlets``, to none: a regional supervisor who sees every outlet.
+    ``employee`` names the person behind the account (one person may hold a clerk and a
+    supervisor account: deciding their own cases is flagged)."""
     username = canonical_username(username)
+    if employee is not None and employee.strip():
+        employee = canonical_text(employee, "an employee reference", max_length=50)
+    else:
+        employee = None
     _check_new_user(password, role, outlet, all_outlets)
     password_hash = hash_password(password)  # slow on purpose: outside the transaction
     try:
@@ -145,6 +175,7 @@ def create_user(
                 outlet_id=outlet_id,
                 active=True,
                 created_at=now,
+                employee_ref=employee,
             )
             session.add(user)
             session.flush()

@@ -17,6 +17,11 @@ none is missing):
 * An identity: ``identity_retention_days`` after its last number ended (MIIT Order 25: two
   years), then deleted with its ended numbers (never while a number is active).
 * Expired tokens, failure records outside the window and ended lock-outs are deleted.
+* Audit entries of the local days older than ``audit_retention_days`` (0, the default: never),
+  their report figures kept as day counters first
+  (:func:`realname.service.usecases.inspection.prune_audit`).
+* A citizen look-up's portrait (一证通查): gone when the look-up passes or fails, and at its
+  expiry otherwise (:func:`realname.service.usecases.citizen.forget_ended_lookups`).
 
 Every change of state is conditional on the state it leaves, so a purge never overrides a
 decision or a capture that won a race with it.
@@ -25,7 +30,7 @@ decision or a capture that won a race with it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -43,6 +48,8 @@ from realname.service.store.models import (
     Subscription,
     Token,
 )
+from realname.service.usecases.citizen import forget_ended_lookups
+from realname.service.usecases.inspection import prune_audit
 from realname.service.usecases.lifecycle import ReviewState, SessionState, move_review, move_session
 from realname.service.usecases.registration import release_stale_captures
 
@@ -55,6 +62,7 @@ class PurgeReport:
     sessions: int
     identities: int
     tokens: int
+    audit_entries: int = 0  # pruned past audit_retention_days (their figures kept per day)
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -133,10 +141,11 @@ def _abandon(ctx: ServiceContext, session: Session, state: SessionState, actor: 
             RegistrationSession.challenge_issued_at,
             RegistrationSession.challenges_issued,
             RegistrationSession.attempts,
+            RegistrationSession.outlet_id,
         ).where(RegistrationSession.state == str(state), RegistrationSession.expires_at <= now)
     ).all()
     abandoned = 0
-    for session_id, nonce_hash, issued_at, challenges, attempts in due:
+    for session_id, nonce_hash, issued_at, challenges, attempts, outlet_id in due:
         if not move_session(
             session,
             session_id,
@@ -149,7 +158,7 @@ def _abandon(ctx: ServiceContext, session: Session, state: SessionState, actor: 
         ):
             continue
         if nonce_hash is not None:
-            objects = {"session": session_id}
+            objects = {"session": session_id, "outlet": str(outlet_id)}  # for the reports
             if issued_at is not None:
                 objects["issued_at"] = issued_at.isoformat()
             ctx.audit.append(session, actor, "challenge.unanswered", "abandoned", objects, at=now)
@@ -159,7 +168,12 @@ def _abandon(ctx: ServiceContext, session: Session, state: SessionState, actor: 
             actor,
             "session.abandoned",
             str(state),
-            {"session": session_id, "challenges": challenges or 0, "attempts": attempts},
+            {
+                "session": session_id,
+                "challenges": challenges or 0,
+                "attempts": attempts,
+                "outlet": str(outlet_id),
+            },
             at=now,
         )
         ctx.metrics.sessions_abandoned.labels(str(state)).inc()
@@ -194,6 +208,7 @@ def _cut_sessions(ctx: ServiceContext, session: Session, actor: Actor) -> int:
 
 def purge(ctx: ServiceContext, actor: Actor = SYSTEM) -> PurgeReport:
     release_stale_captures(ctx, actor)
+    forget_ended_lookups(ctx)
     now = ctx.now()
     settings = ctx.settings
     with ctx.database.transaction() as session:
@@ -231,4 +246,4 @@ def purge(ctx: ServiceContext, actor: Actor = SYSTEM) -> PurgeReport:
         )
         if report.evidence or report.sessions or report.identities:
             ctx.audit.append(session, actor, "retention.purge", "ok", report.to_dict(), at=now)
-        return report
+    return replace(report, audit_entries=prune_audit(ctx))

@@ -114,7 +114,9 @@ __all__ = [
     "IdCardInput",
     "SessionView",
     "abort_capture",
+    "answer_window",
     "begin_capture",
+    "challenge_view",
     "check_card",
     "create_session",
     "finish_capture",
@@ -555,7 +557,7 @@ class ChallengeView:
     attempts_left: int
 
 
-def _answer_window(ctx: ServiceContext) -> timedelta:
+def answer_window(ctx: ServiceContext) -> timedelta:
     """How long after its issue a challenge's clip may arrive: the recording begins within
     ``challenge_ttl_s``, lasts ``capture_s``, then :data:`UPLOAD_SLACK_S` for the upload."""
     seconds = ctx.settings.challenge_ttl_s + ctx.prompts.capture_s + UPLOAD_SLACK_S
@@ -564,7 +566,7 @@ def _answer_window(ctx: ServiceContext) -> timedelta:
 
 def _answer_by(ctx: ServiceContext, issued_at: datetime) -> datetime:
     """When the clip of a challenge issued at ``issued_at`` must have arrived."""
-    return issued_at + _answer_window(ctx)
+    return issued_at + answer_window(ctx)
 
 
 def _unanswered(
@@ -663,14 +665,30 @@ def reveal_challenge(ctx: ServiceContext, principal: Principal, session_id: str)
     ctx.metrics.challenges_issued.inc()
     if replaced:
         ctx.metrics.challenges_unanswered.labels("replaced").inc()
+    return challenge_view(ctx, session_id, challenge, nonce, now, attempts_left)
+
+
+def challenge_view(
+    ctx: ServiceContext,
+    subject_id: str,
+    challenge: Challenge,
+    nonce: str,
+    issued_at: datetime,
+    attempts_left: int,
+) -> ChallengeView:
+    """What the page gets of a challenge just issued (a registration session's, or a citizen
+    look-up's: ``subject_id``), with its deadlines from the settings and the policy."""
+    schedule = challenge.schedule
+    if schedule is None:
+        raise InternalError("a challenge was issued without its schedule")
     return ChallengeView(
-        session_id=session_id,
+        session_id=subject_id,
         steps=tuple(zip(challenge.steps, schedule.prompts_s, schedule.window_ends_s, strict=True)),
         capture_s=ctx.prompts.capture_s,
         nonce=nonce,
-        issued_at=now,
-        expires_at=now + timedelta(seconds=ctx.settings.challenge_ttl_s),
-        answer_by=_answer_by(ctx, now),
+        issued_at=issued_at,
+        expires_at=issued_at + timedelta(seconds=ctx.settings.challenge_ttl_s),
+        answer_by=_answer_by(ctx, issued_at),
         valid_s=ctx.settings.challenge_ttl_s,
         attempts_left=attempts_left,
     )
@@ -722,7 +740,7 @@ def begin_capture(
             S.CAPTURING,
             where=[
                 RegistrationSession.nonce_hash == expected,
-                RegistrationSession.challenge_issued_at >= now - _answer_window(ctx),
+                RegistrationSession.challenge_issued_at >= now - answer_window(ctx),
             ],
             nonce_hash=None,
             challenge_issued_at=None,
@@ -1010,11 +1028,13 @@ def release_stale_captures(ctx: ServiceContext, actor: Actor = SYSTEM) -> int:
     released = 0
     with ctx.database.transaction() as session:
         rows = session.execute(
-            select(RegistrationSession.id, RegistrationSession.attempts).where(
-                RegistrationSession.state == str(S.CAPTURING), stale
-            )
+            select(
+                RegistrationSession.id,
+                RegistrationSession.attempts,
+                RegistrationSession.outlet_id,
+            ).where(RegistrationSession.state == str(S.CAPTURING), stale)
         ).all()
-    for session_id, attempts in rows:
+    for session_id, attempts, outlet_id in rows:
         with ctx.database.transaction() as session:
             guard = [RegistrationSession.attempts == attempts, stale]
             ended = _end_attempt(ctx, session, session_id, attempts, INTERRUPTED, now, guard)
@@ -1025,7 +1045,12 @@ def release_stale_captures(ctx: ServiceContext, actor: Actor = SYSTEM) -> int:
                 actor,
                 "capture.interrupted",
                 str(ended),
-                {"session": session_id, "attempt": attempts, "reasons": INTERRUPTED},
+                {
+                    "session": session_id,
+                    "attempt": attempts,
+                    "reasons": INTERRUPTED,
+                    "outlet": outlet_id,  # the system's entry, counted for the session's outlet
+                },
                 at=now,
             )
             released += 1

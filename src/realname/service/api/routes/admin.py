@@ -27,8 +27,10 @@ def _actor(p: Principal) -> Actor:
     responses=problems(*AUTHENTICATED, *WITH_BODY, 409),
 )
 def create_outlet(ctx: Context, admin: Admin, body: OutletIn) -> OutletOut:
-    o = people.create_outlet(ctx.database, ctx.audit, _actor(admin), body.name, ctx.now())
-    return OutletOut(id=o.id, name=o.name)
+    o = people.create_outlet(
+        ctx.database, ctx.audit, _actor(admin), body.name, ctx.now(), body.opening_hours
+    )
+    return OutletOut(id=o.id, name=o.name, opening_hours=o.opening_hours)
 
 
 @router.get(
@@ -38,7 +40,10 @@ def create_outlet(ctx: Context, admin: Admin, body: OutletIn) -> OutletOut:
     responses=problems(*AUTHENTICATED),
 )
 def list_outlets(ctx: Context, admin: Admin) -> list[OutletOut]:
-    return [OutletOut(id=o.id, name=o.name) for o in people.list_outlets(ctx.database)]
+    return [
+        OutletOut(id=o.id, name=o.name, opening_hours=o.opening_hours)
+        for o in people.list_outlets(ctx.database)
+    ]
 
 
 @router.post(
@@ -60,6 +65,7 @@ async def create_user(ctx: Context, admin: Admin, body: UserIn) -> UserOut:
             outlet=body.outlet,
             now=ctx.now(),
             all_outlets=body.all_outlets,
+            employee=body.employee,
         )
     )
     return UserOut(id=u.id, username=u.username, role=u.role, outlet=u.outlet, active=u.active)

@@ -27,7 +27,7 @@ __all__ = ["PAGES", "STATIC_DIR", "WEB_PREFIX", "mount_pages"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 WEB_PREFIX = "/web"
-PAGES = ("index.html", "desk.html", "reviews.html")
+PAGES = ("index.html", "desk.html", "reviews.html", "lookup.html", "reports.html")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (

@@ -23,8 +23,12 @@ export function token() {
 }
 
 // ``blob``: the body as a Blob; ``raw``: the Response itself (to read its headers too).
-export async function api(path, { method = "GET", json, form, blob = false, raw = false } = {}) {
-  const headers = {};
+// ``headers``: more request headers (the citizen look-up's own token).
+export async function api(
+  path,
+  { method = "GET", json, form, blob = false, raw = false, headers: extra = {} } = {},
+) {
+  const headers = { ...extra };
   const bearer = token();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let body;

@@ -10,6 +10,7 @@ import { api, problemText, requireUser } from "./api.js";
 import { $, notice, showError } from "./dom.js";
 import { formatTime, has, language, onLanguageChange, reasonText, t } from "./i18n.js";
 import { startPage } from "./page.js";
+import { startDisputes } from "./disputes.js";
 
 const QUEUE_POLL_MS = 5_000;
 
@@ -288,4 +289,5 @@ startPage(async () => {
   });
   await loadQueue();
   pollQueue();
+  await startDisputes(user);
 });

@@ -131,7 +131,7 @@ export async function openCamera(message = "") {
   $("capture-start").focus();
 }
 
-function waitUntilFramed() {
+export function waitUntilFramed() {
   return new Promise((resolve) => {
     const began = performance.now();
     const poll = () => {
@@ -143,7 +143,7 @@ function waitUntilFramed() {
   });
 }
 
-function showPhase(p, steps, speakOn) {
+export function showPhase(p, steps, speakOn) {
   if (p.phase === "settle") {
     if (p.changed) speak(t("capture.settle"), language(), speakOn);
     setPrompt({
@@ -168,7 +168,7 @@ function showPhase(p, steps, speakOn) {
   }
 }
 
-function endRecording() {
+export function endRecording() {
   state.recording = false;
   $("stage").classList.remove("recording");
   $("rec-dot").hidden = true;
