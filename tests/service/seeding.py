@@ -27,7 +27,7 @@ one card is refused (expired), then the right one is read.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -408,7 +408,7 @@ def _plant(seeded: Seeded) -> None:
     led.planted["disputes"].add("O8")
 
 
-def seed(database_url: str) -> Iterator[Seeded]:
+def seed(database_url: str) -> Generator[Seeded, None, None]:
     """Build the seeded service (a generator: the app stops after the ``yield``)."""
     clock = Clock()
     clock.now = local(FIRST_DAY, 8)

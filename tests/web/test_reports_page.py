@@ -20,7 +20,6 @@ import pytest
 
 from realname.service.api.web import STATIC_DIR
 from realname.service.app import create_app
-from tests.service.conftest import make_settings
 from tests.service.fakes import FakeVerifier
 from tests.service.seeding import DAYS, FIRST_DAY, Seeded, seed
 from tests.web.conftest import LiveServer, Shots, start_server
@@ -43,7 +42,7 @@ def seeded_server(tmp_path: Path) -> Iterator[tuple[LiveServer, Seeded]]:
     seeded = next(making)
     making.close()  # the seeding's app stops; its ledger stays
     verifier = FakeVerifier()
-    app = create_app(make_settings(url), verifier=verifier, periodic_tasks=False)
+    app = create_app(seeded.ctx.settings, verifier=verifier, periodic_tasks=False)  # its keys
     server = start_server(app)
     try:
         yield server, seeded

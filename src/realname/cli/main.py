@@ -5,11 +5,14 @@ It assembles the command tree and nothing else; the commands live one module per
 :mod:`realname.cli.idcard`; ``calibrate`` and the ``eval`` sub-app in
 :mod:`realname.cli.evaluate` (``eval attacks`` in :mod:`realname.cli.attacks`, ``eval idcard``
 in :mod:`realname.cli.idcard_eval`); ``models`` in :mod:`realname.cli.models`; the ``audit`` sub-app
-in :mod:`realname.cli.audit`; ``purge`` and the ``admin`` and ``check`` sub-apps in
-:mod:`realname.cli.admin`; ``serve`` and ``demo`` in :mod:`realname.cli.serve`. The root
-commands are registered here, in the order ``realname --help`` lists them, and every command's
-help ends with the exit codes (:data:`realname.cli.common.EXIT_CODES`). A crash (a bug) prints
-its traceback and exits 3, never 1, which means "not passed".
+in :mod:`realname.cli.audit`; the ``inspect`` sub-app (``inspect export`` and ``inspect verify``:
+the regulator's inspection package) in :mod:`realname.cli.inspect`; ``report`` (the inspection
+report and its anomaly flags) in :mod:`realname.cli.report`; ``purge`` and the ``admin`` and
+``check`` sub-apps in :mod:`realname.cli.admin`; ``serve`` and ``demo`` in
+:mod:`realname.cli.serve`. The root commands are registered here, in the order ``realname
+--help`` lists them, and every command's help ends with the exit codes
+(:data:`realname.cli.common.EXIT_CODES`). A crash (a bug) prints its traceback and exits 3,
+never 1, which means "not passed".
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from realname.cli.idcard import IDCARD_HELP, idcard
 from realname.cli.inspect import inspect_app
 from realname.cli.match import LIVENESS_HELP, VERIFY_HELP, liveness, match, verify
 from realname.cli.models import models
+from realname.cli.report import REPORT_HELP, report
 from realname.cli.serve import DEMO_HELP, HTTPS_HELP, demo, run_uvicorn, serve
 
 __all__ = ["app"]
@@ -72,10 +76,11 @@ epilogs = {
     liveness: LIVENESS_HELP,
     verify: VERIFY_HELP,
     idcard: IDCARD_HELP,
+    report: REPORT_HELP,
     serve: HTTPS_HELP,
     demo: DEMO_HELP,
 }
-for command in (match, calibrate, liveness, verify, idcard, purge, serve, models, demo):
+for command in (match, calibrate, liveness, verify, idcard, report, purge, serve, models, demo):
     app.command(epilog=epilogs.get(command))(command)
 for typer_app in (app, eval_app, audit_app, admin_app, check_app):
     for info in typer_app.registered_commands:  # every command's help ends with the codes

@@ -41,14 +41,16 @@ _DESCRIPTIONS = {
     404: "No such resource (or not visible to this user): NOT_FOUND",
     408: "The request body arrived too slowly: REQUEST_TIMEOUT (the connection is closed)",
     409: "The resource's state does not allow it: CONFLICT and its kinds (SESSION_EXPIRED, "
-    "NONCE_INVALID, SESSION_USED, NUMBER_TAKEN, REVIEW_DECIDED, LAST_ADMIN, ...)",
+    "NONCE_INVALID, SESSION_USED, NUMBER_TAKEN, REVIEW_DECIDED, LAST_ADMIN, LOOKUP_CLOSED, "
+    "DISPUTE_OPEN, DISPUTE_ANSWERED, ...)",
     413: "The upload is over the limit: PAYLOAD_TOO_LARGE, IMAGE_TOO_LARGE, VIDEO_TOO_LARGE",
     415: "The file is not an accepted type: IMAGE_TYPE, VIDEO_TYPE",
     422: "The request does not match the API (REQUEST_INVALID, with errors) or breaks a rule "
     "(CARD_REFUSED with reasons, ID_NUMBER_INVALID, MSISDN_INVALID, USERNAME_INVALID, "
     "IMAGE_DIMENSIONS, VIDEO_TOO_LONG, NO_FACE, CARD_NOT_FOUND, MULTIPLE_CARDS, "
-    "CHIP_DATA_INVALID, ...)",
-    429: "Too many attempts: RATE_LIMITED, ID_LOCKED or ACCOUNT_LOCKED; Retry-After says when",
+    "CHIP_DATA_INVALID, LOOKUP_CONSENT_REQUIRED, ...)",
+    429: "Too many attempts: RATE_LIMITED, ID_LOCKED, ACCOUNT_LOCKED, SESSION_RATE_LIMITED or "
+    "LOOKUP_RATE_LIMITED; Retry-After says when",
     501: "This server does not read card photos (REALNAME_CARD_READER=none): CARD_READER_OFF",
     503: "All verification workers are busy: BUSY; Retry-After says when to try again",
 }

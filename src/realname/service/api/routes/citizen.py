@@ -139,7 +139,7 @@ async def start_lookup(ctx: Context, request: Request) -> LookupOut:
     "/{lookup_id}/challenge",
     response_model=ChallengeOut,
     summary="Reveal the look-up's liveness challenge: steps, prompt schedule, nonce",
-    responses=problems(404, 409),
+    responses=problems(404, 409, 422),
 )
 def new_challenge(ctx: Context, lookup_id: str, token: Token = None) -> ChallengeOut:
     """As a registration's ``POST /api/v1/sessions/{id}/challenge`` (``session_id`` is the
