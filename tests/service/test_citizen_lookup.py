@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from realname.records.reports import entry_outlet
-from realname.service.store.models import CitizenLookup, Outlet
+from realname.service.store.models import CitizenLookup, Dispute, Outlet
 from realname.service.usecases.purge import purge
 from tests.service.conftest import Service, make_id, portrait_png
 
@@ -259,10 +259,9 @@ def test_an_expired_look_up_is_closed(service: Service) -> None:
     assert r.status_code == 409 and r.json()["code"] == "LOOKUP_CLOSED"
     r = challenge(service.client, lookup)
     assert r.status_code == 409 and r.json()["code"] == "LOOKUP_CLOSED"
-    started(service.client, NOBODY)  # a new look-up forgets the portraits of expired ones
+    started(service.client, NOBODY)  # a new look-up forgets the expired ones (no dispute)
     with service.ctx.database.transaction() as session:
-        row = session.get(CitizenLookup, lookup["id"])
-        assert row is not None and row.portrait_enc is None and row.nonce_hash is None
+        assert session.get(CitizenLookup, lookup["id"]) is None
 
 
 def test_a_passed_look_up_that_expired_opens_no_dispute(service: Service) -> None:
@@ -438,14 +437,22 @@ def test_a_dispute_answer_must_say_why(service: Service) -> None:
         assert r.status_code == 422 and r.json()["code"] == "REQUEST_INVALID"
 
 
-def test_the_purge_forgets_the_portrait_of_an_expired_look_up(service: Service) -> None:
+def test_the_purge_forgets_expired_look_ups_but_keeps_a_disputed_ones_row(
+    service: Service,
+) -> None:
+    bind_numbers(service)
     lookup = started(service.client)
     challenge(service.client, lookup)
+    disputed, shown = looked_up(service.client)
+    r = dispute(service.client, disputed, shown.json()["numbers"][0]["ref"])
+    assert r.status_code == 201, r.text
     service.clock.advance(service.ctx.settings.lookup_ttl_s)
     purge(service.ctx)
     with service.ctx.database.transaction() as session:
-        row = session.get(CitizenLookup, lookup["id"])
+        assert session.get(CitizenLookup, lookup["id"]) is None
+        row = session.get(CitizenLookup, disputed["id"])
         assert row is not None and row.portrait_enc is None and row.nonce_hash is None
+        assert session.get(Dispute, r.json()["id"]) is not None
 
 
 def test_of_parallel_disputes_and_answers_exactly_one_wins(service: Service) -> None:

@@ -141,6 +141,8 @@ def test_every_planted_anomaly_is_flagged_and_nothing_else(seeded: Seeded) -> No
     for kind, sessions in seeded.ledger.sessions.items():
         named = {s for f in found if f["kind"] == kind for s in f["sessions"]}
         assert sessions <= named, kind
+    (disputed,) = [f for f in found if f["kind"] == "disputes"]
+    assert (disputed["figures"]["count"], disputed["figures"]["open"]) == (1, 1)
     for flag in found:
         assert flag["id"] and len(flag["id"]) == 32
         assert flag["sentence"].endswith(".") and flag["figures"], flag

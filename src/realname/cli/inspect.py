@@ -29,7 +29,7 @@ inspect_app = typer.Typer(
 )
 
 
-def _day(text: str, option: str) -> date:
+def parse_day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -70,7 +70,7 @@ def inspect_export(
     from realname.service.usecases.inspection_export import export_package
 
     with one_line_errors():
-        first, last = _day(start, "--from"), _day(end, "--to")
+        first, last = parse_day(start, "--from"), parse_day(end, "--to")
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise InputError(f"{shown(out)} exists and is not an empty folder")
         if public_key is not None and public_key.is_dir():

@@ -33,7 +33,7 @@ from realname.cli.common import (
     service_context,
     shown,
 )
-from realname.cli.inspect import _day
+from realname.cli.inspect import parse_day
 from realname.errors import InputError
 
 if TYPE_CHECKING:
@@ -201,8 +201,8 @@ def report(
     from realname.service.usecases.inspection import flags_for, report_for, utc_offset
 
     with one_line_errors():
-        first = None if start is None else _day(start, "--from")
-        last = None if end is None else _day(end, "--to")
+        first = None if start is None else parse_day(start, "--from")
+        last = None if end is None else parse_day(end, "--to")
         _choice(period, "--period", PERIODS)
         _choice(fmt, "--format", FORMATS)
         _choice(lang, "--lang", LANGS)

@@ -15,7 +15,9 @@ concerns.
 * ``quick_end``: numbers bound and ended within a short time (the SIM-farm pattern).
 * ``burst``: one clerk's passed captures following each other faster than a registration can
   be done.
-* ``disputes``: numbers of the outlet that their holder said are not theirs (一证通查).
+* ``disputes``: numbers of the outlet that their holder said are not theirs (一证通查),
+  counted whatever their answer (an outlet's supervisor dismissing them does not clear the
+  flag); its figures say how many are open, upheld and dismissed.
 
 Thresholds come in :class:`FlagRules` (the service's settings, documented there); this module
 holds no number of its own. Pure: no database.
@@ -126,6 +128,7 @@ class _Facts:
     failures: list[AuditEntry] = field(default_factory=list)
     passes: list[tuple[AuditEntry, datetime]] = field(default_factory=list)
     disputes: list[AuditEntry] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=dict)  # dispute id -> upheld | dismissed
 
 
 def _facts(entries: Iterable[AuditEntry], start: date, end: date, offset: timedelta) -> _Facts:
@@ -135,6 +138,8 @@ def _facts(entries: Iterable[AuditEntry], start: date, end: date, offset: timede
         if entry.action in ("session.create", "session.consent_refused"):
             facts.session_outlet[session_id] = entry_outlet(entry)
             facts.session_clerk[session_id] = entry.actor
+        elif entry.action == "dispute.answer":  # answered by the period's end
+            facts.answers[entry.objects.get("dispute", "")] = entry.outcome
         at = local_time(entry, offset)
         if not start <= at.date() <= end:
             continue
@@ -410,6 +415,7 @@ def _dispute_flags(facts: _Facts, rules: FlagRules, names: Mapping[str, str]) ->
     for outlet, disputes in sorted(by_outlet.items()):
         if len(disputes) < rules.disputes_min:
             continue
+        ids = [e.objects.get("dispute", "") for e in disputes]
         flags.append(
             Flag(
                 "disputes",
@@ -418,7 +424,10 @@ def _dispute_flags(facts: _Facts, rules: FlagRules, names: Mapping[str, str]) ->
                 "by the ID's holder as not theirs.",
                 {
                     "count": len(disputes),
-                    "disputes": [e.objects.get("dispute", "") for e in disputes],
+                    "open": sum(facts.answers.get(i) is None for i in ids),
+                    "upheld": sum(facts.answers.get(i) == "upheld" for i in ids),
+                    "dismissed": sum(facts.answers.get(i) == "dismissed" for i in ids),
+                    "disputes": ids,
                 },
                 tuple(e.objects.get("session", "") for e in disputes),
             )

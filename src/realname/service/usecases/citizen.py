@@ -26,8 +26,9 @@ Privacy: nothing about the ID is read before the face check passed. The start, t
 a refused capture and the rate limits (per ID index and per client address,
 :class:`realname.service.throttles.LookupThrottle`) never touch identities or numbers, so
 their answers are the same whatever the ID holds. The token is stored as its SHA-256, the ID as
-its HMAC index and masked, the portrait encrypted until the look-up ends (passed, failed; an
-expired look-up's portrait is deleted by :func:`forget_ended_lookups`). Audited with the
+its HMAC index and masked, the portrait encrypted until the look-up ends (passed, failed); an
+expired look-up is deleted by :func:`forget_ended_lookups` (one with a dispute keeps its row,
+without portrait or nonce). Audited with the
 masked ID and ids only: ``citizen.lookup_start``, ``citizen.challenge``, ``citizen.lookup``
 (``passed`` | ``refused``), ``citizen.capture_error``, ``citizen.dispute``.
 """
@@ -43,7 +44,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -214,17 +215,25 @@ def store_lookup(ctx: ServiceContext, checked: CheckedLookup, portrait: bytes) -
 
 
 def forget_ended_lookups(ctx: ServiceContext) -> int:
-    """Delete the portraits of look-ups past their expiry (those that passed or failed lost
-    theirs then). Run at each new look-up; the purge may run it too. Returns how many."""
+    """Forget the look-ups past their expiry: each row goes unless a dispute was opened from it
+    (then only its portrait and nonce go; the dispute keeps naming it). The audit log keeps
+    the look-up's steps (masked ID, ids). Run at each new look-up and by the purge. Returns how
+    many look-ups were forgotten."""
     now = ctx.now()
+    disputed = exists().where(Dispute.lookup_id == CitizenLookup.id)
     with ctx.database.transaction() as session:
-        result = session.execute(
+        deleted = session.execute(
+            delete(CitizenLookup)
+            .where(CitizenLookup.expires_at <= now, ~disputed)
+            .execution_options(synchronize_session=False)
+        )
+        kept = session.execute(
             update(CitizenLookup)
             .where(CitizenLookup.expires_at <= now, CitizenLookup.portrait_enc.is_not(None))
             .values(portrait_enc=None, nonce_hash=None)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(deleted.rowcount or 0) + int(kept.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _load(session: Session, lookup_id: str, token: str | None) -> CitizenLookup:

@@ -40,10 +40,15 @@ from realname.service.store.models import (
 __all__ = [
     "FlagView",
     "acknowledge_flag",
+    "check_days",
+    "entries_between",
     "flag_rules",
     "flags_for",
+    "kept_days",
+    "outlet_names",
     "prune_audit",
     "report_for",
+    "utc_bounds",
     "utc_offset",
 ]
 
@@ -88,14 +93,14 @@ def _scope(principal: Principal | None, outlet: str | None) -> str | None:
     return mine
 
 
-def _check_days(start: date, end: date) -> None:
+def check_days(start: date, end: date) -> None:
     if end < start:
         raise InputError(f"the period ends ({end}) before it starts ({start})")
     if (end - start).days > MAX_DAYS:
         raise InputError(f"a report spans at most {MAX_DAYS} days")
 
 
-def _utc_bounds(start: date, end: date, offset: timedelta) -> tuple[str, str]:
+def utc_bounds(start: date, end: date, offset: timedelta) -> tuple[str, str]:
     """The audit ``time`` strings of the local days' first and last instants (ISO, UTC, so
     they compare as text)."""
     first = datetime.combine(start, time.min, tzinfo=UTC) - offset
@@ -103,18 +108,18 @@ def _utc_bounds(start: date, end: date, offset: timedelta) -> tuple[str, str]:
     return first.isoformat(timespec="milliseconds"), last.isoformat(timespec="milliseconds")
 
 
-def _entries(session: Session, since: str, until: str) -> list[AuditEntry]:
+def entries_between(session: Session, since: str, until: str) -> list[AuditEntry]:
     rows = session.scalars(
         select(AuditRow).where(AuditRow.time >= since, AuditRow.time < until).order_by(AuditRow.id)
     )
     return [_to_entry(r) for r in rows]
 
 
-def _names(session: Session) -> dict[str, str]:
+def outlet_names(session: Session) -> dict[str, str]:
     return {str(o.id): o.name for o in session.scalars(select(Outlet))}
 
 
-def _kept(session: Session, start: date, end: date) -> list[KeptDay]:
+def kept_days(session: Session, start: date, end: date) -> list[KeptDay]:
     rows = session.scalars(
         select(ReportDay).where(
             ReportDay.day >= start.isoformat(), ReportDay.day <= end.isoformat()
@@ -132,14 +137,14 @@ def report_for(
     outlet: str | None = None,
 ) -> Report:
     """The report of the local days ``start``..``end`` that ``principal`` may see."""
-    _check_days(start, end)
+    check_days(start, end)
     where = _scope(principal, outlet)
     offset = utc_offset(ctx.settings)
-    since, until = _utc_bounds(start, end, offset)
+    since, until = utc_bounds(start, end, offset)
     with ctx.database.transaction() as session:
-        entries = _entries(session, since, until)
-        names = _names(session)
-        kept = _kept(session, start, end)
+        entries = entries_between(session, since, until)
+        names = outlet_names(session)
+        kept = kept_days(session, start, end)
     if where is not None:
         names = {k: v for k, v in names.items() if k == where}
     return build_report(
@@ -206,14 +211,14 @@ def flags_for(
 ) -> list[FlagView]:
     """Every flag over the local days ``start``..``end`` that ``principal`` may see; flags are
     scored against every outlet (a supervisor's outlet against its peers), then scoped."""
-    _check_days(start, end)
+    check_days(start, end)
     where = _scope(principal, outlet)
     offset = utc_offset(ctx.settings)
-    since, _ = _utc_bounds(start - LOOK_BACK, end, offset)
-    _, until = _utc_bounds(start, end, offset)
+    since, _ = utc_bounds(start - LOOK_BACK, end, offset)
+    _, until = utc_bounds(start, end, offset)
     with ctx.database.transaction() as session:
-        entries = _entries(session, since, until)
-        names = _names(session)
+        entries = entries_between(session, since, until)
+        names = outlet_names(session)
         hours, employees, id_keys = _flag_inputs(session, entries)
         flags = find_flags(
             entries,
@@ -301,7 +306,7 @@ def prune_audit(ctx: ServiceContext) -> int:
         return 0
     offset = utc_offset(ctx.settings)
     cut_day = (ctx.now() + offset).date() - timedelta(days=days)
-    cut, _ = _utc_bounds(cut_day, cut_day, offset)  # the first instant kept
+    cut, _ = utc_bounds(cut_day, cut_day, offset)  # the first instant kept
     with ctx.database.transaction() as session:
         ctx.audit.lock(session)
         old = [

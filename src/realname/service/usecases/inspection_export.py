@@ -35,12 +35,12 @@ from realname.service.context import ServiceContext
 from realname.service.store.audit_store import to_entry
 from realname.service.store.models import AuditRow
 from realname.service.usecases.inspection import (
-    _check_days,
-    _entries,
-    _kept,
-    _names,
-    _utc_bounds,
+    check_days,
+    entries_between,
     flags_for,
+    kept_days,
+    outlet_names,
+    utc_bounds,
     utc_offset,
 )
 
@@ -61,9 +61,9 @@ class PackageSummary:
 
 def _slice(ctx: ServiceContext, start: date, end: date) -> tuple[list[AuditEntry], list[ChainHead]]:
     """The period's entries widened to the covering signed heads, and those heads."""
-    since, until = _utc_bounds(start, end, utc_offset(ctx.settings))
+    since, until = utc_bounds(start, end, utc_offset(ctx.settings))
     with ctx.database.transaction() as session:
-        held = _entries(session, since, until)
+        held = entries_between(session, since, until)
         if not held:
             return [], []
         first = min(held, key=lambda e: e.seq)
@@ -141,7 +141,7 @@ def export_package(
     ctx: ServiceContext, folder: Path, start: date, end: date, period: str = "day"
 ) -> PackageSummary:
     """Write the inspection package of the local days ``start``..``end`` into ``folder``."""
-    _check_days(start, end)
+    check_days(start, end)
     offset = utc_offset(ctx.settings)
     entries, heads = _slice(ctx, start, end)
     public_key = ctx.audit.signing_key.public_key()
@@ -152,8 +152,8 @@ def export_package(
             "run `realname audit verify` on an export of the whole log"
         )
     with ctx.database.transaction() as session:
-        names = _names(session)
-        kept = _kept(session, start, end)
+        names = outlet_names(session)
+        kept = kept_days(session, start, end)
     held = period_entries(entries, start, end, offset)
     report = build_report(
         held, start=start, end=end, period=period, outlets=names, utc_offset=offset, kept=kept
