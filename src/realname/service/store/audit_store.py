@@ -121,17 +121,22 @@ class AuditStore:
             select(AuditHeadRow).where(AuditHeadRow.seq == entry.seq).limit(1)
         ).first()
         if found is None:
-            head = sign_head(entry, self.signing_key)
-            session.add(
-                AuditHeadRow(
-                    seq=head.seq,
-                    hash=head.hash,
-                    signed_at=head.signed_at,
-                    key_id=head.key_id,
-                    signature=head.signature,
-                )
-            )
+            self._store_head(session, entry)
             session.flush()
+
+    def _store_head(self, session: Session, entry: AuditEntry) -> ChainHead:
+        """Sign ``entry`` as the chain's head and add the signed head to ``session``."""
+        head = sign_head(entry, self.signing_key)
+        session.add(
+            AuditHeadRow(
+                seq=head.seq,
+                hash=head.hash,
+                signed_at=head.signed_at,
+                key_id=head.key_id,
+                signature=head.signature,
+            )
+        )
+        return head
 
     def entries(self, session: Session) -> list[AuditEntry]:
         return [to_entry(r) for r in session.scalars(select(AuditRow).order_by(AuditRow.id))]
@@ -152,17 +157,7 @@ class AuditStore:
             ).first()
             if head_row is not None and head_row.seq == last.seq and head_row.hash == last.hash:
                 return None
-            head = sign_head(to_entry(last), self.signing_key)
-            session.add(
-                AuditHeadRow(
-                    seq=head.seq,
-                    hash=head.hash,
-                    signed_at=head.signed_at,
-                    key_id=head.key_id,
-                    signature=head.signature,
-                )
-            )
-            return head
+            return self._store_head(session, to_entry(last))
 
     def verify(self) -> AuditVerification:
         """Check the stored chain and every signed head against this service's public key."""

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from realname.records.reports import Report
 from realname.service.api.deps import Context, ReviewReader
 from realname.service.api.openapi import AUTHENTICATED, WITH_BODY, problems
 from realname.service.usecases import inspection
@@ -41,6 +42,19 @@ def _days(ctx: Context, start: date | None, end: date | None) -> tuple[date, dat
     return start or last - timedelta(days=DEFAULT_DAYS), last
 
 
+async def _report(
+    ctx: Context,
+    user: ReviewReader,
+    start: date | None,
+    end: date | None,
+    period: str,
+    outlet: str | None,
+) -> Report:
+    """The report of the asked days (default: the 30 days to today) that ``user`` may see."""
+    first, last = _days(ctx, start, end)
+    return await run_in_threadpool(inspection.report_for, ctx, user, first, last, period, outlet)
+
+
 @router.get(
     "/reports",
     summary="Inspection report (JSON)",
@@ -57,9 +71,7 @@ async def report(
     """Per outlet and period: sessions, consent refused, captures passed and failed by reason,
     reviews and who decided them, numbers bound and ended, capture times, attempts per success,
     lock-outs; with totals per outlet and a note on days counted from kept counters."""
-    first, last = _days(ctx, start, end)
-    found = await run_in_threadpool(inspection.report_for, ctx, user, first, last, period, outlet)
-    return found.to_dict()
+    return (await _report(ctx, user, start, end, period, outlet)).to_dict()
 
 
 @router.get(
@@ -76,9 +88,8 @@ async def report_csv(
     period: PeriodQ = "day",
     outlet: OutletQ = None,
 ) -> Response:
-    first, last = _days(ctx, start, end)
-    found = await run_in_threadpool(inspection.report_for, ctx, user, first, last, period, outlet)
-    name = f"realname-report-{first}-{last}-{period}.csv"
+    found = await _report(ctx, user, start, end, period, outlet)
+    name = f"realname-report-{found.start}-{found.end}-{period}.csv"
     return Response(
         found.to_csv(),
         media_type="text/csv; charset=utf-8",
