@@ -235,3 +235,11 @@ def test_eval_passive_with_a_missing_data_folder_exits_with_an_input_error(tmp_p
     result = runner.invoke(app, ["eval", "passive", "--data", str(tmp_path / "absent")])
     assert result.exit_code == 2
     assert "INPUT_INVALID" in result.output
+
+
+def test_eval_attacks_refuses_tolerances_without_data_before_any_work() -> None:
+    # the default 100,000 draws would run for minutes before the usage error; now none run
+    result = runner.invoke(app, ["eval", "attacks", "--tolerances"])
+    assert result.exit_code == 2
+    assert "INPUT_INVALID" in result.output and "--tolerances needs --data" in result.output
+    assert "order-only rule" not in result.output

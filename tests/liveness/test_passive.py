@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 
 from realname.liveness.passive import deformation, three_d_structure
@@ -219,3 +221,53 @@ def test_a_replay_of_face_crops_jumps_around_a_still_face() -> None:
         crops.append(jumped)
     still = frame_jumps(frames, t)  # type: ignore[arg-type]
     assert frame_jumps(crops, t) > 10 * max(still, 1.0)  # type: ignore[arg-type]
+
+
+def _sliding_track(times: list[float], xs: list[float]) -> Any:
+    """A 200 px face whose box moves to each of ``xs`` at each of ``times`` (no landmarks)."""
+    from realname.engines.base import Face
+    from realname.liveness.signals import FrameSignals, SignalTrack
+
+    frames = tuple(
+        FrameSignals(
+            index=i,
+            t=t,
+            face_found=True,
+            face_count=1,
+            detected=True,
+            face=Face((x, 100, 200, 200), ((0, 0),) * 5, 0.9),
+            landmarks=None,
+        )
+        for i, (t, x) in enumerate(zip(times, xs, strict=True))
+    )
+    return SignalTrack(frames=frames, image_size=(640, 480), detections=len(frames))
+
+
+def test_a_fast_turn_with_jittered_timestamps_is_no_jump_but_a_real_jump_is() -> None:
+    from realname.liveness.passive import _count_jumps
+
+    passive = load_policy().liveness.passive  # type: ignore[union-attr]
+    # 15 fps, the face moving 0.49 widths in one camera interval (7.3 widths/s: a fast turn,
+    # under the policy's 8), with one frame stamped 10 ms late: one interval reads 57 ms.
+    step = 1 / 15
+    times = [i * step for i in range(30)]
+    times[10] += 0.010
+    xs = [100.0] * 30
+    for i in range(11, 30):
+        xs[i] = xs[i - 1] + (98.0 if i == 11 else 0.0)
+    assert (
+        times[11] - times[10] < 0.058
+        and 98 / 200 / (times[11] - times[10]) > passive.max_jump_per_s
+    )
+    assert _count_jumps(_sliding_track(times, xs), passive) == 0
+    # The same clip at even times still has no jump; a face that moves 1.5 widths between two
+    # frames (a cut in a replay) has one, jittered or not.
+    even = [i * step for i in range(30)]
+    assert _count_jumps(_sliding_track(even, xs), passive) == 0
+    cut = [100.0] * 15 + [400.0] * 15
+    assert _count_jumps(_sliding_track(times, cut), passive) == 1
+    assert _count_jumps(_sliding_track(even, cut), passive) == 1
+    # a dropped frame keeps its longer time: 0.8 widths over two intervals is 6 widths/s
+    gap = [t for i, t in enumerate(even) if i != 15]
+    moved = [100.0] * 15 + [260.0] * 14
+    assert _count_jumps(_sliding_track(gap, moved), passive) == 0

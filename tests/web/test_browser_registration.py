@@ -18,9 +18,10 @@ recording start up to 0.8 s into the loop (checked by judging the clip cut at 0.
 1.1 s). liveportrait/d12, used before, shows a real left turn before its first prompt and an
 open mouth between two windows: the prompt-locked rule rightly refuses it (UNPROMPTED_ACTION).
 The replay gets the policy's fixed schedule (``turn_left@1.00-3.20``). The camera loops its file
-from when the page opens it; the test presses Start near the start of a loop (read from the
-preview's ``currentTime``), and the page asks for the challenge, starts recording at once and
-shows each prompt at its offset.
+from when the page opens it; the test presses Start 1.2 s before the recording should begin
+(read from the preview's ``currentTime``), the page asks for the challenge, and its
+MediaRecorder.start is held (in the test's browser only) until the loop is 0.3 s in, whatever
+the load; the page shows each prompt at its offset from the recorder's start.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ REPLAY = "face_videos/manikantha_liveness/fake.mp4"
 REPLAY_CHALLENGE = "turn_left"
 REPLAY_START_S = 6.0
 LOOP_WINDOW_S = 0.4  # press Start within this much of a loop's start
+# Where in the fake camera's loop the recording starts: the middle of the 0-0.8 s that the
+# capture4 schedule tolerates (see the module's docstring), whatever the load.
+RECORD_AT_S = 0.3
+PRESS_BEFORE_S = 1.2  # Start is pressed this long before RECORD_AT_S; the page then waits
 VERDICT_TIMEOUT_MS = 180_000
 
 ID_FIRST17 = "11010119900307457"
@@ -151,7 +156,7 @@ def serving(
         **overrides,
     )
     app = create_app(settings, verifier=verifier, periodic_tasks=False)
-    if isinstance(verifier, BorderlineVerifier):
+    if hasattr(verifier, "ctx"):  # a test's verifier wrapping the real one needs the policy
         verifier.ctx = app.state.ctx
     server = start_server(app)
     try:
@@ -323,6 +328,54 @@ def fill_card(page: Any, portrait: Path, t: dict[str, str]) -> None:
     page.get_by_label(t["card.portrait"]).set_input_files(str(portrait))
 
 
+# The fake camera plays a fixed clip and cannot react to the prompts, so the recording must
+# start at a known point of its loop. Pressing Start at the right moment is not enough: the
+# page then asks the service for the challenge, and on a loaded machine that round trip has
+# taken over 0.6 s (the recording began 1.0 s into the loop and every turn came "too early").
+# So, in the test's browser only, MediaRecorder.start is held until the camera's loop reaches
+# ``at`` (when the call comes at most ``wait`` seconds before it; a later call starts at once,
+# and the phase it started at is kept for the failure message). The page times its prompts
+# from the recorder's start event, so prompts and clip stay aligned.
+_ALIGN_JS = """([loop, at, wait]) => {
+  if (MediaRecorder.prototype.__aligned) return;
+  const start = MediaRecorder.prototype.start;
+  MediaRecorder.prototype.start = function (...args) {
+    const video = document.getElementById('camera');
+    const phase = () => video.currentTime % loop;
+    const go = () => {
+      window.__recordPhase = phase();
+      start.apply(this, args);
+    };
+    const hold = () => ((at - phase()) % loop + loop) % loop;
+    const check = () => (hold() > wait || hold() < 0.01 ? go() : setTimeout(check, 2));
+    check();
+  };
+  MediaRecorder.prototype.__aligned = true;
+}"""
+
+
+def press_start_on_loop(page: Any, clip: Clip, start: Any) -> None:
+    """Press ``start`` so that the page's recording begins :data:`RECORD_AT_S` into a loop of
+    the fake camera's clip (see ``_ALIGN_JS``)."""
+    page.evaluate(_ALIGN_JS, [clip.loop_s, RECORD_AT_S, PRESS_BEFORE_S + 1.0])
+    press_at = (RECORD_AT_S - PRESS_BEFORE_S) % clip.loop_s
+    page.wait_for_function(
+        "([loop, from, window]) => { const v = document.getElementById('camera');"
+        " const p = v.currentTime % loop;"
+        " return v.currentTime > 0.5 && p >= from && p < from + window; }",
+        arg=[clip.loop_s, press_at, LOOP_WINDOW_S],
+        polling=10,
+        timeout=3 * clip.loop_s * 1000,
+    )
+    start.click()
+
+
+def record_phase(page: Any) -> str:
+    """Where in the camera's loop the recording began (for a failure message)."""
+    phase = page.evaluate("() => window.__recordPhase")
+    return "unknown" if phase is None else f"{phase:.2f} s (aimed at {RECORD_AT_S} s)"
+
+
 def capture(page: Any, clip: Clip, shots: Shots, t: dict[str, str], prompt_at_ms: int) -> None:
     start = page.get_by_role("button", name=t["capture.start"])
     start.wait_for()
@@ -332,15 +385,7 @@ def capture(page: Any, clip: Clip, shots: Shots, t: dict[str, str], prompt_at_ms
     )
     page.wait_for_function("() => document.getElementById('framing').textContent !== ''")
     shots(page, "capture-preview")
-    # Start near the beginning of a loop of the fake camera's file.
-    page.wait_for_function(
-        "([loop, window]) => { const v = document.getElementById('camera');"
-        " return v.currentTime > 0.5 && (v.currentTime % loop) < window; }",
-        arg=[clip.loop_s, LOOP_WINDOW_S],
-        polling=10,
-        timeout=3 * clip.loop_s * 1000,
-    )
-    start.click()
+    press_start_on_loop(page, clip, start)
     page.wait_for_timeout(prompt_at_ms)
     shots(page, "capture-prompt", both=False)
 
@@ -452,7 +497,7 @@ def test_a_clerk_registers_a_live_customer_and_binds_a_number(
         # rate depends on the machine's load: a measurement, not an assertion)
         measured = measure(server, upload, CAPTURE_MS)
         save_measurements(artifacts, "live_capture4", measured)
-        assert verdict == "passed", page.locator("#step-result").inner_text()
+        assert verdict == "passed", (record_phase(page), page.locator("#step-result").inner_text())
         assert page.locator("#verdict").text_content() == t["result.passed"]
         assert measured["container"] == "webm" and measured["size"] == "640x480"
         # The whole capture of a three-step challenge fits in 11 s at the page.

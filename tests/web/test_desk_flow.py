@@ -233,6 +233,19 @@ def assert_fits(page: Any, step: str, clock: bool) -> None:
     page.evaluate("() => window.scrollTo(0, 0)")
 
 
+def assert_in_view(page: Any, *selectors: str) -> None:
+    """Each element wholly inside the viewport, the page scrolled to its top."""
+    page.evaluate("() => window.scrollTo(0, 0)")
+    for selector in selectors:
+        box = page.evaluate(
+            "(s) => { const r = document.querySelector(s).getBoundingClientRect();"
+            " return [r.top, r.bottom, r.left, r.right, innerHeight, innerWidth]; }",
+            selector,
+        )
+        top, bottom, left, right, height, width = box
+        assert top >= 0 and bottom <= height and left >= 0 and right <= width, (selector, box)
+
+
 def supervisor_token(server: LiveServer) -> str:
     form = f"username=supervisor_a&password={PASSWORD}".encode()
     with urllib.request.urlopen(
@@ -410,6 +423,56 @@ def test_a_reload_resumes_the_open_session_at_its_step_without_retyping(
         page.reload()  # a passed session resumes at its result: the number may still be bound
         wait_verdict(page, "passed")
         assert page.get_by_role("button", name=t["result.to_number"]).is_visible()
+
+
+def test_a_session_left_in_a_closed_tab_is_offered_from_the_service_and_resumed(
+    tmp_path: Path, browsing: Browsing, shots: Shots
+) -> None:
+    t = EN
+    with serving(tmp_path) as desk:
+        page = open_desk(browsing, desk, t)
+        assert page.locator("#open-sessions").is_hidden()  # nothing unfinished yet
+        to_capture(page, desk, t)
+        session_id = page.evaluate("() => sessionStorage.getItem('realname.desk.session')")
+        page.context.close()  # the tab, and with it the id it kept, is gone
+
+        # the session is clerk_a's: another clerk (here of outlet B) is not offered it
+        other = browsing.context(locale="en-US").new_page()
+        route_desk(other, Routes())
+        sign_in(other, desk.server, "clerk_b", t)
+        other.get_by_role("heading", name=t["consent.heading"]).wait_for()
+        other.wait_for_timeout(500)
+        assert other.locator("#open-sessions").is_hidden()
+        other.context.close()
+
+        page = open_desk(browsing, desk, t)  # a new tab, signed in again
+        offer = page.locator("#open-sessions")
+        offer.wait_for()
+        items = page.locator("#open-session-list li")
+        assert items.count() == 1
+        text = items.inner_text()
+        assert t["desk.open.at.capture"] in text and "张" in text and "*" in text
+        assert ID_NUMBER not in page.content()
+        shots(page, "open-sessions-offered")
+        # the consent step is still there for a new customer
+        assert page.get_by_role("button", name=t["consent.accept"]).is_enabled()
+        items.get_by_role("button", name=t["desk.open.continue"]).click()
+        page.get_by_role("heading", name=t["capture.heading"]).wait_for()
+        assert page.evaluate("() => sessionStorage.getItem('realname.desk.session')") == session_id
+        notice = page.locator("#desk-notice")
+        assert notice.inner_text().startswith(t["desk.continued"].split(":")[0])
+        assert page.locator("#session-clock").is_visible()
+        press_start(page, t)
+        wait_verdict(page, "passed")
+        page.get_by_role("button", name=t["result.to_number"]).click()
+        page.get_by_label(t["number.input"], exact=True).fill("13812345678")
+        page.get_by_role("button", name=t["number.bind"]).click()
+        page.get_by_role("button", name=t["number.to_receipt"]).wait_for()
+        page.context.close()
+
+        page = open_desk(browsing, desk, t)  # bound: nothing is left to offer
+        page.wait_for_timeout(500)
+        assert page.locator("#open-sessions").is_hidden()
 
 
 def test_every_terminal_state_offers_a_new_registration(
@@ -702,8 +765,11 @@ def test_every_step_fits_the_screen_with_the_clock_in_view(
         page.get_by_role("heading", name=t["capture.heading"]).wait_for()
         start_ready(page)
         page.locator("#framing").filter(has_text=t["capture.frame.ok"]).wait_for()
-        assert_fits(page, "capture", clock=True)
         shots(page, "capture", both=False)
+        assert_fits(page, "capture", clock=True)
+        # the prompt, the camera and Start all in view without scrolling (the clerk presses
+        # Start while the customer watches the oval)
+        assert_in_view(page, "#prompt", "#stage", "#capture-start")
         large = page.get_by_role("button", name=t["text.large"])
         large.click()  # the largest text with the session clock in the bar
         assert_fits(page, "capture-large-text", clock=True)

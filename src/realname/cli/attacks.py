@@ -67,12 +67,8 @@ def eval_attacks(
     """The universal recording (a loop of every action, 0.5-2 a second, any phase) against the
     order-only and the prompt-locked challenge rules, on event timelines (no data needed); with
     ``--data``, every live clip replayed unchanged, and prompted genuine users (BPCER)."""
-    if data is not None and not data.is_dir():
-        with one_line_errors():
-            raise InputError(f"data folder {data} does not exist")
     with one_line_errors():
-        require_output(json_out)
-    with one_line_errors():
+        _check_inputs(data, json_out, tolerances=tolerances)
         policy, result = _universal_recording(
             steps=steps, draws=draws, phases=phases, seed=seed, clip=clip
         )
@@ -82,12 +78,19 @@ def eval_attacks(
         payload |= _eval_clip_attacks(
             data, draws=draws, seed=seed, trials=trials, tolerances=tolerances
         )
-    elif tolerances:
-        with one_line_errors():
-            raise InputError("--tolerances needs --data")
     if json_out:
         json_out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {json_out}")
+
+
+def _check_inputs(data: Path | None, json_out: Path | None, *, tolerances: bool) -> None:
+    """Usage errors before any work: a missing data folder, an unwritable output,
+    ``--tolerances`` without ``--data``."""
+    if data is not None and not data.is_dir():
+        raise InputError(f"data folder {data} does not exist")
+    if tolerances and data is None:
+        raise InputError("--tolerances needs --data")
+    require_output(json_out)
 
 
 def _universal_recording(

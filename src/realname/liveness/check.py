@@ -359,6 +359,19 @@ def _reasons(
     return reasons
 
 
+def _judge_steps(
+    track: SignalTrack,
+    challenge: Challenge,
+    live: LivenessPolicy,
+    step_timeout_s: float | None,
+) -> tuple[tuple[ActionEvent, ...], Baseline, tuple[StepResult, ...], tuple[ActionEvent, ...]]:
+    """The actions seen, the neutral baseline, each step's result (with why a missed step was
+    missed) and the challenge actions seen outside their windows."""
+    events, base = detect_actions(track, live.actions)
+    steps, unprompted = _match_challenge(challenge, events, live, step_timeout_s)
+    return events, base, _too_small(steps, track, base, live, step_timeout_s), unprompted
+
+
 def check_liveness(
     clip: Clip,
     challenge: Challenge,
@@ -390,9 +403,7 @@ def check_liveness(
     )
     check_deadline(deadline, "checking liveness")
     t_signals = time.perf_counter()
-    events, base = detect_actions(track, live.actions)
-    steps, unprompted = _match_challenge(challenge, events, live, step_timeout_s)
-    steps = _too_small(steps, track, base, live, step_timeout_s)
+    events, base, steps, unprompted = _judge_steps(track, challenge, live, step_timeout_s)
     checks = {"face_presence": _face_presence(track, live)}
     best = pick_best_frames(track, base) if track.face_fraction > 0 else ()
     if track.face_fraction > 0:

@@ -842,6 +842,29 @@ def _still_capturing(ticket: CaptureTicket) -> list[Any]:
     return [RegistrationSession.attempts == ticket.attempt]
 
 
+def _capture_target(
+    ctx: ServiceContext,
+    session: Session,
+    s: RegistrationSession,
+    ticket: CaptureTicket,
+    outcome: CaptureOutcome,
+    now: datetime,
+) -> tuple[SessionState, dict[str, Any], datetime | None]:
+    """Where a capture's verdict moves the session, the columns that move with it (the
+    portrait is forgotten once no capture can follow), and the ID's lock-out if this failure
+    set one."""
+    if outcome.verdict == Verdict.PASSED:
+        return S.PASSED, {"portrait_enc": None}, None
+    if outcome.verdict == Verdict.REVIEW:
+        return S.REVIEW, {"portrait_enc": None}, None
+    if s.id_index is None:
+        raise InternalError("a session being captured has no ID look-up key")
+    locked = _record_failure(ctx, session, s.id_index, now)
+    if locked is None and ticket.attempt < ctx.settings.max_capture_attempts:
+        return S.AWAITING_CAPTURE, {}, None
+    return S.FAILED, {"portrait_enc": None, "ended_at": now}, locked
+
+
 def finish_capture(
     ctx: ServiceContext, principal: Principal, ticket: CaptureTicket, outcome: CaptureOutcome
 ) -> CaptureResult:
@@ -864,20 +887,7 @@ def finish_capture(
             "reasons": ",".join(outcome.reasons),
             "capture_started_at": None,
         }
-        locked: datetime | None = None
-        values: dict[str, Any]
-        if outcome.verdict == Verdict.PASSED:
-            target, values = S.PASSED, {"portrait_enc": None}
-        elif outcome.verdict == Verdict.REVIEW:
-            target, values = S.REVIEW, {"portrait_enc": None}
-        else:
-            if s.id_index is None:
-                raise InternalError("a session being captured has no ID look-up key")
-            locked = _record_failure(ctx, session, s.id_index, now)
-            if locked is None and ticket.attempt < ctx.settings.max_capture_attempts:
-                target, values = S.AWAITING_CAPTURE, {}
-            else:
-                target, values = S.FAILED, {"portrait_enc": None, "ended_at": now}
+        target, values, locked = _capture_target(ctx, session, s, ticket, outcome, now)
         if not move_session(
             session, s.id, S.CAPTURING, target, where=_still_capturing(ticket), **common, **values
         ):

@@ -10,7 +10,7 @@
 
 import { api, requireUser } from "../api.js";
 import { $ } from "../dom.js";
-import { onLanguageChange, t } from "../i18n.js";
+import { formatTime, onLanguageChange, t } from "../i18n.js";
 import { startPage } from "../page.js";
 import { loadRules } from "../rules.js";
 import { resetCard, wireCard } from "./card.js";
@@ -62,6 +62,7 @@ function newRegistration() {
   deskNotice("");
   showStep("consent");
   $("consent-accept").focus();
+  offerOpenSessions();
 }
 
 // The step a session read from the service is at (null: nothing to resume).
@@ -76,9 +77,8 @@ const RESUME_AT = {
   rejected: "result",
 };
 
-async function resume() {
-  const id = rememberedSession();
-  if (!id) return false;
+// Resume the session ``id`` at its step (false: it is gone or over, and the tab forgets it).
+async function resumeSession(id, noticeKey) {
   let session;
   try {
     session = await api(`/sessions/${encodeURIComponent(id)}`);
@@ -95,10 +95,11 @@ async function resume() {
     }
     return false;
   }
+  rememberSession(session.id);
   state.session = session;
   state.attemptsLeft = session.attempts_left;
   deskNotice(
-    t("desk.resumed", {
+    t(noticeKey, {
       name: session.name_masked || "",
       id: session.id_number_masked || t("desk.resumed.no_card"),
     }),
@@ -124,6 +125,63 @@ async function resume() {
   return true;
 }
 
+// After a reload: the session this tab had open.
+async function resume() {
+  const id = rememberedSession();
+  return id ? resumeSession(id, "desk.resumed") : false;
+}
+
+// In a new tab (the one that held a session was closed): the clerk's own unfinished sessions,
+// from the service (GET /sessions?open=true), each offered with a button; nothing is resumed
+// without the clerk's choice, since the customer at the counter may be a new one.
+const OPEN_AT = {
+  awaiting_card: "desk.open.at.card",
+  awaiting_capture: "desk.open.at.capture",
+  capturing: "desk.open.at.capture",
+  passed: "desk.open.at.result",
+  approved: "desk.open.at.result",
+  review: "desk.open.at.review",
+};
+let openSessions = [];
+
+function renderOpenSessions() {
+  const list = $("open-session-list");
+  list.replaceChildren();
+  for (const session of openSessions) {
+    const item = document.createElement("li");
+    const text = document.createElement("span");
+    text.textContent = `${t("desk.open.item", {
+      name: session.name_masked || "",
+      id: session.id_number_masked || t("desk.resumed.no_card"),
+      time: formatTime(session.created_at),
+    })} · ${t(OPEN_AT[session.state] || "desk.open.at.result")}`;
+    const go = document.createElement("button");
+    go.type = "button";
+    go.className = "btn secondary";
+    go.textContent = t("desk.open.continue");
+    go.addEventListener("click", async () => {
+      go.disabled = true;
+      const resumed = await resumeSession(session.id, "desk.continued");
+      openSessions = resumed ? [] : openSessions.filter((s) => s.id !== session.id);
+      renderOpenSessions();
+      if (!resumed) showStep("consent");
+    });
+    item.append(text, " ", go);
+    list.append(item);
+  }
+  $("open-sessions").hidden = openSessions.length === 0;
+}
+
+async function offerOpenSessions() {
+  try {
+    const found = await api("/sessions?open=true&limit=10");
+    openSessions = found.filter((s) => s.state in OPEN_AT);
+  } catch {
+    openSessions = []; // an offer only: the desk works without it
+  }
+  renderOpenSessions();
+}
+
 function wire() {
   wireConsent();
   wireCard();
@@ -142,6 +200,7 @@ function wire() {
   $("result-number").addEventListener("click", toNumber);
   onLanguageChange(() => {
     const step = currentStep();
+    renderOpenSessions();
     if (step === "capture") translateCapture();
     if (step === "result") renderResult();
     if (step === "receipt") renderReceipt();
@@ -156,5 +215,8 @@ startPage(async () => {
   state.rules = await loadRules();
   wire();
   deskError(null);
-  if (!(await resume())) showStep("consent");
+  if (!(await resume())) {
+    showStep("consent");
+    await offerOpenSessions();
+  }
 });
