@@ -88,6 +88,49 @@ def _print_printed(summary: dict[str, Any]) -> None:
     console.print(f"failed to enrol: {summary['failed_to_enrol']}")
 
 
+def _check_options(levels: tuple[str, ...], data: Path | None, json_out: Path | None) -> None:
+    """Returns nothing; raises ``InputError`` for an unknown level, a ``--data`` that is not a
+    folder or a ``--json`` that cannot be written."""
+    unknown = [lv for lv in levels if lv not in _LEVELS]
+    if unknown:
+        raise InputError(f"--level {unknown[0]} is not a level; known: moderate, hard")
+    if data is not None:
+        require_folder(data)
+    require_output(json_out)
+
+
+def _generated_summaries(
+    reader: Any, levels: tuple[str, ...], count: int, seed: int, day: date
+) -> list[dict[str, Any]]:
+    """The summaries of ``count`` generated cards read at each of ``levels``, in their order
+    (none when ``count`` is 0)."""
+    from realname.evaluation.idcard_eval import evaluate_generated
+
+    summaries: list[dict[str, Any]] = []
+    for lv in levels if count else ():
+        with progress_bar(f"generated cards, {lv}") as update:
+            result = evaluate_generated(
+                reader,
+                count,
+                cast("Literal['moderate', 'hard']", lv),
+                seed=seed,
+                today=day,
+                progress=update,
+            )
+        summaries.append(result.summary())
+    return summaries
+
+
+def _print_samples(samples: list[dict[str, Any]]) -> None:
+    """Print each card sample's reasons found against those expected (returns nothing)."""
+    for s in samples:
+        verdict = "flagged" if s["flagged"] else "[red]NOT flagged[/]"
+        console.print(
+            f"{s['file']}: reasons {', '.join(s['reasons']) or 'none'} ({verdict}: "
+            f"expected {', '.join(s['expected_reasons'])})"
+        )
+
+
 def eval_idcard(
     data: Annotated[
         Path | None,
@@ -118,31 +161,15 @@ def eval_idcard(
     """Exact-match rate per field, ID number exact, wrong numbers that passed the check
     character (must be 0) and seconds per photo, over generated cards (front and back, each
     photographed) at the moderate and hard levels, and the card samples of --data."""
-    from realname.evaluation.idcard_eval import evaluate_generated, evaluate_samples
+    from realname.evaluation.idcard_eval import evaluate_samples
 
     levels = tuple(level) if level else _LEVELS
     with one_line_errors():
-        unknown = [lv for lv in levels if lv not in _LEVELS]
-        if unknown:
-            raise InputError(f"--level {unknown[0]} is not a level; known: moderate, hard")
-        if data is not None:
-            require_folder(data)
-        require_output(json_out)
+        _check_options(levels, data, json_out)
         day = date.fromisoformat(today) if today else date.today()
         reader = load_card_reader()
-        summaries: list[dict[str, Any]] = []
         samples: list[dict[str, Any]] = []
-        for lv in levels if generated else ():
-            with progress_bar(f"generated cards, {lv}") as update:
-                result = evaluate_generated(
-                    reader,
-                    generated,
-                    cast("Literal['moderate', 'hard']", lv),
-                    seed=seed,
-                    today=day,
-                    progress=update,
-                )
-            summaries.append(result.summary())
+        summaries = _generated_summaries(reader, levels, generated, seed, day)
         if data is not None:
             result, samples = evaluate_samples(reader, data, today=day)
             summaries.append(result.summary())
@@ -152,12 +179,7 @@ def eval_idcard(
     if not summaries:
         raise typer.Exit(0)
     console.print(_table(summaries))
-    for s in samples:
-        verdict = "flagged" if s["flagged"] else "[red]NOT flagged[/]"
-        console.print(
-            f"{s['file']}: reasons {', '.join(s['reasons']) or 'none'} ({verdict}: "
-            f"expected {', '.join(s['expected_reasons'])})"
-        )
+    _print_samples(samples)
     if json_out:
         payload = {
             "levels": summaries,

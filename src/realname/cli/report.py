@@ -169,6 +169,39 @@ def _document(report: Report, fmt: str) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
+def _checked_options(period: str, fmt: str, lang: str, out: Path | None, plot: Path | None) -> str:
+    """The document ``--out`` gets (:func:`_out_format`), once every option is checked
+    (``InputError`` for the first one that is not valid)."""
+    _choice(period, "--period", PERIODS)
+    _choice(fmt, "--format", FORMATS)
+    _choice(lang, "--lang", LANGS)
+    written = _out_format(fmt, out)
+    require_output(out)
+    if plot is not None and plot.exists() and not plot.is_dir():
+        raise InputError(f"--plot {shown(plot)} is a file: give a folder to write into")
+    return written
+
+
+def _fetch(
+    first: date | None, last: date | None, period: str, outlet: str | None
+) -> tuple[Report, list[FlagView], date, date]:
+    """The report and the flags of the service's database, with the first and last days they
+    cover (``--to`` defaults to the local today, ``--from`` to 30 days before ``--to``)."""
+    from realname.service.usecases.inspection import flags_for, report_for, utc_offset
+
+    ctx = service_context()
+    try:
+        today = (ctx.now() + utc_offset(ctx.settings)).date()
+        last = last or today
+        first = first or last - timedelta(days=DEFAULT_DAYS)
+        where = _outlet_id(ctx, outlet)
+        found = report_for(ctx, None, first, last, period, where)
+        flags = flags_for(ctx, None, first, last, where)
+    finally:
+        ctx.database.dispose()
+    return found, flags, first, last
+
+
 def report(
     start: Annotated[
         str | None, typer.Option("--from", help="First local day, YYYY-MM-DD (default: --to - 30)")
@@ -198,28 +231,12 @@ def report(
     consent refused, captures passed and failed, reviews, numbers bound and ended, capture
     times, attempts per success, lock-outs; and its anomaly flags."""
     from realname.records.report_charts import write_charts
-    from realname.service.usecases.inspection import flags_for, report_for, utc_offset
 
     with one_line_errors():
         first = None if start is None else parse_day(start, "--from")
         last = None if end is None else parse_day(end, "--to")
-        _choice(period, "--period", PERIODS)
-        _choice(fmt, "--format", FORMATS)
-        _choice(lang, "--lang", LANGS)
-        written = _out_format(fmt, out)
-        require_output(out)
-        if plot is not None and plot.exists() and not plot.is_dir():
-            raise InputError(f"--plot {shown(plot)} is a file: give a folder to write into")
-        ctx = service_context()
-        try:
-            today = (ctx.now() + utc_offset(ctx.settings)).date()
-            last = last or today
-            first = first or last - timedelta(days=DEFAULT_DAYS)
-            where = _outlet_id(ctx, outlet)
-            found = report_for(ctx, None, first, last, period, where)
-            flags = flags_for(ctx, None, first, last, where)
-        finally:
-            ctx.database.dispose()
+        written = _checked_options(period, fmt, lang, out, plot)
+        found, flags, first, last = _fetch(first, last, period, outlet)
         document = found.to_dict()
         charts = [] if plot is None else write_charts(document, plot, lang)
         if out is not None:

@@ -191,6 +191,29 @@ def _flag_dict(flag: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _package_contents(
+    *,
+    entries: Sequence[AuditEntry],
+    heads: Sequence[ChainHead],
+    report: Report,
+    flags: Sequence[Mapping[str, Any]],
+    versions: Mapping[str, Any],
+    kept: Sequence[KeptDay],
+) -> dict[str, bytes]:
+    """The bytes of every file the manifest lists, by name, in :data:`FILES`' order."""
+    contents: dict[str, bytes] = {}
+    # the lines of realname.records.audit.write_export
+    audit_lines = [json.dumps({"type": "entry", **asdict(e)}, ensure_ascii=False) for e in entries]
+    audit_lines += [json.dumps({"type": "head", **asdict(h)}) for h in heads]
+    contents[AUDIT_FILE] = "".join(line + "\n" for line in audit_lines).encode()
+    contents[REPORT_JSON] = _json_bytes(report.to_dict())
+    contents[REPORT_CSV] = report.to_csv().encode()
+    contents[KEPT_FILE] = _json_bytes([_kept_dict(k) for k in kept])
+    contents[FLAGS_FILE] = _json_bytes([_flag_dict(f) for f in flags])
+    contents[VERSIONS_FILE] = _json_bytes(dict(versions))
+    return contents
+
+
 def write_package(
     folder: Path,
     *,
@@ -209,16 +232,9 @@ def write_package(
     or mobile number."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InputError(f"{folder} exists and is not an empty folder")
-    contents: dict[str, bytes] = {}
-    # the lines of realname.records.audit.write_export
-    audit_lines = [json.dumps({"type": "entry", **asdict(e)}, ensure_ascii=False) for e in entries]
-    audit_lines += [json.dumps({"type": "head", **asdict(h)}) for h in heads]
-    contents[AUDIT_FILE] = "".join(line + "\n" for line in audit_lines).encode()
-    contents[REPORT_JSON] = _json_bytes(report.to_dict())
-    contents[REPORT_CSV] = report.to_csv().encode()
-    contents[KEPT_FILE] = _json_bytes([_kept_dict(k) for k in kept])
-    contents[FLAGS_FILE] = _json_bytes([_flag_dict(f) for f in flags])
-    contents[VERSIONS_FILE] = _json_bytes(dict(versions))
+    contents = _package_contents(
+        entries=entries, heads=heads, report=report, flags=flags, versions=versions, kept=kept
+    )
     leaks = [
         problem
         for name, data in contents.items()
@@ -445,6 +461,8 @@ def _entry_problems(entries: Sequence[AuditEntry]) -> list[PackageProblem]:
 def _head_problems(
     entries: Sequence[AuditEntry], heads: Sequence[ChainHead], key: Ed25519PublicKey
 ) -> list[PackageProblem]:
+    """Every head that does not verify with ``key``, then every head that does not fit the
+    slice's entries: the anchor at its start, the entries it signs, the cover of its end."""
     problems: list[PackageProblem] = []
     unsigned = [h.seq for h in heads if not _signature_ok(key, h.signature, h.message())]
     if unsigned:
@@ -460,6 +478,19 @@ def _head_problems(
         )
     if not entries:
         return problems
+    problems.extend(_head_link_problems(entries, heads))
+    cover = _end_cover_problem(entries, heads)
+    if cover is not None:
+        problems.append(cover)
+    return problems
+
+
+def _head_link_problems(
+    entries: Sequence[AuditEntry], heads: Sequence[ChainHead]
+) -> list[PackageProblem]:
+    """The heads (of a non-empty slice) that do not match the entries they sign or lie past
+    its end, in the heads' order, and last the lack of a head anchoring its first entry."""
+    problems: list[PackageProblem] = []
     by_seq = {e.seq: e for e in entries}
     first, last = entries[0], entries[-1]
     anchored = first.seq == 0 and first.prev_hash == GENESIS
@@ -506,20 +537,27 @@ def _head_problems(
                 first.seq,
             )
         )
-    covered = [h.seq for h in heads if h.seq <= last.seq]
-    if not covered or max(covered) < last.seq:
-        after = max(covered) if covered else None
-        since = "no entry" if after is None else f"entry {after}"
-        problems.append(
-            PackageProblem(
-                "head",
-                f"entry {last.seq} is not covered by a signed head (the last one is at {since}): "
-                "entries after it were added",
-                AUDIT_FILE,
-                (after + 1) if after is not None else first.seq,
-            )
-        )
     return problems
+
+
+def _end_cover_problem(
+    entries: Sequence[AuditEntry], heads: Sequence[ChainHead]
+) -> PackageProblem | None:
+    """The problem when no head signs the last entry of a non-empty slice (entries after the
+    last signed one were added), else None."""
+    first, last = entries[0], entries[-1]
+    covered = [h.seq for h in heads if h.seq <= last.seq]
+    if covered and max(covered) >= last.seq:
+        return None
+    after = max(covered) if covered else None
+    since = "no entry" if after is None else f"entry {after}"
+    return PackageProblem(
+        "head",
+        f"entry {last.seq} is not covered by a signed head (the last one is at {since}): "
+        "entries after it were added",
+        AUDIT_FILE,
+        (after + 1) if after is not None else first.seq,
+    )
 
 
 def _is_text(value: object) -> bool:
@@ -618,14 +656,24 @@ def _parse_kept(raw: bytes) -> list[KeptDay]:
     return kept
 
 
-def _check_report(
-    data: Mapping[str, bytes],
-    manifest: Mapping[str, Any],
-    entries: Sequence[AuditEntry],
-    problems: list[PackageProblem],
-) -> None:
-    if REPORT_JSON not in data or KEPT_FILE not in data:
-        return  # named missing already
+@dataclass(frozen=True, slots=True)
+class _ReportInputs:
+    """What the report is recomputed from and compared with, read from the package."""
+
+    start: date
+    end: date
+    offset: timedelta
+    period: str
+    stated: Any  # report.json, parsed
+    outlets: dict[str, str]
+    kept: list[KeptDay]
+
+
+def _report_inputs(
+    data: Mapping[str, bytes], manifest: Mapping[str, Any], problems: list[PackageProblem]
+) -> _ReportInputs | None:
+    """The manifest's period, ``report.json`` and the kept day counters, read; None (with the
+    problem added) where one of them is not readable."""
     try:
         start = date.fromisoformat(manifest["from"])
         end = date.fromisoformat(manifest["to"])
@@ -633,7 +681,7 @@ def _check_report(
         period = str(manifest["period"])
     except (KeyError, TypeError, ValueError) as exc:
         problems.append(PackageProblem("manifest", f"{MANIFEST} lacks the period: {exc}"))
-        return
+        return None
     try:
         stated = json.loads(data[REPORT_JSON])
         outlets = {str(k): str(v) for k, v in dict(stated.get("outlets", {})).items()}
@@ -641,12 +689,47 @@ def _check_report(
         problems.append(
             PackageProblem("report", f"{REPORT_JSON} is not readable: {exc}", REPORT_JSON)
         )
-        return
+        return None
     try:
         kept = _parse_kept(data[KEPT_FILE])
     except (ValueError, TypeError, KeyError) as exc:
         problems.append(PackageProblem("report", f"{KEPT_FILE} is not readable: {exc}", KEPT_FILE))
+        return None
+    return _ReportInputs(start, end, offset, period, stated, outlets, kept)
+
+
+def _csv_problem(recomputed: Report, raw: bytes) -> PackageProblem | None:
+    """The problem naming the first line where ``report.csv`` (``raw``) differs from the
+    recomputed report's CSV, or None where they are the same."""
+    ours = recomputed.to_csv().splitlines()
+    theirs = raw.decode(errors="replace").splitlines()
+    if ours == theirs:
+        return None
+    line = next(
+        (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False), 1) if a != b),
+        min(len(ours), len(theirs)) + 1,
+    )
+    return PackageProblem(
+        "report",
+        f"{REPORT_CSV} line {line} differs from the report recomputed from the entries",
+        REPORT_CSV,
+    )
+
+
+def _check_report(
+    data: Mapping[str, bytes],
+    manifest: Mapping[str, Any],
+    entries: Sequence[AuditEntry],
+    problems: list[PackageProblem],
+) -> None:
+    """Add to ``problems`` where ``report.json``, ``report.csv`` or ``kept_days.json`` do not
+    fit the report recomputed from the slice's entries of the period."""
+    if REPORT_JSON not in data or KEPT_FILE not in data:
+        return  # named missing already
+    inputs = _report_inputs(data, manifest, problems)
+    if inputs is None:
         return
+    start, end, offset, kept = inputs.start, inputs.end, inputs.offset, inputs.kept
     held = period_entries(entries, start, end, offset)
     counted = day_counts(held, offset)
     for day in kept:
@@ -661,13 +744,19 @@ def _check_report(
             )
     try:
         recomputed = build_report(
-            held, start=start, end=end, period=period, outlets=outlets, utc_offset=offset, kept=kept
+            held,
+            start=start,
+            end=end,
+            period=inputs.period,
+            outlets=inputs.outlets,
+            utc_offset=offset,
+            kept=kept,
         )
     except (RealnameError, ValueError, TypeError, AttributeError) as exc:  # a hand-made file
         problems.append(PackageProblem("report", f"the report cannot be recomputed: {exc}"))
         return
     expected = json.loads(json.dumps(recomputed.to_dict()))
-    diffs = list(_diffs("report", expected, stated))
+    diffs = list(_diffs("report", expected, inputs.stated))
     if diffs:
         problems.append(
             PackageProblem(
@@ -679,20 +768,9 @@ def _check_report(
             )
         )
     if REPORT_CSV in data:
-        ours = recomputed.to_csv().splitlines()
-        theirs = data[REPORT_CSV].decode(errors="replace").splitlines()
-        if ours != theirs:
-            line = next(
-                (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False), 1) if a != b),
-                min(len(ours), len(theirs)) + 1,
-            )
-            problems.append(
-                PackageProblem(
-                    "report",
-                    f"{REPORT_CSV} line {line} differs from the report recomputed from the entries",
-                    REPORT_CSV,
-                )
-            )
+        mismatch = _csv_problem(recomputed, data[REPORT_CSV])
+        if mismatch is not None:
+            problems.append(mismatch)
 
 
 def verify_package(folder: Path, public_key: Ed25519PublicKey) -> PackageVerification:
