@@ -48,6 +48,7 @@ from realname.service.signin import SignInGuard
 from realname.service.store.audit_store import AuditStore
 from realname.service.store.db import Database
 from realname.service.store.migrate import upgrade
+from realname.service.store.rates import SqlRates
 from realname.service.throttles import LookupThrottle, SessionThrottle
 from realname.service.usecases.registration import release_stale_captures
 from realname.service.verification import EngineVerifier, Enroller, Verifier
@@ -63,6 +64,7 @@ def build_context(settings: ServiceSettings, clock: Clock | None = None) -> Serv
     challenge = fixed_challenge(settings)
     keys = load_keys(settings)
     database = Database(settings.database_url.get_secret_value())
+    rates = SqlRates(database)  # every instance on this database spends the same budgets
     ctx = ServiceContext(
         settings=settings,
         database=database,
@@ -70,9 +72,9 @@ def build_context(settings: ServiceSettings, clock: Clock | None = None) -> Serv
         audit=AuditStore(database, keys.signing_key),
         pool=VerificationPool(settings.workers, settings.queue_limit, settings.busy_retry_after_s),
         metrics=Metrics(),
-        signin=SignInGuard.from_settings(settings),
-        session_throttle=SessionThrottle.from_settings(settings),
-        lookup_throttle=LookupThrottle.from_settings(settings),
+        signin=SignInGuard.from_settings(settings, rates),
+        session_throttle=SessionThrottle.from_settings(settings, rates),
+        lookup_throttle=LookupThrottle.from_settings(settings, rates),
         challenge_override=challenge,
     )
     if clock is not None:

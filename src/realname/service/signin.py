@@ -25,11 +25,12 @@ The client address is ``request.client.host``: behind a reverse proxy that is th
 address, shared by every client, unless the server is told to trust its forwarded headers
 (``uvicorn --proxy-headers --forwarded-allow-ips=PROXY``).
 
-State lives in memory, per instance: the throttles in ``limits``' ``MemoryStorage`` (a moving
-window), the locks of names that are no account in a bounded table. Several instances behind a
-balancer each keep their own budget; a later issue moves this shared state to the database.
-Account locks of real accounts are in the database (``users.failed_logins``,
-``users.locked_until``) and hold across instances.
+The throttles' budgets are in the database (:mod:`realname.service.store.rates`, a moving
+window), spent by every instance behind a balancer alike (issue 16). Account locks of real
+accounts are in the database too (``users.failed_logins``, ``users.locked_until``). The locks of
+names that are no account are kept in memory, per instance, in a bounded table: behind N
+instances such a name takes up to N times REALNAME_LOGIN_LOCK_FAILURES failures to lock
+everywhere, while the per-account and per-address throttles (shared) still bound its tries.
 
 Passwords are checked in :func:`signin_pool`, a few threads (``REALNAME_SIGNIN_WORKERS``) with a
 bounded queue, apart from the verification pool and from the event loop's default thread pool,
@@ -47,13 +48,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-
-from realname.errors import RateLimitError, SetupError, UsernameError
+from realname.errors import RateLimitError, UsernameError
 from realname.identity.identifiers import canonical_username
 from realname.service.settings import ServiceSettings
+from realname.service.throttles import MemoryRates, RateStore, rate, spends
 from realname.service.workers import VerificationPool
 
 __all__ = [
@@ -80,42 +78,35 @@ def account_key(username: str) -> str:
         return "?" + hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def _rate(text: str, setting: str) -> RateLimitItem:
-    try:
-        return parse(text)
-    except ValueError:
-        raise SetupError(
-            f"{setting} {text!r} is not a rate such as 10/minute or 30 per hour"
-        ) from None
-
-
 class SignInThrottle:
-    """Attempts per client address and per account in a moving window (``limits``, in memory,
-    per instance). :meth:`admit` spends one attempt of each or raises 429 ``RATE_LIMITED``."""
+    """Attempts per client address and per account in a moving window, in a
+    :class:`~realname.service.throttles.RateStore` (the service's database: shared by every
+    instance). :meth:`check` spends one attempt of each or raises 429 ``RATE_LIMITED``."""
 
-    def __init__(self, per_account: str, per_address: str) -> None:
-        self.per_account = _rate(per_account, "REALNAME_LOGIN_RATE_ACCOUNT")
-        self.per_address = _rate(per_address, "REALNAME_LOGIN_RATE_ADDRESS")
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, per_account: str, per_address: str, store: RateStore | None = None) -> None:
+        self.per_account = rate(per_account, "REALNAME_LOGIN_RATE_ACCOUNT")
+        self.per_address = rate(per_address, "REALNAME_LOGIN_RATE_ADDRESS")
+        self.store: RateStore = store if store is not None else MemoryRates()
 
-    def _refused(self, item: RateLimitItem, scope: str, key: str, by: str) -> RateLimitError:
-        reset = self._limiter.get_window_stats(item, scope, key).reset_time
-        wait = max(1, math.ceil(reset - time.time()))
+    def check(self, account: str, address: str) -> None:
+        """Spend one attempt of the address and one of the account (or neither), or raise
+        :class:`RateLimitError` with ``Retry-After`` and ``by`` (``address`` or ``account``)."""
+        budgets = spends(
+            ("signin-address", address, self.per_address),
+            ("signin-account", account, self.per_account),
+        )
+        refused = self.store.spend(budgets, time.time())
+        if refused is None:
+            return
+        index, wait = refused
+        by, item = ("address", self.per_address) if index == 0 else ("account", self.per_account)
         where = "from this address" if by == "address" else "for this username"
-        return RateLimitError(
+        raise RateLimitError(
             f"too many sign-in attempts {where}; try again later",
             retry_after_s=wait,
             limit=str(item),
             by=by,
         )
-
-    def check(self, account: str, address: str) -> None:
-        """Spend one attempt of the address and one of the account, or raise
-        :class:`RateLimitError` with ``Retry-After`` and ``by`` (``address`` or ``account``)."""
-        if not self._limiter.hit(self.per_address, "signin-address", address):
-            raise self._refused(self.per_address, "signin-address", address, "address")
-        if not self._limiter.hit(self.per_account, "signin-account", account):
-            raise self._refused(self.per_account, "signin-account", account, "account")
 
 
 class LoginLocks:
@@ -175,9 +166,11 @@ class SignInGuard:
     pool: VerificationPool
 
     @classmethod
-    def from_settings(cls, settings: ServiceSettings) -> SignInGuard:
+    def from_settings(
+        cls, settings: ServiceSettings, store: RateStore | None = None
+    ) -> SignInGuard:
         return cls(
-            SignInThrottle(settings.login_rate_account, settings.login_rate_address),
+            SignInThrottle(settings.login_rate_account, settings.login_rate_address, store),
             LoginLocks(settings.login_lock_failures, settings.login_lock_s),
             signin_pool(settings.signin_workers, settings.busy_retry_after_s),
         )

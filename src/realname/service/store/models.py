@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -334,3 +335,24 @@ class Dispute(Base):
     answer: Mapped[str | None] = mapped_column(String(500))
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RateKey(Base):
+    """One throttle budget (a scope and its key, hashed: addresses and usernames are not kept
+    in the clear). Its row is what concurrent spenders of the budget lock, on every instance."""
+
+    __tablename__ = "rate_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    touched_at: Mapped[float] = mapped_column(Float)  # epoch seconds of the last spend
+
+
+class RateHit(Base):
+    """One spend of a budget, kept for the budget's moving window."""
+
+    __tablename__ = "rate_hits"
+    __table_args__ = (Index("ix_rate_hits_key_at", "key_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(Float)  # epoch seconds

@@ -29,6 +29,7 @@ decision or a capture that won a race with it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
@@ -48,6 +49,7 @@ from realname.service.store.models import (
     Subscription,
     Token,
 )
+from realname.service.store.rates import SqlRates
 from realname.service.usecases.citizen import forget_ended_lookups
 from realname.service.usecases.inspection import prune_audit
 from realname.service.usecases.lifecycle import ReviewState, SessionState, move_review, move_session
@@ -246,4 +248,20 @@ def purge(ctx: ServiceContext, actor: Actor = SYSTEM) -> PurgeReport:
         )
         if report.evidence or report.sessions or report.identities:
             ctx.audit.append(session, actor, "retention.purge", "ok", report.to_dict(), at=now)
+    forget_spent_rates(ctx)
     return replace(report, audit_entries=prune_audit(ctx))
+
+
+def forget_spent_rates(ctx: ServiceContext) -> int:
+    """Delete the throttles' spends and budgets older than the longest window in force (the
+    throttles count in wall-clock seconds, as ``limits`` does); returns the budgets gone."""
+    items = [
+        ctx.signin.throttle.per_account,
+        ctx.signin.throttle.per_address,
+        ctx.session_throttle.per_clerk,
+        ctx.session_throttle.per_outlet,
+    ]
+    if ctx.lookup_throttle is not None:
+        items += [ctx.lookup_throttle.per_id, ctx.lookup_throttle.per_address]
+    longest = max(item.get_expiry() for item in items)
+    return SqlRates(ctx.database).forget(time.time() - longest)
