@@ -68,9 +68,7 @@ def test_two_budgets_are_spent_together_or_not_at_all(database: Database) -> Non
     # b is full: a's spend is rolled back with it
     assert rates.spend([("a", "1", 10, 60.0), ("b", "1", 1, 60.0)], now) == (1, 60)
     with database.transaction() as session:
-        spent_a = session.scalar(
-            select(func.count()).where(RateHit.key_hash == rate_key("a", "1"))
-        )
+        spent_a = session.scalar(select(func.count()).where(RateHit.key_hash == rate_key("a", "1")))
     assert spent_a == 1
     # the window moves: once the first spend is older than it, b has room again
     assert rates.spend([("b", "1", 1, 60.0)], now + 59.5) == (0, 1)
