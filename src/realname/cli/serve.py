@@ -72,6 +72,7 @@ def run_uvicorn(
     answers 503. On SIGTERM, open requests get ``REALNAME_SHUTDOWN_GRACE_S`` before they are
     cancelled; the app's shut-down then waits at most as long again for running verifications,
     and never for a runaway worker. With ``ssl_keyfile`` and ``ssl_certfile`` it serves HTTPS.
+    Forwarded headers are believed from ``REALNAME_FORWARDED_ALLOW_IPS`` only (none if empty).
     """
     import logging
 
@@ -91,6 +92,8 @@ def run_uvicorn(
         h11_max_incomplete_event_size=16 * 1024,
         limit_concurrency=settings.max_connections,
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
+        proxy_headers=bool(settings.forwarded_allow_ips.strip()),
+        forwarded_allow_ips=settings.forwarded_allow_ips.strip() or None,
         ssl_keyfile=None if ssl_keyfile is None else str(ssl_keyfile),
         ssl_certfile=None if ssl_certfile is None else str(ssl_certfile),
     )

@@ -242,6 +242,16 @@ class ServiceSettings(Settings):
     max_connections: int = Field(
         200, ge=1, description="Open connections and requests at once; beyond, uvicorn answers 503"
     )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        max_length=2000,
+        description="Addresses of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (comma-separated addresses or networks, uvicorn's "
+        "--forwarded-allow-ips; '*' trusts every peer): the client address that the sign-in "
+        "and look-up throttles count per is then the proxy's client. The default trusts a proxy "
+        "on the same host; empty trusts none, and behind a proxy every client then shares the "
+        "proxy's address and budget",
+    )
     shutdown_grace_s: int = Field(
         10, ge=1, description="Shut-down waits at most this long for running requests (s)"
     )

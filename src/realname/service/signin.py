@@ -23,7 +23,7 @@ tell whether an account exists.
 
 The client address is ``request.client.host``: behind a reverse proxy that is the proxy's
 address, shared by every client, unless the server is told to trust its forwarded headers
-(``uvicorn --proxy-headers --forwarded-allow-ips=PROXY``).
+(``REALNAME_FORWARDED_ALLOW_IPS``, which ``realname serve`` gives uvicorn; default 127.0.0.1).
 
 The throttles' budgets are in the database (:mod:`realname.service.store.rates`, a moving
 window), spent by every instance behind a balancer alike (issue 16). Account locks of real
