@@ -30,6 +30,7 @@ from realname.cli.common import EXIT_CODES, EXIT_SETUP, err_console
 from realname.cli.evaluate import calibrate, eval_app
 from realname.cli.idcard import IDCARD_HELP, idcard
 from realname.cli.inspect import inspect_app
+from realname.cli.keys import keys_app
 from realname.cli.match import LIVENESS_HELP, VERIFY_HELP, liveness, match, verify
 from realname.cli.models import models
 from realname.cli.report import REPORT_HELP, report
@@ -72,6 +73,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(admin_app, name="admin")
 app.add_typer(check_app, name="check")
+app.add_typer(keys_app, name="keys")
 epilogs = {
     liveness: LIVENESS_HELP,
     verify: VERIFY_HELP,

@@ -58,6 +58,10 @@ class FieldCipher:
         sealed = AESGCM(key).encrypt(nonce, plaintext, purpose.encode())
         return _VERSION + _key_id(key) + nonce + sealed
 
+    def is_current(self, blob: bytes) -> bool:
+        """Whether ``blob`` was encrypted with the newest data key (a rotation skips it)."""
+        return blob[:1] == _VERSION and blob[1:5] == _key_id(self.data_keys[-1])
+
     def decrypt(self, blob: bytes, purpose: str) -> bytes:
         if len(blob) < 1 + 4 + 12 + 16 or blob[:1] != _VERSION:
             raise SetupError("not a realname ciphertext")
