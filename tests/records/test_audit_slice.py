@@ -67,6 +67,12 @@ def test_a_head_with_a_bad_signature_is_named(chain) -> None:
     other = Ed25519PrivateKey.generate()
     bad: ChainHead = sign_head(entries[9], other)
     result = verify_chain(entries[10:20], [bad, heads[1]], key.public_key())
+    # signed by another key: named with that key (issue 16: keys come only through hand-overs)
+    assert not result.ok and "the head at entry 9 is signed by key" in result.reason
+    assert "no hand-over introduced" in result.reason
+    # the same head claiming the right key's id: its signature is what fails
+    spoofed = dataclasses.replace(bad, key_id=heads[0].key_id)
+    result = verify_chain(entries[10:20], [spoofed, heads[1]], key.public_key())
     assert not result.ok and "signature of the head at entry 9" in result.reason
 
 

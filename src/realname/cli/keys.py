@@ -1,16 +1,30 @@
 """The ``keys`` sub-app: ``rotate`` moves every stored field to the newest data key, in
-batches, while the service keeps serving (see :mod:`realname.service.usecases.keys`)."""
+batches, while the service keeps serving (see :mod:`realname.service.usecases.keys`);
+``new-signing-key`` and ``hand-over`` roll the audit signing key over with a signed hand-over
+entry (see :mod:`realname.records.audit`)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from realname.cli.common import EXIT_CODES, console, one_line_errors, service_context
+from realname.cli.common import (
+    EXIT_CODES,
+    console,
+    one_line_errors,
+    require_file,
+    require_output,
+    service_context,
+    shown,
+)
+from realname.errors import InputError
 
 __all__ = ["keys_app"]
 
@@ -59,3 +73,73 @@ def keys_rotate(
         )
     console.print(table)
     console.print(f"{report.total_moved} values moved to the newest data key")
+
+
+@keys_app.command("new-signing-key", epilog=EXIT_CODES)
+def keys_new_signing_key(
+    out: Annotated[
+        Path, typer.Option("--out", help="File for the new private key (base64, mode 0600)")
+    ],
+    public_out: Annotated[Path, typer.Option("--public-out", help="File for its public key (PEM)")],
+) -> None:
+    """Generate an audit signing key: the private key in the form REALNAME_AUDIT_SIGNING_KEY
+    takes (never printed), its public key as PEM for `realname keys hand-over` and for
+    regulators. Neither file may exist already."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    with one_line_errors():
+        for path in (out, public_out):
+            if path.exists():
+                raise InputError(f"{shown(path.name)} exists: choose a new file")
+            require_output(path)
+        key = Ed25519PrivateKey.generate()
+        raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(base64.b64encode(raw).decode() + "\n")
+        public_out.write_bytes(
+            key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        )
+    console.print(f"wrote {out} (private, 0600) and {public_out} (public)")
+
+
+@keys_app.command("hand-over", epilog=EXIT_CODES)
+def keys_hand_over(
+    new_public_key: Annotated[
+        Path,
+        typer.Option(
+            "--new-public-key", help="PEM public key of the new signing key", readable=False
+        ),
+    ],
+) -> None:
+    """Roll the audit signing key over: append a hand-over entry naming the current and the
+    new public key, signed with the current key (the service must still run with it). Then
+    set REALNAME_AUDIT_SIGNING_KEY to the new key and restart the instances one after
+    another; `audit verify` follows the hand-over from either key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from realname.records.audit import Actor, key_id
+
+    with one_line_errors():
+        require_file(new_public_key)
+        try:
+            loaded = load_pem_public_key(new_public_key.read_bytes())
+        except ValueError:
+            raise InputError(f"{shown(new_public_key.name)} is not a PEM public key") from None
+        if not isinstance(loaded, Ed25519PublicKey):
+            raise InputError(f"{shown(new_public_key.name)} is not an Ed25519 public key")
+        ctx = service_context()
+        old = key_id(ctx.keys.signing_key.public_key())
+        entry = ctx.audit.hand_over(Actor("cli"), loaded)
+        ctx.database.dispose()
+    console.print(
+        f"entry {entry.seq}: audit signing key handed over from {old} to {key_id(loaded)}; "
+        "now set REALNAME_AUDIT_SIGNING_KEY to the new key and restart every instance"
+    )

@@ -5,6 +5,16 @@ reordering any entry breaks every later link; signed heads (``seq``, ``hash``, t
 the chain was when signed, so cutting entries off the end is detected too. :func:`verify_chain`
 checks an exported log offline and names the first bad entry. The service (a later issue) stores
 entries in its database and signs the head at intervals; this module has no database in it.
+
+The signing key rolls over with a hand-over entry (``audit.key_handover``, issue 16) that names
+the old and the new public key. The old key signs a head at or after it (so its holder
+authorised the hand-over), and from that entry on heads signed by the new key are valid; the old
+key stays valid too (instances restarted one after another sign with either for a while). A
+verifier given any one of the chain's keys follows the hand-overs to the others: a head signed
+by a key that no hand-over introduced, or by the new key before its hand-over, is an error.
+Every signed head pins the hash of the whole chain before it, so the newest key's heads vouch
+for the entries signed under the older ones too. (A compromised key is not this procedure: its
+heads would stay valid.)
 """
 
 from __future__ import annotations
@@ -25,12 +35,15 @@ from realname.errors import InputError
 
 __all__ = [
     "GENESIS",
+    "HANDOVER",
     "SYSTEM",
     "Actor",
     "AuditChain",
     "AuditEntry",
     "AuditVerification",
     "ChainHead",
+    "handover_objects",
+    "key_id",
     "next_entry",
     "read_export",
     "sign_head",
@@ -39,6 +52,7 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
+HANDOVER = "audit.key_handover"  # the action of a signing key's hand-over entry
 
 
 def _canonical(payload: dict[str, Any]) -> bytes:
@@ -83,6 +97,76 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
     raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _raw(public_key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return base64.b64encode(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
+def handover_objects(old: Ed25519PublicKey, new: Ed25519PublicKey) -> dict[str, str]:
+    """The objects of a hand-over entry from ``old`` to ``new`` (key ids and raw keys)."""
+    return {
+        "old_key_id": key_id(old),
+        "old_public_key": _raw(old),
+        "new_key_id": key_id(new),
+        "new_public_key": _raw(new),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    public: Ed25519PublicKey
+    from_seq: int  # heads it signs must be at or after this entry (its hand-over)
+
+
+def _public(text: str) -> Ed25519PublicKey | None:
+    try:
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
+    except ValueError:
+        return None
+
+
+def _chain_keys(
+    entries: Sequence[AuditEntry], anchor: Ed25519PublicKey
+) -> tuple[dict[str, _Key], list[AuditEntry], tuple[int | None, str] | None]:
+    """The chain's signing keys from its hand-over entries, the hand-overs, and the first
+    problem (position, reason): a hand-over from a key not yet introduced, a key that does
+    not match its id, or an ``anchor`` that is none of the keys."""
+    first_seq = entries[0].seq if entries else 0
+    handovers = [e for e in entries if e.action == HANDOVER]
+    if not handovers:
+        return {key_id(anchor): _Key(anchor, 0)}, [], None
+    keys: dict[str, _Key] = {}
+    for entry in handovers:
+        o = entry.objects
+        old, new = _public(o.get("old_public_key", "")), _public(o.get("new_public_key", ""))
+        position = entry.seq - first_seq
+        if (
+            old is None
+            or new is None
+            or key_id(old) != o.get("old_key_id")
+            or key_id(new) != o.get("new_key_id")
+        ):
+            return (
+                keys,
+                handovers,
+                (position, f"the key hand-over at entry {entry.seq} is malformed"),
+            )
+        if not keys:
+            keys[key_id(old)] = _Key(old, 0)
+        elif key_id(old) not in keys:
+            reason = (
+                f"the key hand-over at entry {entry.seq} comes from key {key_id(old)}, "
+                "which no earlier hand-over introduced"
+            )
+            return keys, handovers, (position, reason)
+        keys.setdefault(key_id(new), _Key(new, entry.seq))
+    found = keys.get(key_id(anchor))
+    if found is None or _raw(found.public) != _raw(anchor):
+        return keys, handovers, (None, "the public key given is none of this chain's signing keys")
+    return keys, handovers, None
 
 
 def sign_head(
@@ -157,30 +241,57 @@ class AuditVerification:
     bad_seq: int | None = None  # the sequence number of the bad entry (first_seq + first_bad)
 
 
-def _signature_ok(head: ChainHead, public_key: Ed25519PublicKey | None) -> bool:
-    if public_key is None:
-        return True
+def _signature_problem(head: ChainHead, keys: dict[str, _Key] | None) -> str | None:
+    """Why ``head``'s signature is not valid under the chain's ``keys`` (None: it is, or no
+    key was given and signatures are not checked)."""
+    if keys is None:
+        return None
+    key = keys.get(head.key_id)
+    if key is None:
+        return (
+            f"the head at entry {head.seq} is signed by key {head.key_id}, which no hand-over "
+            "introduced"
+        )
+    if head.seq < key.from_seq:
+        return (
+            f"the head at entry {head.seq} is signed by key {head.key_id} before its hand-over "
+            f"at entry {key.from_seq}"
+        )
     try:
-        public_key.verify(base64.b64decode(head.signature), head.message())
+        key.public.verify(base64.b64decode(head.signature), head.message())
     except (InvalidSignature, ValueError):
-        return False
-    return True
+        return f"the signature of the head at entry {head.seq} is not valid"
+    return None
+
+
+def _unauthorised_handover(
+    entries: Sequence[AuditEntry], heads: Sequence[ChainHead], handovers: Sequence[AuditEntry]
+) -> tuple[int, str] | None:
+    """A hand-over that no head signed by its old key covers (position, reason), or None."""
+    first_seq = entries[0].seq if entries else 0
+    for entry in handovers:
+        old = entry.objects.get("old_key_id")
+        if not any(h.key_id == old and h.seq >= entry.seq for h in heads):
+            reason = (
+                f"the key hand-over at entry {entry.seq} is not signed by the key it hands "
+                "over from"
+            )
+            return entry.seq - first_seq, reason
+    return None
 
 
 def _check_heads(
-    entries: Sequence[AuditEntry], heads: Sequence[ChainHead], public_key: Ed25519PublicKey | None
+    entries: Sequence[AuditEntry], heads: Sequence[ChainHead], keys: dict[str, _Key] | None
 ) -> tuple[tuple[int | None, str] | None, bool]:
     """(the first problem as (position, reason) or None, whether the slice is anchored)."""
     first_seq = entries[0].seq if entries else 0
     anchored = first_seq == 0
     for head in heads:
         position = head.seq - first_seq
-        if not _signature_ok(head, public_key):
+        signature = _signature_problem(head, keys)
+        if signature is not None:
             inside = 0 <= position < len(entries)
-            return (
-                position if inside else None,
-                f"the signature of the head at entry {head.seq} is not valid",
-            ), anchored
+            return (position if inside else None, signature), anchored
         if head.seq == first_seq - 1:
             if head.hash != entries[0].prev_hash:
                 reason = (
@@ -212,7 +323,10 @@ def verify_chain(
     sequence number.
 
     The entries may be a SLICE of the chain: when the first one's ``seq`` is k > 0 they are
-    checked from there (numbers consecutive from k, links, hashes). The slice is *anchored*
+    checked from there (numbers consecutive from k, links, hashes). With ``public_key``, every
+    head's signature is checked under the chain's keys: ``public_key`` and the keys its
+    hand-over entries introduce (see the module docstring); a slice with no hand-over in it is
+    checked against ``public_key`` alone. The slice is *anchored*
     when a head signed at k - 1 whose hash is the first entry's ``prev_hash`` is given; a head
     at k - 1 with another hash is an error (the link into the slice was forged), and without
     one the result is ok but ``anchored`` is False (the caller decides whether that is
@@ -239,9 +353,18 @@ def verify_chain(
         if entry.computed_hash() != entry.hash:
             return bad(i, f"entry {seq} was altered (its hash does not match its content)")
         prev = entry.hash
-    problem, anchored = _check_heads(entries, heads, public_key)
+    keys: dict[str, _Key] | None = None
+    if public_key is not None:
+        keys, handovers, wrong = _chain_keys(entries, public_key)
+        if wrong is not None:
+            return bad(*wrong)
+    problem, anchored = _check_heads(entries, heads, keys)
     if problem is not None:
         return bad(*problem)
+    if keys is not None:
+        unauthorised = _unauthorised_handover(entries, heads, handovers)
+        if unauthorised is not None:
+            return bad(*unauthorised)
     reason = "the chain is intact"
     if first_seq > 0:
         reason += f" from entry {first_seq}" + ("" if anchored else " (no signed head anchors it)")

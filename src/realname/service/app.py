@@ -180,6 +180,7 @@ async def _start(
     """Migrate, release what a crash left running, load the policy and the engines once."""
     settings = ctx.settings
     await anyio.to_thread.run_sync(upgrade, ctx.database)
+    await anyio.to_thread.run_sync(ctx.audit.check_key)  # a key this chain was handed over to
     # Captures a crash left running (kill -9 mid-capture) are released before serving.
     await anyio.to_thread.run_sync(release_stale_captures, ctx)
     policy = await anyio.to_thread.run_sync(load_policy, settings.policy_file)
@@ -251,7 +252,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _start(ctx, verifier, enroller, card_reader)
+        try:
+            await _start(ctx, verifier, enroller, card_reader)
+        except BaseException:
+            ctx.database.dispose()  # a refused start leaves no connection open
+            raise
         tasks = _periodic_tasks(ctx) if periodic_tasks else []
         try:
             yield

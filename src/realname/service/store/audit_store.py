@@ -14,15 +14,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from realname.errors import ConflictError, SetupError
 from realname.records.audit import (
+    HANDOVER,
     Actor,
     AuditEntry,
     AuditVerification,
     ChainHead,
+    handover_objects,
+    key_id,
     next_entry,
     sign_head,
     verify_chain,
@@ -114,6 +118,52 @@ class AuditStore:
         """Append in a transaction of its own (for events that change nothing else)."""
         with self.database.transaction() as session:
             return self.append(session, actor, action, outcome, objects, at=at)
+
+    def _chain_key_ids(self, session: Session) -> set[str]:
+        """The ids of the keys this chain's heads may be signed with: the first head's key
+        and every key a hand-over entry introduced (empty: nothing is signed yet)."""
+        first = session.scalars(select(AuditHeadRow).order_by(AuditHeadRow.id).limit(1)).first()
+        if first is None:
+            return set()
+        ids = {first.key_id}
+        for row in session.scalars(select(AuditRow).where(AuditRow.action == HANDOVER)):
+            objects = json.loads(row.objects)
+            ids |= {objects.get("old_key_id", ""), objects.get("new_key_id", "")}
+        return ids
+
+    def check_key(self) -> None:
+        """Start-up: :class:`SetupError` when this instance's signing key is not one of the
+        chain's (a new key configured before its hand-over, or another deployment's key):
+        every head it signed would fail verification."""
+        mine = key_id(self.signing_key.public_key())
+        with self.database.transaction() as session:
+            known = self._chain_key_ids(session)
+        if known and mine not in known:
+            raise SetupError(
+                f"the audit signing key {mine} is not one of this audit chain's keys: run "
+                "`realname keys hand-over` with the key in use first, then switch to the new one"
+            )
+
+    def hand_over(self, actor: Actor, new_public_key: Ed25519PublicKey) -> AuditEntry:
+        """Roll the signing key over to ``new_public_key``: one transaction appends the
+        hand-over entry (old and new public keys) and signs a head at it with the current key,
+        which so authorises it. Instances then restart with the new key; see
+        :mod:`realname.records.audit`."""
+        old = self.signing_key.public_key()
+        if key_id(old) == key_id(new_public_key):
+            raise ConflictError("the new audit signing key is the one in use")
+        with self.database.transaction() as session:
+            self.lock(session)
+            known = self._chain_key_ids(session)
+            if known and key_id(old) not in known:
+                raise ConflictError(
+                    "the audit signing key in use is not this chain's: it cannot hand over"
+                )
+            entry = self.append(
+                session, actor, HANDOVER, "ok", handover_objects(old, new_public_key)
+            )
+            self._store_head(session, entry)
+            return entry
 
     def ensure_head(self, session: Session, entry: AuditEntry) -> None:
         """A signed head at ``entry`` (in ``session``'s transaction), unless one is there."""
