@@ -70,6 +70,7 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   ├── LookupRateLimitError       LOOKUP_RATE_LIMITED 429 (Retry-After)
     │   └── AccountLockedError         ACCOUNT_LOCKED    429  (Retry-After)
     ├── BusyError                      BUSY              503  (Retry-After)
+    │   └── DatabaseUnavailableError   DATABASE_UNAVAILABLE 503 (Retry-After)
     ├── CardReaderOffError             CARD_READER_OFF   501
     ├── InternalError                  INTERNAL          500
     └── SetupError                     SETUP_INVALID     500
@@ -537,6 +538,14 @@ class BusyError(RealnameError):
     code = "BUSY"
     status = 503
     title = "Verification capacity exhausted: try again shortly"
+
+
+class DatabaseUnavailableError(BusyError):
+    """The database did not answer (restarting, unreachable, or its connections lost): the
+    request's transaction was rolled back, so nothing of it was written; retry it."""
+
+    code = "DATABASE_UNAVAILABLE"
+    title = "The database is unavailable for a moment: try again shortly"
 
 
 class CardReaderOffError(RealnameError):

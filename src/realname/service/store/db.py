@@ -17,10 +17,13 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from realname.errors import InternalError
+from realname.errors import DatabaseUnavailableError, InternalError
+
+UNAVAILABLE_RETRY_AFTER_S = 2  # a restarting PostgreSQL is back within seconds
 
 __all__ = ["Base", "Database", "UTCDateTime", "sqlite_path", "utcnow"]
 
@@ -104,8 +107,28 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
+        """One transaction, committed at the end, rolled back on any error. A lost or refused
+        connection (the server restarting, a network cut; SQLite's lock held past its 30 s
+        busy timeout) becomes :class:`DatabaseUnavailableError`: 503 with ``Retry-After``,
+        nothing of the request written."""
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except (OperationalError, InterfaceError) as error:
+            if not self._unavailable(error):
+                raise  # SQLite's OperationalError also says "no such table": a bug, not a wait
+            if self.is_postgres:
+                self.engine.dispose()  # drop every pooled connection of the lost server
+            raise DatabaseUnavailableError(
+                "the database did not answer; nothing was written: try again",
+                retry_after_s=UNAVAILABLE_RETRY_AFTER_S,
+            ) from error
+
+    def _unavailable(self, error: OperationalError | InterfaceError) -> bool:
+        if self.is_postgres or isinstance(error, InterfaceError):
+            return True  # PostgreSQL's operational errors: connections, restarts, deadlocks
+        text = str(error.orig).lower()
+        return "locked" in text or "busy" in text or "unable to open" in text
 
     def reachable(self) -> bool:
         try:
