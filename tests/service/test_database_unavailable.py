@@ -22,7 +22,7 @@ def test_a_server_that_does_not_answer_is_a_retryable_503(service: Service) -> N
     port = free_tcp_port()
     dead = f"postgresql+psycopg://postgres@127.0.0.1:{port}/none"
     ctx.database.engine = create_engine(dead, pool_pre_ping=True)
-    ctx.database._sessions.configure(bind=ctx.database.engine)  # type: ignore[attr-defined]
+    ctx.database._sessions.configure(bind=ctx.database.engine)
     dialect = ctx.database.dialect
     ctx.database.dialect = "postgresql"
     try:
@@ -33,7 +33,7 @@ def test_a_server_that_does_not_answer_is_a_retryable_503(service: Service) -> N
         )
     finally:
         ctx.database.engine = real
-        ctx.database._sessions.configure(bind=real)  # type: ignore[attr-defined]
+        ctx.database._sessions.configure(bind=real)
         ctx.database.dialect = dialect
     assert r.status_code == 503, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
