@@ -43,6 +43,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,13 +203,22 @@ class Instance:
         raise TimeoutError(f"instance on core {self.core} not ready: see {self.log}")
 
     def cpu_s(self) -> float:
+        """User and system CPU seconds of the process (NaN once it is gone: a fault run)."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except FileNotFoundError:
+            return float("nan")
+        fields = stat.rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float:
         assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except FileNotFoundError:
+            return float("nan")
+        for line in status.splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
@@ -230,6 +241,11 @@ class Tally:
     captures: int = 0  # capture requests, retried ones each counted
     busy: int = 0  # capture requests answered 503 BUSY
     other_busy: int = 0  # other requests answered 503
+    seen: Counter[str] = field(default_factory=Counter)  # "step status" or "step Error" counts
+
+    def saw(self, what: str) -> None:
+        with self.lock:
+            self.seen[what] += 1
 
 
 class Client:
@@ -243,13 +259,34 @@ class Client:
         self.headers: dict[str, str] = {}
 
     def request(
-        self, tally: Tally, method: str, path: str, capture: bool = False, **kw: Any
+        self, tally: Tally, step: str, method: str, path: str, capture: bool = False, **kw: Any
     ) -> Any:
+        """One step: a 503 is waited out (its Retry-After) and retried; a refused connection
+        (an instance down) is retried on the next instance, as the proxy does; any other
+        transport error (an instance killed mid-request) is raised."""
+        refused = 0
         while True:
             started = time.monotonic()
-            r = self.http.request(
-                method, next(self.urls) + "/api/v1" + path, headers=self.headers, **kw
-            )
+            url = next(self.urls) + "/api/v1" + path
+            try:
+                r = self.http.request(method, url, headers=self.headers, **kw)
+            except httpx.ConnectError:
+                tally.saw(f"{step} ConnectError")
+                refused += 1
+                if refused > 40:
+                    raise
+                time.sleep(0.25)
+                continue
+            except httpx.TransportError as error:
+                tally.saw(f"{step} {type(error).__name__}")
+                raise
+            code = ""
+            if r.status_code >= 400:
+                try:
+                    code = str(r.json().get("code", ""))
+                except ValueError:
+                    code = "(not JSON)"
+            tally.saw(f"{step} {r.status_code} {code}".strip())
             if capture:
                 with tally.lock:
                     tally.captures += 1
@@ -268,36 +305,41 @@ class Client:
 
     def sign_in(self, tally: Tally) -> None:
         form = {"username": f"clerk{self.index}", "password": PASSWORD}
-        r = self.request(tally, "POST", "/auth/token", data=form)
+        r = self.request(tally, "sign-in", "POST", "/auth/token", data=form)
         r.raise_for_status()
         self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     def register(self, n: int, tally: Tally) -> None:
         consent = {"biometric_consent": True, "consent_text_version": "v1"}
-        s = self.request(tally, "POST", "/sessions", json=consent)
+        s = self.request(tally, "session", "POST", "/sessions", json=consent)
         if s.status_code != 201:
             raise RuntimeError(f"session {s.status_code} {s.text[:200]}")
         sid = s.json()["id"]
         files = {"portrait": ("portrait.png", self.portrait, "image/png")}
-        card = self.request(tally, "PUT", f"/sessions/{sid}/id-card", data=_card(n), files=files)
+        card = self.request(
+            tally, "card", "PUT", f"/sessions/{sid}/id-card", data=_card(n), files=files
+        )
         if card.status_code != 200:
             raise RuntimeError(f"card {card.status_code} {card.text[:200]}")
-        nonce = self.request(tally, "POST", f"/sessions/{sid}/challenge").json()["nonce"]
+        nonce = self.request(tally, "challenge", "POST", f"/sessions/{sid}/challenge").json()[
+            "nonce"
+        ]
         clip = {"clip": ("clip.mp4", self.clip, "video/mp4")}
-        verdict = self.request(tally, "POST", f"/sessions/{sid}/capture", capture=True,
+        verdict = self.request(tally, "capture", "POST", f"/sessions/{sid}/capture", capture=True,
                                data={"nonce": nonce}, files=clip)  # fmt: skip
         if verdict.status_code != 200 or verdict.json()["verdict"] != "passed":
             raise RuntimeError(f"capture {verdict.status_code} {verdict.text[:300]}")
         msisdn = f"139{n:08d}"
         bound = self.request(
-            tally, "POST", "/subscriptions", json={"session_id": sid, "msisdn": msisdn}
+            tally, "bind", "POST", "/subscriptions", json={"session_id": sid, "msisdn": msisdn}
         )
         if bound.status_code not in (200, 201):
             raise RuntimeError(f"bind {bound.status_code} {bound.text[:200]}")
 
 
-def _drive(clients: list[Client], total: int, duration_s: float, rate: float | None) -> Tally:
-    tally = Tally()
+def _drive(
+    clients: list[Client], total: int, duration_s: float, rate: float | None, tally: Tally
+) -> Tally:
     numbers = itertools.count()
     deadline = time.monotonic() + duration_s
     free: list[Client] = list(clients)
@@ -376,7 +418,14 @@ def run(
     server_url: str,
     data: Path,
     workdir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    fault: Callable[[list[Instance], Tally], None] | None = None,
+    after: Callable[[dict[str, str]], None] | None = None,
 ) -> dict[str, Any]:
+    """One run; ``fault(servers, tally)`` runs in a thread of its own from the start of the
+    load (it injects a fault), ``after(env)`` once the load is over, before the invariants
+    are checked."""
     clip, portrait = _clip_and_portrait(data, workdir)
     db = Database(server_url, "realname_load")
     from realname.service.keys import generate_key_file_content
@@ -395,6 +444,7 @@ def run(
         "REALNAME_SESSION_RATE_PER_CLERK": "100000/hour",
         "REALNAME_SESSION_RATE_PER_OUTLET": "100000/hour",
         "REALNAME_LOGIN_RATE_ADDRESS": "100000/minute",
+        **(extra_env or {}),
     }
     _populate(env, clients)
     servers = [Instance(i % CORES, env, workdir / f"instance{i}.log") for i in range(instances)]
@@ -406,11 +456,21 @@ def run(
         pool = [Client(i, [s.url for s in servers], clip, portrait) for i in range(clients)]
         cpu0, db0 = [s.cpu_s() for s in servers], db.active_ms()
         t0 = time.monotonic()
-        tally = _drive(pool, registrations, duration_s, rate)
+        tally = Tally()
+        injector = None
+        if fault is not None:
+            injector = threading.Thread(target=fault, args=(servers, tally))
+            injector.start()
+        _drive(pool, registrations, duration_s, rate, tally)
         wall = time.monotonic() - t0
+        if injector is not None:
+            injector.join()
         cpu = sum(s.cpu_s() - c for s, c in zip(servers, cpu0, strict=True))
         db_ms = db.active_ms() - db0
-        memory = [round(s.peak_rss_mb()) for s in servers]
+        memory = [s.peak_rss_mb() for s in servers]
+        memory = [round(m) if m == m else m for m in memory]  # NaN: the process is gone
+        if after is not None:
+            after(env)
     finally:
         for server in servers:
             server.stop()
@@ -438,6 +498,7 @@ def run(
         "cpu_s_per_verification": round(cpu / verified, 2) if verified else None,
         "peak_rss_mb": memory,
         "db_ms_per_registration": round(db_ms / tally.done, 1) if tally.done else None,
+        "seen": dict(sorted(tally.seen.items())),
         "invariants_ok": check.returncode == 0,
         "invariants": check.stdout[-2000:] if check.returncode else "ok",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
