@@ -136,7 +136,9 @@ def scenario(name: str, args: argparse.Namespace, tmp: Path) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), choices=SCENARIOS)
+    parser.add_argument(
+        "scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)"
+    )
     server = os.environ.get(
         "REALNAME_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
@@ -145,9 +147,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=data, help="folder laid out as ../shared/data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"no such scenario: {', '.join(sorted(unknown))}")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.scenarios:
+        for name in args.scenarios or SCENARIOS:
             result = scenario(name, args, Path(tmp))
             results[name] = result
             _say(f"== {name}: {result['registrations']} registered, {result['failed']} failed, "

@@ -121,7 +121,7 @@ class Database:
         self.url = _with_database(server_url, name)
         self.name = name
         self._admin = create_engine(
-            _with_database(server_url, "postgres"), isolation_level="AUTOCOMMIT"
+            _with_database(server_url, "postgres"), isolation_level="AUTOCOMMIT", pool_pre_ping=True
         )
         with self._admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
