@@ -42,7 +42,6 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,7 +50,7 @@ from typing import TypeVar
 from realname.errors import RateLimitError, UsernameError
 from realname.identity.identifiers import canonical_username
 from realname.service.settings import ServiceSettings
-from realname.service.throttles import MemoryRates, RateStore, rate, spends
+from realname.service.throttles import MemoryRates, RateStore, first_refused, rate
 from realname.service.workers import VerificationPool
 
 __all__ = [
@@ -91,15 +90,14 @@ class SignInThrottle:
     def check(self, account: str, address: str) -> None:
         """Spend one attempt of the address and one of the account (or neither), or raise
         :class:`RateLimitError` with ``Retry-After`` and ``by`` (``address`` or ``account``)."""
-        budgets = spends(
-            ("signin-address", address, self.per_address),
-            ("signin-account", account, self.per_account),
+        refused = first_refused(
+            self.store,
+            ("signin-address", address, self.per_address, "address"),
+            ("signin-account", account, self.per_account, "account"),
         )
-        refused = self.store.spend(budgets, time.time())
         if refused is None:
             return
-        index, wait = refused
-        by, item = ("address", self.per_address) if index == 0 else ("account", self.per_account)
+        by, item, wait = refused
         where = "from this address" if by == "address" else "for this username"
         raise RateLimitError(
             f"too many sign-in attempts {where}; try again later",

@@ -28,11 +28,16 @@ from limits.strategies import MovingWindowRateLimiter
 
 from realname.errors import LookupRateLimitError, SessionRateLimitError, SetupError
 from realname.service.settings import ServiceSettings
+from realname.service.store.rates import Spend
 
-__all__ = ["LookupThrottle", "MemoryRates", "RateStore", "SessionThrottle", "rate"]
-
-# (scope, key, amount, window_s): one budget to spend from
-Spend = tuple[str, str, int, float]
+__all__ = [
+    "LookupThrottle",
+    "MemoryRates",
+    "RateStore",
+    "SessionThrottle",
+    "first_refused",
+    "rate",
+]
 
 
 class RateStore(Protocol):
@@ -68,8 +73,18 @@ def rate(text: str, setting: str) -> RateLimitItem:
         raise SetupError(f"{setting} {text!r} is not a rate such as 30/hour") from None
 
 
-def spends(*budgets: tuple[str, str, RateLimitItem]) -> list[Spend]:
-    return [(scope, key, item.amount, float(item.get_expiry())) for scope, key, item in budgets]
+def first_refused(
+    store: RateStore, *budgets: tuple[str, str, RateLimitItem, str]
+) -> tuple[str, RateLimitItem, int] | None:
+    """Spend one of each budget ``(scope, key, rate, by)`` now, or none: ``None``, or the
+    refusing budget's ``by``, its rate and the seconds to wait."""
+    spent = [(scope, key, item.amount, float(item.get_expiry())) for scope, key, item, _ in budgets]
+    refused = store.spend(spent, time.time())
+    if refused is None:
+        return None
+    index, wait = refused
+    _, _, item, by = budgets[index]
+    return by, item, wait
 
 
 class SessionThrottle:
@@ -88,15 +103,14 @@ class SessionThrottle:
         return cls(settings.session_rate_per_clerk, settings.session_rate_per_outlet, store)
 
     def check(self, clerk_id: int, outlet_id: int) -> None:
-        budgets = spends(
-            ("session-clerk", str(clerk_id), self.per_clerk),
-            ("session-outlet", str(outlet_id), self.per_outlet),
+        refused = first_refused(
+            self.store,
+            ("session-clerk", str(clerk_id), self.per_clerk, "clerk"),
+            ("session-outlet", str(outlet_id), self.per_outlet, "outlet"),
         )
-        refused = self.store.spend(budgets, time.time())
         if refused is None:
             return
-        index, wait = refused
-        by, item = ("clerk", self.per_clerk) if index == 0 else ("outlet", self.per_outlet)
+        by, item, wait = refused
         raise SessionRateLimitError(
             f"too many sessions opened by this {by}: try again in {wait} s",
             retry_after_s=wait,
@@ -123,15 +137,14 @@ class LookupThrottle:
         return cls(settings.lookup_rate_per_id, settings.lookup_rate_per_address, store)
 
     def check(self, id_index: str, address: str) -> None:
-        budgets = spends(
-            ("lookup-id", id_index, self.per_id),
-            ("lookup-address", address, self.per_address),
+        refused = first_refused(
+            self.store,
+            ("lookup-id", id_index, self.per_id, "ID"),
+            ("lookup-address", address, self.per_address, "address"),
         )
-        refused = self.store.spend(budgets, time.time())
         if refused is None:
             return
-        index, wait = refused
-        by, item = ("ID", self.per_id) if index == 0 else ("address", self.per_address)
+        by, item, wait = refused
         raise LookupRateLimitError(
             f"too many look-ups for this {by}: try again in {wait} s",
             retry_after_s=wait,
