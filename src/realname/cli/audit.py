@@ -88,4 +88,4 @@ def audit_export(
             )
             public_key.write_bytes(pem)
         ctx.database.dispose()
-    console.print(f"wrote {shown(out)}: {entries} entries, {heads} signed heads")
+    console.print(f"wrote {shown(out)}: {entries} entries, {heads} signed heads", soft_wrap=True)

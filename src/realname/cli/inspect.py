@@ -88,7 +88,8 @@ def inspect_export(
     console.print(
         f"wrote {shown(out)}: {first}..{last}, {summary.period_entries} entries of the period "
         f"({summary.entries} in the slice), {summary.heads} signed heads, {summary.flags} flags, "
-        f"signed by key {summary.key_id}"
+        f"signed by key {summary.key_id}",
+        soft_wrap=True,
     )
 
 
