@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # forbids commercial use, so `make install` (and `make demo`) leave it out; the tests need it.
 DLIB_STAMP := $(VENV)/.installed-dlib
 
-.PHONY: install install-dlib demo test lint typecheck unit data bench eval calibrate clean
+.PHONY: install install-dlib demo test lint typecheck unit data bench load faults eval calibrate clean
 
 install: $(STAMP)
 
@@ -56,6 +56,16 @@ unit: install-dlib
 
 data: install-dlib
 	$(BIN)/pytest -m data
+
+# Issue 16: the sizing table of the README (about 11 min) and the faults under load (about
+# 8 min), on this machine's PostgreSQL (REALNAME_TEST_POSTGRES_URL) and ../shared/data; make
+# test runs a short version of both (tests/service/test_load_and_faults.py). faults restarts
+# that PostgreSQL server: run it alone.
+load: install
+	$(BIN)/python benchmarks/load.py sizing --instances 1,2,3 --registrations-per-instance 24 --out load-sizing.json
+
+faults: install
+	$(BIN)/python benchmarks/faults.py --out faults.json
 
 bench: install
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-enable -p no:randomly

@@ -3,7 +3,10 @@
 injects one fault, then checks ``realname check invariants`` and reports what the clients saw
 (every step's answers, counted).
 
-    python benchmarks/faults.py [kill9 pg-restart upload-limit queue] [--out FILE.json]
+    python benchmarks/faults.py [kill9 pg-restart upload-limit queue] [--out FILE.json] [--smoke]
+
+``--smoke`` injects the same faults into a few registrations each (``make test`` runs it:
+tests/service/test_load_and_faults.py).
 
 * ``kill9``: instance 0 is killed (SIGKILL) 12 s into the load, in the middle of captures and
   bindings, and started again 8 s later. A capture it was verifying stays ``capturing`` until
@@ -22,6 +25,7 @@ run it beside other users of that server) and ../shared/data.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -51,13 +55,13 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
-def _kill9(servers: list[Any], tally: Any) -> None:
-    time.sleep(12)
+def _kill9(servers: list[Any], tally: Any, at_s: float = 12, down_s: float = 8) -> None:
+    time.sleep(at_s)
     victim = servers[0]
     os.kill(victim.process.pid, signal.SIGKILL)
     victim.process.wait()
     tally.saw("FAULT instance 0 killed (SIGKILL)")
-    time.sleep(8)
+    time.sleep(down_s)
     victim.start()
     victim.wait_ready()
     tally.saw("FAULT instance 0 serving again")
@@ -81,16 +85,19 @@ def _pg_restart(servers: list[Any], tally: Any) -> None:
     tally.saw(f"FAULT PostgreSQL restarted in {time.monotonic() - started:.1f} s")
 
 
-def _oversized(servers: list[Any], tally: Any) -> None:
-    """Clips and card photos just over their limits, four at a time, for 20 s."""
+def _oversized(servers: list[Any], tally: Any, for_s: float = 20) -> None:
+    """Clips and card photos just over their limits, four at a time, for ``for_s``."""
     from realname.media.limits import DEFAULT_IMAGE_LIMITS, DEFAULT_VIDEO_LIMITS
 
     clip = b"\x1a\x45\xdf\xa3" + os.urandom(DEFAULT_VIDEO_LIMITS.max_bytes + 1024)
     photo = b"\x89PNG\r\n\x1a\n" + os.urandom(DEFAULT_IMAGE_LIMITS.max_bytes + 1024)
-    end = time.monotonic() + 20
+    end = time.monotonic() + for_s
 
     def flood(i: int) -> None:
-        http = httpx.Client(timeout=60)
+        with httpx.Client(timeout=60) as http:
+            _flood(http, i)
+
+    def _flood(http: httpx.Client, i: int) -> None:
         token = http.post(
             f"{servers[i % 2].url}/api/v1/auth/token",
             data={"username": "clerk0", "password": load.PASSWORD},
@@ -120,18 +127,22 @@ def _oversized(servers: list[Any], tally: Any) -> None:
         thread.join()
 
 
-def scenario(name: str, args: argparse.Namespace, tmp: Path) -> Any:
+def scenario(name: str, args: argparse.Namespace, tmp: Path, smoke: bool = False) -> Any:
+    """One fault under load; ``smoke``: the same fault on a few registrations (``make test``)."""
     common = {"server_url": args.database_url, "data": args.data, "workdir": tmp}
     timeout = {"REALNAME_CAPTURE_TIMEOUT_S": "10"}
     if name == "kill9":
-        return load.run(2, 4, 40, 60, 0.5, extra_env=timeout, fault=_kill9, after=_release,
-                        **common)  # fmt: skip
+        kill = functools.partial(_kill9, at_s=5, down_s=2) if smoke else _kill9
+        return load.run(2, *((2, 5, 40) if smoke else (4, 40, 60)), 0.5, extra_env=timeout,
+                        fault=kill, after=_release, **common)  # fmt: skip
     if name == "pg-restart":
-        return load.run(2, 4, 30, 60, 0.5, fault=_pg_restart, **common)
+        return load.run(2, *((2, 4, 40) if smoke else (4, 30, 60)), 0.5, fault=_pg_restart,
+                        **common)  # fmt: skip
     if name == "upload-limit":
-        return load.run(2, 4, 12, 60, 0.4, fault=_oversized, **common)
+        flood = functools.partial(_oversized, for_s=4) if smoke else _oversized
+        return load.run(2, *((2, 3, 40) if smoke else (4, 12, 60)), 0.4, fault=flood, **common)
     queue = {"REALNAME_QUEUE_LIMIT": "0", "REALNAME_BUSY_RETRY_AFTER_S": "2"}
-    return load.run(1, 6, 12, 120, None, extra_env=queue, **common)
+    return load.run(1, *((4, 4) if smoke else (6, 12)), 120, None, extra_env=queue, **common)
 
 
 def main() -> None:
@@ -146,6 +157,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=server, help="a PostgreSQL server's URL")
     parser.add_argument("--data", type=Path, default=data, help="folder laid out as ../shared/data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument(
+        "--smoke", action="store_true", help="each fault on a few registrations (about a minute)"
+    )
     args = parser.parse_args()
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
@@ -153,7 +167,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.scenarios or SCENARIOS:
-            result = scenario(name, args, Path(tmp))
+            result = scenario(name, args, Path(tmp), smoke=args.smoke)
             results[name] = result
             _say(f"== {name}: {result['registrations']} registered, {result['failed']} failed, "
                  f"invariants {'ok' if result['invariants_ok'] else 'BROKEN'}")  # fmt: skip

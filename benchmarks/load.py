@@ -175,6 +175,7 @@ class Instance:
     log: Path
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
+    _log: Any = None
 
     @property
     def url(self) -> str:
@@ -182,10 +183,13 @@ class Instance:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "realname.cli.main", "serve", "--port", str(self.port)]
+        if self._log is not None:
+            self._log.close()
+        self._log = self.log.open("ab")
         self.process = subprocess.Popen(
             ["taskset", "-c", str(self.core), *command],
             env=self.env,
-            stdout=self.log.open("wb"),
+            stdout=self._log,
             stderr=subprocess.STDOUT,
         )
 
@@ -230,6 +234,10 @@ class Instance:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 @dataclass
@@ -461,7 +469,11 @@ def run(
         if fault is not None:
             injector = threading.Thread(target=fault, args=(servers, tally))
             injector.start()
-        _drive(pool, registrations, duration_s, rate, tally)
+        try:
+            _drive(pool, registrations, duration_s, rate, tally)
+        finally:
+            for client in pool:
+                client.http.close()
         wall = time.monotonic() - t0
         if injector is not None:
             injector.join()
