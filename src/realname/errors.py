@@ -70,7 +70,8 @@ Errors are for input that cannot be judged at all, and for a broken installation
     │   ├── LookupRateLimitError       LOOKUP_RATE_LIMITED 429 (Retry-After)
     │   └── AccountLockedError         ACCOUNT_LOCKED    429  (Retry-After)
     ├── BusyError                      BUSY              503  (Retry-After)
-    │   └── DatabaseUnavailableError   DATABASE_UNAVAILABLE 503 (Retry-After)
+    │   ├── DatabaseUnavailableError   DATABASE_UNAVAILABLE 503 (Retry-After)
+    │   └── InstanceUnavailableError   INSTANCE_UNAVAILABLE 503 (Retry-After; the proxy's)
     ├── CardReaderOffError             CARD_READER_OFF   501
     ├── InternalError                  INTERNAL          500
     └── SetupError                     SETUP_INVALID     500
@@ -546,6 +547,18 @@ class DatabaseUnavailableError(BusyError):
 
     code = "DATABASE_UNAVAILABLE"
     title = "The database is unavailable for a moment: try again shortly"
+
+
+class InstanceUnavailableError(BusyError):
+    """The instance that held the request went away (killed, restarting) or none answered.
+    Answered by the reverse proxy of the reference deployment (``deploy/nginx.conf``, its
+    ``@instance_unavailable``), never raised by the service: the class is the one catalogue's
+    entry that the proxy's body must equal (``tests/service/test_deploy_proxy.py``). A capture
+    cut off this way is released by the purge (``CAPTURE_INTERRUPTED``) once its time limit
+    has passed."""
+
+    code = "INSTANCE_UNAVAILABLE"
+    title = "The service instance did not answer: try again shortly"
 
 
 class CardReaderOffError(RealnameError):
