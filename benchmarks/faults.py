@@ -3,7 +3,8 @@
 injects one fault, then checks ``realname check invariants`` and reports what the clients saw
 (every step's answers, counted).
 
-    python benchmarks/faults.py [kill9 pg-restart upload-limit queue] [--out FILE.json] [--smoke]
+    python benchmarks/faults.py [kill9 kill9-proxy pg-restart upload-limit queue] [--smoke]
+        [--out FILE.json]
 
 ``--smoke`` injects the same faults into a few registrations each (``make test`` runs it:
 tests/service/test_load_and_faults.py).
@@ -12,6 +13,10 @@ tests/service/test_load_and_faults.py).
   bindings, and started again 8 s later. A capture it was verifying stays ``capturing`` until
   the purge releases it as ``CAPTURE_INTERRUPTED`` (``REALNAME_CAPTURE_TIMEOUT_S`` + 30 s: the
   capture timeout is 10 s here); the script waits that long and runs ``realname purge``.
+* ``kill9-proxy``: the same, with the clients going through the reference nginx
+  (deploy/nginx.conf, benchmarks/proxy.py) instead of to each instance: a request the killed
+  instance held is answered 503 ``INSTANCE_UNAVAILABLE`` with ``Retry-After`` (retried by the
+  client), a new one goes to the instance still up.
 * ``pg-restart``: PostgreSQL is restarted (``pg_ctlcluster``) 12 s into the load.
 * ``upload-limit``: while the load runs, a client posts clips just over the 20 MiB limit and
   card photos over theirs, four at a time.
@@ -47,7 +52,7 @@ load = importlib.util.module_from_spec(_spec)
 sys.modules["load"] = load
 _spec.loader.exec_module(load)
 
-SCENARIOS = ("kill9", "pg-restart", "upload-limit", "queue")
+SCENARIOS = ("kill9", "kill9-proxy", "pg-restart", "upload-limit", "queue")
 
 
 def _say(text: str) -> None:
@@ -135,6 +140,10 @@ def scenario(name: str, args: argparse.Namespace, tmp: Path, smoke: bool = False
         kill = functools.partial(_kill9, at_s=5, down_s=2) if smoke else _kill9
         return load.run(2, *((2, 5, 40) if smoke else (4, 40, 60)), 0.5, extra_env=timeout,
                         fault=kill, after=_release, **common)  # fmt: skip
+    if name == "kill9-proxy":  # the same, the clients going through the reference nginx
+        kill = functools.partial(_kill9, at_s=5, down_s=2) if smoke else _kill9
+        return load.run(2, *((2, 5, 40) if smoke else (4, 40, 60)), 0.5, extra_env=timeout,
+                        fault=kill, after=_release, proxy=True, **common)  # fmt: skip
     if name == "pg-restart":
         return load.run(2, *((2, 4, 40) if smoke else (4, 30, 60)), 0.5, fault=_pg_restart,
                         **common)  # fmt: skip

@@ -55,6 +55,7 @@ import httpx2 as httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' helpers (clip cutting, chip portrait)
+sys.path.insert(0, str(ROOT / "benchmarks"))  # proxy.py
 PASSWORD = "correct horse battery"
 CLIP = "face_videos/headtrackr/capture4.mp4"
 CLIP_START_S, CLIP_LENGTH_S = 0.3, 11.1
@@ -259,11 +260,13 @@ class Tally:
 class Client:
     """One clerk at the counter: signs in once, then registers customers."""
 
-    def __init__(self, index: int, urls: list[str], clip: bytes, portrait: bytes) -> None:
+    def __init__(
+        self, index: int, urls: list[str], clip: bytes, portrait: bytes, verify: Any = True
+    ) -> None:
         self.index = index
         self.urls = itertools.cycle(random.Random(index).sample(urls, len(urls)))
         self.clip, self.portrait = clip, portrait
-        self.http = httpx.Client(timeout=120)
+        self.http = httpx.Client(timeout=120, verify=verify)
         self.headers: dict[str, str] = {}
 
     def request(
@@ -430,10 +433,12 @@ def run(
     extra_env: dict[str, str] | None = None,
     fault: Callable[[list[Instance], Tally], None] | None = None,
     after: Callable[[dict[str, str]], None] | None = None,
+    proxy: bool = False,
 ) -> dict[str, Any]:
     """One run; ``fault(servers, tally)`` runs in a thread of its own from the start of the
     load (it injects a fault), ``after(env)`` once the load is over, before the invariants
-    are checked."""
+    are checked. ``proxy``: the clients go through the reference nginx (benchmarks/proxy.py)
+    instead of to each instance in turn."""
     clip, portrait = _clip_and_portrait(data, workdir)
     db = Database(server_url, "realname_load")
     from realname.service.keys import generate_key_file_content
@@ -456,12 +461,20 @@ def run(
     }
     _populate(env, clients)
     servers = [Instance(i % CORES, env, workdir / f"instance{i}.log") for i in range(instances)]
+    front: Any = None
     try:
         for server in servers:
             server.start()
         for server in servers:
             server.wait_ready()
-        pool = [Client(i, [s.url for s in servers], clip, portrait) for i in range(clients)]
+        urls, verify = [s.url for s in servers], True
+        if proxy:
+            from proxy import Proxy
+
+            front = Proxy(workdir / "nginx", [s.port for s in servers])
+            front.start()
+            urls, verify = [front.url], front.ssl_context()
+        pool = [Client(i, urls, clip, portrait, verify) for i in range(clients)]
         cpu0, db0 = [s.cpu_s() for s in servers], db.active_ms()
         t0 = time.monotonic()
         tally = Tally()
@@ -484,6 +497,8 @@ def run(
         if after is not None:
             after(env)
     finally:
+        if front is not None:
+            front.stop()
         for server in servers:
             server.stop()
     check = subprocess.run(

@@ -15,91 +15,31 @@ Skipped when nginx is not installed (``.ci/run`` installs Debian's ``nginx-light
 
 from __future__ import annotations
 
-import datetime as dt
-import os
+import importlib.util
 import re
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from realname.errors import InstanceUnavailableError
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt nginx-light)")
-CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
+_spec = importlib.util.spec_from_file_location(
+    "proxy", Path(__file__).resolve().parents[2] / "benchmarks" / "proxy.py"
+)
+assert _spec is not None and _spec.loader is not None
+PROXY = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(PROXY)
+pytestmark = pytest.mark.skipif(
+    PROXY.NGINX is None, reason="nginx is not installed (apt nginx-light)"
+)
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def _config(folder: Path, upstreams: list[int], port: int, cert: Path, key: Path) -> Path:
-    """deploy/nginx.conf with this test's ports and certificate, in a minimal main context."""
-    text = CONF.read_text(encoding="utf-8")
-    servers = re.findall(r"^\s*server 127\.0\.0\.1:\d+ max_fails=0;\n", text, flags=re.M)
-    assert len(servers) == 2, "the reference upstream lists two instances"
-    text = text.replace(
-        "".join(servers),
-        "".join(f"    server 127.0.0.1:{p} max_fails=0;\n" for p in upstreams),
-    )
-    text = re.sub(r"listen 443 ssl", f"listen 127.0.0.1:{port} ssl", text)
-    text = text.replace("/etc/realname/tls/fullchain.pem", str(cert))
-    text = text.replace("/etc/realname/tls/privkey.pem", str(key))
-    temp = "".join(
-        f"{kind}_temp_path {folder / kind};\n" for kind in ("client_body", "proxy", "fastcgi")
-    ) + "".join(f"{kind}_temp_path {folder / kind};\n" for kind in ("uwsgi", "scgi"))
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    main = (
-        f"{user}daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\n"
-        f"error_log {folder / 'error.log'} warn;\nevents {{ worker_connections 64; }}\n"
-        f"http {{\naccess_log off;\n{temp}{text}\n}}\n"
-    )
-    path = folder / "nginx.conf"
-    path.write_text(main, encoding="utf-8")
-    return path
 
 
 class StandIn:
@@ -154,41 +94,24 @@ class StandIn:
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[Callable[[list[int]], str]]:
     """Start nginx in front of the given upstream ports; its https URL."""
-    started: list[subprocess.Popen[bytes]] = []
-    cert, key = _certificate(tmp_path)
+    started: list[Any] = []
 
     def start(upstreams: list[int]) -> str:
-        port = _free_port()
-        conf = _config(tmp_path, upstreams, port, cert, key)
-        assert NGINX is not None
-        check = subprocess.run(
-            [NGINX, "-t", "-q", "-p", str(tmp_path), "-c", str(conf)],
-            capture_output=True,
-            text=True,
-        )
+        front = PROXY.Proxy(tmp_path / f"nginx{len(started)}", upstreams)
+        check = front.check()
         assert check.returncode == 0, check.stderr  # deploy/nginx.conf loads as it ships
-        log = (tmp_path / "nginx.out").open("wb")
-        process = subprocess.Popen(
-            [NGINX, "-p", str(tmp_path), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        started.append(process)
-        end = time.monotonic() + 15
-        while time.monotonic() < end:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"https://localhost:{port}"
-            time.sleep(0.1)
-        raise TimeoutError((tmp_path / "error.log").read_text())
+        front.start()
+        started.append(front)
+        return str(front.url)
 
     yield start
-    for process in started:
-        process.terminate()
-        process.wait(10)
+    for front in started:
+        front.stop()
 
 
 def _client(tmp_path: Path) -> httpx.Client:
-    return httpx.Client(verify=ssl.create_default_context(cafile=tmp_path / "cert.pem"), timeout=30)
+    cafile = next(tmp_path.glob("nginx*/cert.pem"))
+    return httpx.Client(verify=ssl.create_default_context(cafile=cafile), timeout=30)
 
 
 def _is_instance_unavailable(r: httpx.Response) -> None:
@@ -205,7 +128,7 @@ def test_an_instance_that_is_down_is_skipped_even_for_a_capture(
 ) -> None:
     alive = StandIn("answer")
     try:
-        url = proxy([_free_port(), alive.port])  # the first port: nothing listens there
+        url = proxy([PROXY.free_port(), alive.port])  # the first port: nothing listens there
         with _client(tmp_path) as http:
             for _ in range(6):  # least_conn tries either first
                 assert http.get(f"{url}/readyz").status_code == 200
@@ -238,6 +161,6 @@ def test_an_instance_killed_mid_request_gives_a_retryable_problem_never_a_502_pa
 def test_when_no_instance_listens_the_answer_is_the_same_problem(
     proxy: Callable[[list[int]], str], tmp_path: Path
 ) -> None:
-    url = proxy([_free_port(), _free_port()])
+    url = proxy([PROXY.free_port(), PROXY.free_port()])
     with _client(tmp_path) as http:
         _is_instance_unavailable(http.post(f"{url}/api/v1/auth/token", data={"username": "a"}))

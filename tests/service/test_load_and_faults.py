@@ -3,7 +3,8 @@
 ``make load`` (the sizing table) and ``make faults`` are the full runs and stay out of ``make
 test``; this runs the same code on a few registrations: ``benchmarks/load.py`` on 2 instances
 each pinned to a core, real engines, the real clip, one PostgreSQL database, and
-``benchmarks/faults.py --smoke``'s kill -9, oversized uploads and exhausted worker queue. The
+``benchmarks/faults.py --smoke``'s kill -9 (clients going to each instance, then through the
+reference nginx), oversized uploads and exhausted worker queue. The
 PostgreSQL restart is left to ``make faults``: here it would cut the test suite's own
 connections to the same server (its handling is tested in test_database_unavailable.py).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -86,6 +88,24 @@ def test_an_instance_killed_mid_load_leaves_nothing_half_written(
     assert result["registrations"] >= 1
     assert result["registrations"] + result["failed"] == 5
     _transport_only(result)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
+                    reason="nginx is not installed (apt nginx-light)")  # fmt: skip
+def test_through_the_proxy_a_request_the_killed_instance_held_gets_a_retryable_503(
+    faults: ModuleType, data_dir: Path, tmp_path: Path
+) -> None:
+    result = faults.scenario("kill9-proxy", _args(data_dir), tmp_path, smoke=True)
+    assert result["invariants_ok"], result["invariants"]
+    seen = result["seen"]
+    assert seen["FAULT instance 0 killed (SIGKILL)"] == 1
+    assert result["registrations"] >= 1
+    assert result["registrations"] + result["failed"] == 5
+    # nginx answers for the instance that went away; a client never sees a dropped connection
+    # or nginx's own 502 page
+    assert not [k for k in seen if " 502" in k or "Error" in k or "Disconnected" in k], seen
+    for failure in result["failures"]:  # a capture cut off: its nonce is spent, said so
+        assert "NONCE_INVALID" in failure or "CAPTURE_INTERRUPTED" in failure, failure
 
 
 def test_oversized_uploads_are_refused_413_while_registrations_go_on(
