@@ -50,3 +50,26 @@ def test_bad_keys_are_refused() -> None:
         FieldCipher([b"short"], key)
     with pytest.raises(SetupError):
         FieldCipher([key], key)
+
+
+def test_several_index_keys_write_with_the_newest_and_match_under_every_one() -> None:
+    data, old, new = generate_key(), generate_key(), generate_key()
+    single = FieldCipher([data], old)
+    assert FieldCipher([data], [old]).index(NUMBER) == single.index(NUMBER)  # unchanged
+    assert single.indexes(NUMBER) == (single.index(NUMBER),)
+    both = FieldCipher([data], [old, new])
+    assert both.index(NUMBER) == FieldCipher([data], new).index(NUMBER)
+    assert both.indexes(NUMBER) == (both.index(NUMBER), single.index(NUMBER))  # newest first
+    assert both.index_keys == (old, new)
+
+
+def test_index_keys_must_differ_from_each_other_and_from_every_data_key() -> None:
+    data, index = generate_key(), generate_key()
+    with pytest.raises(SetupError, match="each other"):
+        FieldCipher([data], [index, index])
+    with pytest.raises(SetupError, match="every data key"):
+        FieldCipher([data, generate_key()], [index, data])
+    with pytest.raises(SetupError, match="no index key"):
+        FieldCipher([data], [])
+    with pytest.raises(SetupError, match="32 bytes"):
+        FieldCipher([data], [index, b"short"])

@@ -1,7 +1,7 @@
-"""The ``keys`` sub-app: ``rotate`` moves every stored field to the newest data key, in
-batches, while the service keeps serving (see :mod:`realname.service.usecases.keys`);
-``new-signing-key`` and ``hand-over`` roll the audit signing key over with a signed hand-over
-entry (see :mod:`realname.records.audit`)."""
+"""The ``keys`` sub-app: ``rotate`` moves every stored row to the newest index key and every
+stored field to the newest data key, in batches, while the service keeps serving (see
+:mod:`realname.service.usecases.keys`); ``new-signing-key`` and ``hand-over`` roll the audit
+signing key over with a signed hand-over entry (see :mod:`realname.records.audit`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import base64
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -26,6 +26,9 @@ from realname.cli.common import (
 )
 from realname.errors import InputError
 
+if TYPE_CHECKING:
+    from realname.service.usecases.keys import RotationReport
+
 __all__ = ["keys_app"]
 
 keys_app = typer.Typer(help="Keys rotated without downtime.", no_args_is_help=True)
@@ -36,17 +39,19 @@ def keys_rotate(
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
-    """Re-encrypt every stored field with the newest data key (the last of REALNAME_DATA_KEYS
-    or of the key file's data_keys), BATCH rows a transaction, while the service serves. A
-    field that a request rewrote meanwhile is left as that request wrote it (counted as
-    raced). Add the new key last and restart every instance first; remove an old key only
-    after a run that moved nothing."""
-    from realname.service.usecases.keys import ENCRYPTED, rotate_data_keys
+    """Re-index every row that holds its plaintext under the newest index key (the last of
+    REALNAME_INDEX_KEYS or of the key file's index_keys), then re-encrypt every stored field
+    with the newest data key (the last of REALNAME_DATA_KEYS or of data_keys), BATCH rows a
+    transaction, while the service serves. A row or field that a request rewrote meanwhile is
+    left as that request wrote it (counted as raced: run again). Add the new key last and
+    restart every instance first; remove an old data key only after a run that moved nothing,
+    an old index key only once nothing is left under it (the run says when)."""
+    from realname.service.usecases.keys import ENCRYPTED, REINDEXED, rotate_data_keys
 
     with one_line_errors():
         ctx = service_context()
         with Progress(console=console, transient=True, disable=as_json) as bar:
-            task = bar.add_task("re-encrypting", total=len(ENCRYPTED))
+            task = bar.add_task("re-encrypting", total=len(REINDEXED) + len(ENCRYPTED))
             seen: set[str] = set()
 
             def progress(name: str, rows: int) -> None:
@@ -73,6 +78,36 @@ def keys_rotate(
         )
     console.print(table)
     console.print(f"{report.total_moved} values moved to the newest data key")
+    _print_reindexed(report)
+
+
+def _print_reindexed(report: RotationReport) -> None:
+    from realname.service.usecases.keys import REINDEXED
+
+    table = Table(title="index keys rotated")
+    for column in ("table", "re-indexed", "rewritten meanwhile", "duplicates"):
+        table.add_column(column)
+    for entry in REINDEXED:
+        name = entry.name
+        table.add_row(
+            name,
+            str(report.reindexed.get(name, 0)),
+            str(report.reindex_raced.get(name, 0)),
+            str(report.duplicates.get(name, 0)),
+        )
+    console.print(table)
+    console.print(f"{report.total_reindexed} rows moved to the newest index key")
+    left = report.old_index
+    if left:
+        listed = ", ".join(f"{name} {n}" for name, n in sorted(left.items()))
+        console.print(f"left under an old index key: {listed}: run again before removing it")
+        return
+    expiring = ", ".join(f"{name} {n}" for name, n in sorted(report.expiring.items()))
+    until = report.expiring_until.isoformat(timespec="seconds") if report.expiring_until else "now"
+    console.print(
+        f"left to expire under an old index key: {expiring or 'none'} (and look-up budgets); "
+        f"an old index key can be removed after {until}"
+    )
 
 
 @keys_app.command("new-signing-key", epilog=EXIT_CODES)

@@ -1,10 +1,12 @@
 """Personal data at rest: AES-256-GCM for ID numbers, names and evidence; HMAC-SHA256 to index
 ID numbers without storing them.
 
-One 32-byte data key encrypts; a separate 32-byte index key hashes. Each ciphertext carries a
-key id, so keys can be rotated: old records stay readable with the old key while new ones use the
-new. Associated data binds a ciphertext to its purpose (a name cannot be swapped into an ID
-number column).
+The newest 32-byte data key encrypts; separate 32-byte index keys hash. Each ciphertext carries
+a key id, so data keys can be rotated: old records stay readable with the old key while new ones
+use the new. Index keys rotate too: :meth:`FieldCipher.index` is the newest key's HMAC (what is
+written), :meth:`FieldCipher.indexes` every key's (what a look-up matches, until the rows are
+re-indexed). Associated data binds a ciphertext to its purpose (a name cannot be swapped into an
+ID number column).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import base64
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import InitVar, dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -34,22 +37,33 @@ def _key_id(key: bytes) -> bytes:
     return hashlib.sha256(b"realname-key-id" + key).digest()[:4]
 
 
+def _hmac(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass(slots=True)
 class FieldCipher:
-    """Encrypts fields with the newest data key; decrypts with any key it holds."""
+    """Encrypts fields with the newest data key; decrypts with any key it holds. Indexes with
+    the newest index key (``index_key``: one key, or several oldest first)."""
 
     data_keys: list[bytes]
-    index_key: bytes
+    index_key: InitVar[bytes | Sequence[bytes]]
+    index_keys: tuple[bytes, ...] = field(default=(), init=False, repr=False)
     _by_id: dict[bytes, AESGCM] = field(default_factory=dict, init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, index_key: bytes | Sequence[bytes]) -> None:
+        self.index_keys = (index_key,) if isinstance(index_key, bytes) else tuple(index_key)
         if not self.data_keys:
             raise SetupError("no data encryption key configured")
-        for key in [*self.data_keys, self.index_key]:
+        if not self.index_keys:
+            raise SetupError("no index key configured")
+        for key in [*self.data_keys, *self.index_keys]:
             if len(key) != KEY_BYTES:
                 raise SetupError("encryption and index keys must be 32 bytes")
-        if self.index_key in self.data_keys:
-            raise SetupError("the index key must differ from every data key")
+        if set(self.index_keys) & set(self.data_keys):
+            raise SetupError("every index key must differ from every data key")
+        if len(set(self.index_keys)) != len(self.index_keys):
+            raise SetupError("the index keys must differ from each other")
         self._by_id = {_key_id(k): AESGCM(k) for k in self.data_keys}
 
     def encrypt(self, plaintext: bytes, purpose: str) -> bytes:
@@ -80,5 +94,10 @@ class FieldCipher:
         return self.decrypt(base64.b64decode(token), purpose).decode()
 
     def index(self, value: str) -> str:
-        """A keyed hash for look-ups (equal values give equal indexes; no key, no guessing)."""
-        return hmac.new(self.index_key, value.encode(), hashlib.sha256).hexdigest()
+        """A keyed hash for look-ups (equal values give equal indexes; no key, no guessing),
+        with the newest index key: what is written."""
+        return _hmac(self.index_keys[-1], value)
+
+    def indexes(self, value: str) -> tuple[str, ...]:
+        """``value``'s index under every index key, newest first: what a look-up matches."""
+        return tuple(_hmac(key, value) for key in reversed(self.index_keys))

@@ -1,10 +1,13 @@
-"""The service's secrets: data keys (AES-GCM), the index key (HMAC) and the audit signing key.
+"""The service's secrets: data keys (AES-GCM), index keys (HMAC) and the audit signing key.
 
-From settings (``REALNAME_DATA_KEYS``, ``REALNAME_INDEX_KEY``, ``REALNAME_AUDIT_SIGNING_KEY``) or
-a JSON ``REALNAME_KEY_FILE`` (``{"data_keys": [...], "index_key": ..., "audit_signing_key": ...}``,
-base64). In dev mode, missing keys are generated once and kept in a key file beside the SQLite
-database (``<db>.keys.json``, mode 0600) so that a restart can read its own data. Outside dev mode
-missing keys, and the documented example keys of the README, refuse start-up.
+From settings (``REALNAME_DATA_KEYS``, ``REALNAME_INDEX_KEYS`` or ``REALNAME_INDEX_KEY``,
+``REALNAME_AUDIT_SIGNING_KEY``) or a JSON ``REALNAME_KEY_FILE`` (``{"data_keys": [...],
+"index_keys": [...], "audit_signing_key": ...}``, base64; a single ``"index_key": ...`` is read
+too, not both). Data and index keys are listed oldest first: the newest encrypts and indexes,
+any of them reads and matches (see :mod:`realname.service.usecases.keys`). In dev mode, missing
+keys are generated once and kept in a key file beside the SQLite database (``<db>.keys.json``,
+mode 0600) so that a restart can read its own data. Outside dev mode missing keys, and the
+documented example keys of the README, refuse start-up.
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ def _generated() -> dict[str, object]:
     raw = signing.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     return {
         "data_keys": [base64.b64encode(generate_key()).decode()],
-        "index_key": base64.b64encode(generate_key()).decode(),
+        "index_keys": [base64.b64encode(generate_key()).decode()],
         "audit_signing_key": base64.b64encode(raw).decode(),
     }
 
@@ -110,47 +113,77 @@ def _write_dev_file(path: Path, values: dict[str, object]) -> None:
         json.dump(values, fh, indent=2)
 
 
-def load_keys(settings: ServiceSettings) -> ServiceKeys:
-    """The keys the service runs with, or :class:`SetupError`."""
-    values: dict[str, object]
+def _split(joined: str) -> list[str]:
+    return [k for k in joined.split(",") if k.strip()]
+
+
+def _from_settings(settings: ServiceSettings) -> dict[str, object] | None:
+    """The keys given as settings, or None when they are not all there."""
+    index = settings.index_keys or settings.index_key
+    if not (settings.data_keys and index and settings.audit_signing_key):
+        return None
+    values: dict[str, object] = {
+        "data_keys": _split(settings.data_keys.get_secret_value()),
+        "audit_signing_key": settings.audit_signing_key.get_secret_value(),
+    }
+    if settings.index_key is not None:
+        values["index_key"] = settings.index_key.get_secret_value()
+    if settings.index_keys is not None:
+        values["index_keys"] = _split(settings.index_keys.get_secret_value())
+    return values
+
+
+def _values(settings: ServiceSettings) -> tuple[dict[str, object], str]:
+    """The key texts and where they came from."""
     if settings.key_file is not None:
-        values, source = _read_key_file(settings.key_file), f"key file {settings.key_file}"
-    elif settings.data_keys and settings.index_key and settings.audit_signing_key:
-        joined = settings.data_keys.get_secret_value()
-        values = {
-            "data_keys": [k for k in joined.split(",") if k.strip()],
-            "index_key": settings.index_key.get_secret_value(),
-            "audit_signing_key": settings.audit_signing_key.get_secret_value(),
-        }
-        source = "settings"
-    elif settings.dev_mode:
+        return _read_key_file(settings.key_file), f"key file {settings.key_file}"
+    values = _from_settings(settings)
+    if values is not None:
+        return values, "settings"
+    if settings.dev_mode:
         path = dev_key_file(settings)
         if not path.exists():
             _write_dev_file(path, _generated())
-        values, source = _read_key_file(path), f"dev key file {path}"
-    else:
-        raise SetupError(
-            "keys missing: set REALNAME_DATA_KEYS, REALNAME_INDEX_KEY and "
-            "REALNAME_AUDIT_SIGNING_KEY, or REALNAME_KEY_FILE (or REALNAME_DEV_MODE=1)"
-        )
-    data_keys = values.get("data_keys")
-    index_key = values.get("index_key")
+        return _read_key_file(path), f"dev key file {path}"
+    raise SetupError(
+        "keys missing: set REALNAME_DATA_KEYS, REALNAME_INDEX_KEYS (or REALNAME_INDEX_KEY) and "
+        "REALNAME_AUDIT_SIGNING_KEY, or REALNAME_KEY_FILE (or REALNAME_DEV_MODE=1)"
+    )
+
+
+def _key_list(value: object) -> list[str] | None:
+    """A list of key texts from a list or a comma-separated string; None if neither."""
+    if isinstance(value, str):
+        value = _split(value)
+    if not isinstance(value, list) or not value or not all(isinstance(k, str) for k in value):
+        return None
+    return [k.strip() for k in value]
+
+
+def _index_keys(values: dict[str, object], source: str) -> list[str] | None:
+    """The index keys, oldest first: ``index_keys`` or the single ``index_key``, not both."""
+    single, several = values.get("index_key"), values.get("index_keys")
+    if single is not None and several is not None:
+        raise SetupError(f"keys from {source} give both index_key and index_keys: keep one")
+    if single is not None:
+        return [single.strip()] if isinstance(single, str) else None
+    return _key_list(several)
+
+
+def load_keys(settings: ServiceSettings) -> ServiceKeys:
+    """The keys the service runs with, or :class:`SetupError`."""
+    values, source = _values(settings)
+    data_keys = _key_list(values.get("data_keys"))
+    index_keys = _index_keys(values, source)
     signing = values.get("audit_signing_key")
-    if isinstance(data_keys, str):
-        data_keys = [k for k in data_keys.split(",") if k.strip()]
-    if (
-        not isinstance(data_keys, list)
-        or not data_keys
-        or not all(isinstance(k, str) for k in data_keys)
-        or not isinstance(index_key, str)
-        or not isinstance(signing, str)
-    ):
-        raise SetupError(f"keys from {source} are incomplete (data_keys, index_key, audit key)")
-    texts = [k.strip() for k in data_keys] + [index_key.strip(), signing.strip()]
+    if data_keys is None or index_keys is None or not isinstance(signing, str):
+        raise SetupError(f"keys from {source} are incomplete (data_keys, index_keys, audit key)")
+    texts = [*data_keys, *index_keys, signing.strip()]
     if not settings.dev_mode and DOCUMENTED_KEYS.intersection(texts):
         raise SetupError("a documented example key is configured: generate real keys")
     cipher = FieldCipher(
-        [_decode(k, "a data key") for k in data_keys], _decode(index_key, "the index key")
+        [_decode(k, "a data key") for k in data_keys],
+        [_decode(k, "an index key") for k in index_keys],
     )
     signing_key = Ed25519PrivateKey.from_private_bytes(_decode(signing, "the audit signing key"))
     return ServiceKeys(cipher, signing_key, source)

@@ -4,7 +4,7 @@
 prefix and ``.env`` file: the database, the keys, dev mode, time limits, lock-outs, retention,
 rates, workers and the hardening against a hostile client. One object, validated at start-up.
 
-The secrets (the database URL, which may carry a password, and the three keys) are
+The secrets (the database URL, which may carry a password, and the keys) are
 :class:`pydantic.SecretStr`: a repr, a log line or a validation error shows ``**********``;
 :func:`realname.service.keys.load_keys` and :func:`realname.service.app.build_context` read
 them with ``get_secret_value()``.
@@ -46,11 +46,18 @@ class ServiceSettings(Settings):
         None, description="Comma-separated base64 32-byte AES-GCM data keys, newest last"
     )
     index_key: SecretStr | None = Field(None, description="Base64 32-byte HMAC key for look-ups")
+    index_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated base64 32-byte HMAC keys for look-ups, newest last "
+        "(instead of index_key, while an index key is rotated)",
+    )
     audit_signing_key: SecretStr | None = Field(
         None, description="Base64 raw 32-byte Ed25519 private key that signs the audit head"
     )
     key_file: Path | None = Field(
-        None, description="JSON file with data_keys (list), index_key, audit_signing_key"
+        None,
+        description="JSON file with data_keys (list), index_keys (list) or index_key, "
+        "audit_signing_key",
     )
     token_ttl_s: int = Field(8 * 3600, ge=60, description="Bearer token lifetime (s)")
     session_ttl_s: int = Field(

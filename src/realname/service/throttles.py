@@ -123,7 +123,7 @@ class LookupThrottle:
     """Citizen look-ups (一证通查) per ID number and per client address (issue 15):
     :meth:`check` spends one of each budget, or raises :class:`LookupRateLimitError` spending
     neither. The ID is keyed by its HMAC index only. The answer never depends on what the ID
-    holds: the throttle knows nothing but the two keys."""
+    holds: the throttle knows nothing but the keys (one per index key, and the address)."""
 
     def __init__(self, per_id: str, per_address: str, store: RateStore | None = None) -> None:
         self.per_id = rate(per_id, "REALNAME_LOOKUP_RATE_PER_ID")
@@ -136,10 +136,12 @@ class LookupThrottle:
     ) -> LookupThrottle:
         return cls(settings.lookup_rate_per_id, settings.lookup_rate_per_address, store)
 
-    def check(self, id_index: str, address: str) -> None:
+    def check(self, id_indexes: tuple[str, ...], address: str) -> None:
+        """``id_indexes``: the ID's index under every index key, newest first; each has its
+        budget spent, so that look-ups counted under an old index key still count."""
         refused = first_refused(
             self.store,
-            ("lookup-id", id_index, self.per_id, "ID"),
+            *[("lookup-id", index, self.per_id, "ID") for index in id_indexes],
             ("lookup-address", address, self.per_address, "address"),
         )
         if refused is None:

@@ -278,8 +278,9 @@ class FlagAck(Base):
 class CitizenLookup(Base):
     """A citizen's own look-up of the numbers bound to their ID (一证通查, issue 15).
 
-    Its secret token is stored only as its SHA-256; the ID only as its HMAC index (the same as
-    ``identities.id_index``) and masked; the card's portrait only encrypted, and only until the
+    Its secret token is stored only as its SHA-256; the ID only as its HMAC indexes (as
+    ``identities.id_index``: the newest index key's, and the older keys' while one is rotated)
+    and masked; the card's portrait only encrypted, and only until the
     look-up ends (passed, attempts used up, expired). ``state``: ``awaiting_capture``,
     ``capturing``, ``passed``, ``failed`` (:class:`realname.service.usecases.citizen.LookupState`).
     """
@@ -289,6 +290,9 @@ class CitizenLookup(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_index: Mapped[str] = mapped_column(String(64), index=True)
+    # The ID's indexes under the older index keys, newest first, comma-separated (an index key
+    # being rotated: the identity may still be stored under one of them).
+    old_id_indexes: Mapped[str] = mapped_column(String(400), default="", server_default="")
     id_number_masked: Mapped[str] = mapped_column(String(18))
     state: Mapped[str] = mapped_column(String(20))
     portrait_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

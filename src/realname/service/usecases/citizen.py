@@ -26,11 +26,11 @@ Privacy: nothing about the ID is read before the face check passed. The start, t
 a refused capture and the rate limits (per ID index and per client address,
 :class:`realname.service.throttles.LookupThrottle`) never touch identities or numbers, so
 their answers are the same whatever the ID holds. The token is stored as its SHA-256, the ID as
-its HMAC index and masked, the portrait encrypted until the look-up ends (passed, failed); an
-expired look-up is deleted by :func:`forget_ended_lookups` (one with a dispute keeps its row,
-without portrait or nonce). Audited with the
-masked ID and ids only: ``citizen.lookup_start``, ``citizen.challenge``, ``citizen.lookup``
-(``passed`` | ``refused``), ``citizen.capture_error``, ``citizen.dispute``.
+its HMAC indexes (one per index key: the identity is found under any) and masked, the portrait
+encrypted until the look-up ends (passed, failed); an expired look-up is deleted by
+:func:`forget_ended_lookups` (one with a dispute keeps its row, without portrait or nonce).
+Audited with the masked ID and ids only: ``citizen.lookup_start``, ``citizen.challenge``,
+``citizen.lookup`` (``passed`` | ``refused``), ``citizen.capture_error``, ``citizen.dispute``.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ class CheckedLookup:
     """A look-up's ID number parsed, its rate limits spent and its portrait decoded
     (:func:`check_lookup`): what :func:`store_lookup` stores once the portrait is enrolled."""
 
-    id_index: str
+    id_indexes: tuple[str, ...]  # newest first
     masked: str
     at: datetime
 
@@ -174,10 +174,10 @@ def check_lookup(
     if not consent:
         raise LookupConsentError("the look-up's face check needs biometric consent")
     number = parse_id_number(id_number, today=ctx.today()).number
-    id_index = ctx.keys.cipher.index(number)
-    _throttle(ctx).check(id_index, address)
+    id_indexes = ctx.keys.cipher.indexes(number)
+    _throttle(ctx).check(id_indexes, address)
     load_image(portrait, ctx.image_limits)
-    return CheckedLookup(id_index, mask_id_number(number), ctx.now())
+    return CheckedLookup(id_indexes, mask_id_number(number), ctx.now())
 
 
 def refuse_portrait(ctx: ServiceContext, checked: CheckedLookup, error: FaceError) -> None:
@@ -198,7 +198,8 @@ def store_lookup(ctx: ServiceContext, checked: CheckedLookup, portrait: bytes) -
             CitizenLookup(
                 id=lookup_id,
                 token_hash=hash_token(token),
-                id_index=checked.id_index,
+                id_index=checked.id_indexes[0],
+                old_id_indexes=",".join(checked.id_indexes[1:]),
                 id_number_masked=checked.masked,
                 state=L.AWAITING_CAPTURE,
                 portrait_enc=ctx.keys.cipher.encrypt(portrait, f"portrait:lookup:{lookup_id}"),
@@ -403,8 +404,20 @@ def _ref(ctx: ServiceContext, lookup_id: str, subscription_id: int) -> str:
     return ctx.keys.cipher.index(f"lookup-ref:{lookup_id}:{subscription_id}")[:32]
 
 
+def _is_ref(ctx: ServiceContext, ref: str, lookup_id: str, subscription_id: int) -> bool:
+    """Whether ``ref`` names the number, under any index key (an instance restarted with a new
+    index key honours the refs an older one gave)."""
+    refs = ctx.keys.cipher.indexes(f"lookup-ref:{lookup_id}:{subscription_id}")
+    return any(hmac.compare_digest(r[:32], ref) for r in refs)
+
+
 def _last_four(masked: str) -> str:
     return "*" * 7 + masked[-4:]
+
+
+def _id_indexes(row: CitizenLookup) -> list[str]:
+    """The look-up's ID under every index key it was started with, newest first."""
+    return [row.id_index, *(i for i in row.old_id_indexes.split(",") if i)]
 
 
 def _active_numbers(
@@ -418,7 +431,7 @@ def _active_numbers(
         select(Subscription, Outlet.name, open_dispute)
         .join(Identity, Identity.id == Subscription.identity_id)
         .join(Outlet, Outlet.id == Subscription.outlet_id)
-        .where(Identity.id_index == row.id_index, Subscription.ended_at.is_(None))
+        .where(Identity.id_index.in_(_id_indexes(row)), Subscription.ended_at.is_(None))
         .order_by(Subscription.created_at, Subscription.id)
     ).all()
     return [
@@ -515,7 +528,7 @@ def open_dispute(
             found = [
                 (n, s)
                 for n, s in _active_numbers(ctx, session, row)
-                if hmac.compare_digest(n.ref, ref)
+                if _is_ref(ctx, ref, row.id, s.id)
             ]
             if not found:
                 raise NotFoundError("no such number in this look-up")

@@ -3,6 +3,10 @@
 
 * ``CAP_EXCEEDED``: no ID holds more than ``max_numbers_per_id`` active numbers.
 * ``NUMBER_ACTIVE_TWICE``: no number is active twice (on one ID or two).
+
+Both tell IDs and numbers apart by their plaintext (decrypted, indexed with the newest index
+key), not by the stored index: while an index key is rotated, one could be stored under an old
+and under the new index.
 * ``BINDING_UNVERIFIED``: every number is bound from a session that is ``bound`` and was
   verified: it passed, or a supervisor approved its review.
 * ``SESSION_USED_TWICE``: no session is behind more than one number.
@@ -20,6 +24,7 @@ review or subscription ids, or HMAC indexes: never a number or a name).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,8 +32,10 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from realname.errors import SetupError
+from realname.records.crypto import FieldCipher
 from realname.service.context import ServiceContext
-from realname.service.store.models import RegistrationSession, Review, Subscription
+from realname.service.store.models import Identity, RegistrationSession, Review, Subscription
 from realname.service.usecases.lifecycle import ReviewState, SessionState
 from realname.service.usecases.registration import STALE_GRACE_S
 from realname.service.verification import Verdict
@@ -101,28 +108,45 @@ def _violation(rule: str, ids: list[Any], detail: str) -> Violation | None:
     return Violation(rule, len(ids), tuple(str(i) for i in ids[:_EXAMPLES]), detail)
 
 
-def _over_cap(session: Session, cap: int) -> Violation | None:
-    rows = session.execute(
-        select(Subscription.identity_id)
-        .where(Subscription.ended_at.is_(None))
-        .group_by(Subscription.identity_id)
-        .having(func.count() > cap)
-    ).all()
-    return _violation(
-        "CAP_EXCEEDED", [f"identity:{r[0]}" for r in rows], f"IDs with over {cap} numbers"
-    )
+def _newest(cipher: FieldCipher, index: str, enc: str, purpose: str, prefix: str) -> str:
+    """The newest index of the plaintext that ``enc`` holds (bound to ``purpose + index``);
+    the stored index for a value that does not decrypt (a tampered row)."""
+    try:
+        return cipher.index(prefix + cipher.decrypt_text(enc, purpose + index))
+    except SetupError:
+        return index
 
 
-def _active_twice(session: Session) -> Violation | None:
+def _over_cap(cipher: FieldCipher, session: Session, cap: int) -> Violation | None:
+    """Counted per ID, not per identity row: while an index key is rotated one ID could be
+    stored twice (under an old and the new index), so IDs are told apart by their plaintext's
+    newest index."""
+    per_id: Counter[str] = Counter()
     rows = session.execute(
-        select(Subscription.msisdn_index)
+        select(Identity.id_index, Identity.id_number_enc, func.count())
+        .join(Subscription, Subscription.identity_id == Identity.id)
         .where(Subscription.ended_at.is_(None))
-        .group_by(Subscription.msisdn_index)
-        .having(func.count() > 1)
-    ).all()
-    return _violation(
-        "NUMBER_ACTIVE_TWICE", [f"msisdn_index:{r[0][:12]}" for r in rows], "numbers active twice"
+        .group_by(Identity.id, Identity.id_index, Identity.id_number_enc)
     )
+    for index, enc, count in rows:
+        per_id[_newest(cipher, index, enc, "id_number:identity:", "")] += count
+    over = [f"id_index:{index[:12]}" for index, n in per_id.items() if n > cap]
+    return _violation("CAP_EXCEEDED", over, f"IDs with over {cap} numbers")
+
+
+def _active_twice(cipher: FieldCipher, session: Session) -> Violation | None:
+    """By the number's newest index, from its plaintext: an old and a new index of one number
+    (an index key being rotated) are the same number."""
+    per_number: Counter[str] = Counter()
+    rows = session.execute(
+        select(Subscription.msisdn_index, Subscription.msisdn_enc).where(
+            Subscription.ended_at.is_(None)
+        )
+    )
+    for index, enc in rows:
+        per_number[_newest(cipher, index, enc, "msisdn:", "msisdn:")] += 1
+    twice = [f"msisdn_index:{index[:12]}" for index, n in per_number.items() if n > 1]
+    return _violation("NUMBER_ACTIVE_TWICE", twice, "numbers active twice")
 
 
 def _unverified(session: Session) -> Violation | None:
@@ -228,8 +252,8 @@ def check_invariants(ctx: ServiceContext) -> InvariantReport:
     """Check every rule of :data:`INVARIANTS` on the database of ``ctx``."""
     with ctx.database.transaction() as session:
         found = [
-            _over_cap(session, ctx.settings.max_numbers_per_id),
-            _active_twice(session),
+            _over_cap(ctx.keys.cipher, session, ctx.settings.max_numbers_per_id),
+            _active_twice(ctx.keys.cipher, session),
             _unverified(session),
             _used_twice(session),
             _stuck(ctx, session),

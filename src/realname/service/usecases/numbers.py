@@ -29,11 +29,12 @@ from realname.errors import (
 )
 from realname.identity.rules import parse_msisdn
 from realname.records.audit import Actor
+from realname.records.crypto import FieldCipher
 from realname.service.context import ServiceContext
 from realname.service.security import Principal
 from realname.service.store.models import Identity, RegistrationSession, Subscription
 from realname.service.usecases.lifecycle import SessionState, move_session
-from realname.service.usecases.registration import load_visible
+from realname.service.usecases.registration import load_visible, session_id_indexes
 
 __all__ = [
     "Binding",
@@ -43,6 +44,7 @@ __all__ = [
     "end_number",
     "list_numbers",
     "mask_msisdn",
+    "msisdn_indexes",
 ]
 
 
@@ -73,8 +75,9 @@ class Binding:
     max_numbers: int
 
 
-def _msisdn_index(ctx: ServiceContext, msisdn: str) -> str:
-    return ctx.keys.cipher.index("msisdn:" + msisdn)
+def msisdn_indexes(cipher: FieldCipher, msisdn: str) -> tuple[str, ...]:
+    """The number's index under every index key, newest first (the newest is written)."""
+    return cipher.indexes("msisdn:" + msisdn)
 
 
 # A session in these states may bind one number (a review approved counts as passed).
@@ -92,38 +95,54 @@ def _claim(session: Session, s: RegistrationSession) -> None:
     raise SessionNotPassedError(f"the session is {s.state}, not passed", state=s.state)
 
 
+def _locked_identity(session: Session, id_indexes: tuple[str, ...]) -> Identity | None:
+    """The identity stored under any of the ID's indexes, locked until the transaction ends."""
+    return session.scalars(
+        select(Identity)
+        .where(Identity.id_index.in_(id_indexes))
+        .order_by(Identity.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
 def _identity_for_update(
     ctx: ServiceContext, session: Session, s: RegistrationSession, now: datetime
 ) -> Identity:
-    """The session's identity, created if new, locked until the transaction ends."""
+    """The session's identity (under any index key), created under the newest if new, locked
+    until the transaction ends."""
     if not (s.id_index and s.id_number_enc and s.name_enc and s.card_enc):
         raise InternalError("a session claimed for a number has no card")
     cipher = ctx.keys.cipher
     number = cipher.decrypt_text(s.id_number_enc, f"id_number:session:{s.id}")
     name = cipher.decrypt_text(s.name_enc, f"name:session:{s.id}")
     card = cipher.decrypt_text(s.card_enc, f"id_card:session:{s.id}")
-    name_enc = cipher.encrypt_text(name, f"name:identity:{s.id_index}")
-    card_enc = cipher.encrypt_text(card, f"id_card:identity:{s.id_index}")
-    values = {
-        "id_index": s.id_index,
-        "id_number_masked": s.id_number_masked or "",
-        "id_number_enc": cipher.encrypt_text(number, f"id_number:identity:{s.id_index}"),
-        "name_enc": name_enc,
-        "card_enc": card_enc,
-        "created_at": now,
-    }
-    insert = pg_insert if ctx.database.is_postgres else sqlite_insert
-    session.execute(insert(Identity).values(**values).on_conflict_do_nothing())
-    identity = session.scalars(
-        select(Identity).where(Identity.id_index == s.id_index).with_for_update()
-    ).one()
-    # The latest card read replaces the stored one (a renewed card, a new name).
-    identity.name_enc, identity.card_enc = name_enc, card_enc
+    id_indexes = cipher.indexes(number)
+    identity = _locked_identity(session, id_indexes)
+    if identity is None:
+        new = id_indexes[0]
+        values = {
+            "id_index": new,
+            "id_number_masked": s.id_number_masked or "",
+            "id_number_enc": cipher.encrypt_text(number, f"id_number:identity:{new}"),
+            "name_enc": cipher.encrypt_text(name, f"name:identity:{new}"),
+            "card_enc": cipher.encrypt_text(card, f"id_card:identity:{new}"),
+            "created_at": now,
+        }
+        insert = pg_insert if ctx.database.is_postgres else sqlite_insert
+        session.execute(insert(Identity).values(**values).on_conflict_do_nothing())
+        identity = _locked_identity(session, id_indexes)
+    if identity is None:
+        raise InternalError("an identity just stored cannot be found")
+    # The latest card read replaces the stored one (a renewed card, a new name), bound to the
+    # index the identity is stored under (the rotation moves it to the newest).
+    identity.name_enc = cipher.encrypt_text(name, f"name:identity:{identity.id_index}")
+    identity.card_enc = cipher.encrypt_text(card, f"id_card:identity:{identity.id_index}")
     identity.retain_until = None
     return identity
 
 
-def _check_room(session: Session, identity: Identity, index: str, cap: int) -> int:
+def _check_room(session: Session, identity: Identity, indexes: tuple[str, ...], cap: int) -> int:
     """Refuse a number over the ID's cap or already registered; else the ID's active count."""
     active = session.scalar(
         select(func.count())
@@ -135,7 +154,7 @@ def _check_room(session: Session, identity: Identity, index: str, cap: int) -> i
     taken = session.scalar(
         select(func.count())
         .select_from(Subscription)
-        .where(Subscription.msisdn_index == index, Subscription.ended_at.is_(None))
+        .where(Subscription.msisdn_index.in_(indexes), Subscription.ended_at.is_(None))
     )
     if taken:
         raise NumberTakenError("this number is already registered")
@@ -166,7 +185,8 @@ def bind_number(
 ) -> Binding:
     msisdn = parse_msisdn(msisdn_text)
     masked = mask_msisdn(msisdn)
-    index = _msisdn_index(ctx, msisdn)
+    indexes = msisdn_indexes(ctx.keys.cipher, msisdn)
+    index = indexes[0]
     now = ctx.now()
     cap = ctx.settings.max_numbers_per_id
     try:
@@ -174,7 +194,7 @@ def bind_number(
             s = load_visible(session, principal, session_id)
             _claim(session, s)
             identity = _identity_for_update(ctx, session, s, now)
-            active = _check_room(session, identity, index, cap)
+            active = _check_room(session, identity, indexes, cap)
             session.add(
                 Subscription(
                     identity_id=identity.id,
@@ -206,9 +226,15 @@ def list_numbers(ctx: ServiceContext, principal: Principal, session_id: str) -> 
     cap = ctx.settings.max_numbers_per_id
     with ctx.database.transaction() as session:
         s = load_visible(session, principal, session_id)
-        if s.id_index is None:
+        id_indexes = session_id_indexes(ctx, s)
+        if not id_indexes:
             return NumberList(None, (), cap)
-        identity = session.scalars(select(Identity).where(Identity.id_index == s.id_index)).first()
+        if s.identity_id is not None:
+            identity = session.get(Identity, s.identity_id)
+        else:
+            identity = session.scalars(
+                select(Identity).where(Identity.id_index.in_(id_indexes)).order_by(Identity.id)
+            ).first()
         if identity is None:
             return NumberList(s.id_number_masked, (), cap)
         rows = session.scalars(
@@ -236,13 +262,13 @@ def deregister_number(
     UPDATE (``ended_at IS NULL``): of concurrent requests one ends it, the others get 404."""
     msisdn = parse_msisdn(msisdn_text)
     masked = mask_msisdn(msisdn)
-    index = _msisdn_index(ctx, msisdn)
+    indexes = msisdn_indexes(ctx.keys.cipher, msisdn)
     now = ctx.now()
     scope = (
         [Subscription.outlet_id == principal.outlet_id] if principal.outlet_id is not None else []
     )
     with ctx.database.transaction() as session:
-        where = [Subscription.msisdn_index == index, *scope]
+        where = [Subscription.msisdn_index.in_(indexes), *scope]
         actor = Actor(principal.username, principal.outlet_id)
         if end_number(ctx, session, actor, where, reason, now) is None:
             raise NotFoundError(NOT_HERE)

@@ -127,6 +127,7 @@ __all__ = [
     "release_stale_captures",
     "reveal_challenge",
     "run_capture",
+    "session_id_indexes",
     "store_card",
     "submit_card",
 ]
@@ -338,9 +339,21 @@ def check_session_open(ctx: ServiceContext, principal: Principal, session_id: st
         return s.state
 
 
-def locked_until(session: Session, id_index: str, now: datetime) -> datetime | None:
-    row = session.get(IdLockout, id_index)
-    return row.until if row is not None and row.until > now else None
+def locked_until(session: Session, id_indexes: tuple[str, ...], now: datetime) -> datetime | None:
+    """The latest lock-out end of the ID under any of its indexes, if still ahead."""
+    until = session.scalar(
+        select(func.max(IdLockout.until)).where(IdLockout.id_index.in_(id_indexes))
+    )
+    return until if until is not None and until > now else None
+
+
+def session_id_indexes(ctx: ServiceContext, s: RegistrationSession) -> tuple[str, ...]:
+    """Every index the session's ID may be stored under, newest first: from its card while it
+    holds one (an index key may have been added since it was read), else its own index."""
+    if s.id_number_enc is not None:
+        number = ctx.keys.cipher.decrypt_text(s.id_number_enc, f"id_number:session:{s.id}")
+        return ctx.keys.cipher.indexes(number)
+    return () if s.id_index is None else (s.id_index,)
 
 
 def _raise_locked(until: datetime, now: datetime) -> None:
@@ -384,14 +397,14 @@ def _refuse_card(
     ctx: ServiceContext,
     actor: Actor,
     session_id: str,
-    id_index: str,
+    id_indexes: tuple[str, ...],
     masked: str,
     reasons: tuple[str, ...],
     now: datetime,
 ) -> None:
     """Refuse (audited) a card whose ID is locked (ID_LOCKED) or that breaks a rule."""
     with ctx.database.transaction() as session:
-        until = locked_until(session, id_index, now)
+        until = locked_until(session, id_indexes, now)
     if until is not None:
         ctx.audit.record(
             actor, "id_card.refused", "ID_LOCKED", {"session": session_id, "id": masked}, at=now
@@ -451,10 +464,10 @@ def check_card(
         _check_open(ctx, s, now)
     reasons, number, card = _card_reasons(card, ctx)
     masked = mask_id_number(number)
-    id_index = ctx.keys.cipher.index(number)
-    _refuse_card(ctx, actor, session_id, id_index, masked, reasons, now)
+    id_indexes = ctx.keys.cipher.indexes(number)
+    _refuse_card(ctx, actor, session_id, id_indexes, masked, reasons, now)
     load_image(portrait, ctx.image_limits)  # unusable images raise the library's errors
-    return CheckedCard(session_id, card, number, masked, id_index, now)
+    return CheckedCard(session_id, card, number, masked, id_indexes[0], now)
 
 
 def refuse_portrait(
@@ -594,7 +607,7 @@ def _check_challenge_allowed(
     if s.state == S.CAPTURING:
         raise NonceInvalidError("a capture of this session is being verified")
     _check_open(ctx, s, now)
-    if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
+    if until := locked_until(session, session_id_indexes(ctx, s), now):
         _raise_locked(until, now)
     issued = s.challenges_issued or 0
     if issued >= ctx.settings.max_challenges:
@@ -728,7 +741,7 @@ def begin_capture(
         if s.state == S.CAPTURING:
             raise NonceInvalidError("the nonce was already used")
         _check_open(ctx, s, now)
-        if s.id_index is not None and (until := locked_until(session, s.id_index, now)):
+        if until := locked_until(session, session_id_indexes(ctx, s), now):
             _raise_locked(until, now)
         expected = s.nonce_hash or ""
         if not nonce or not hmac.compare_digest(expected, hash_token(nonce)):
@@ -814,16 +827,18 @@ class CaptureResult:
 
 
 def _record_failure(
-    ctx: ServiceContext, session: Session, id_index: str, now: datetime
+    ctx: ServiceContext, session: Session, id_indexes: tuple[str, ...], now: datetime
 ) -> datetime | None:
-    """Count a failure for the ID; lock it when the window holds enough. Returns the lock end."""
+    """Count a failure for the ID (written under its newest index, counted under all); lock it
+    when the window holds enough. Returns the lock end."""
+    id_index = id_indexes[0]
     session.add(IdFailure(id_index=id_index, at=now))
     session.flush()
     since = now - timedelta(seconds=ctx.settings.lockout_window_s)
     count = session.scalar(
         select(func.count())
         .select_from(IdFailure)
-        .where(IdFailure.id_index == id_index, IdFailure.at > since)
+        .where(IdFailure.id_index.in_(id_indexes), IdFailure.at > since)
     )
     if (count or 0) < ctx.settings.lockout_failures:
         return None
@@ -857,9 +872,10 @@ def _capture_target(
         return S.PASSED, {"portrait_enc": None}, None
     if outcome.verdict == Verdict.REVIEW:
         return S.REVIEW, {"portrait_enc": None}, None
-    if s.id_index is None:
+    id_indexes = session_id_indexes(ctx, s)
+    if not id_indexes:
         raise InternalError("a session being captured has no ID look-up key")
-    locked = _record_failure(ctx, session, s.id_index, now)
+    locked = _record_failure(ctx, session, id_indexes, now)
     if locked is None and ticket.attempt < ctx.settings.max_capture_attempts:
         return S.AWAITING_CAPTURE, {}, None
     return S.FAILED, {"portrait_enc": None, "ended_at": now}, locked
