@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,8 +15,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from realname.cli.main import app as cli
+from realname.records.crypto import FieldCipher
 from realname.service.app import build_context, create_app
-from realname.service.store.models import Review
+from realname.service.store.models import Dispute, Review
 from realname.service.usecases.keys import ENCRYPTED, rotate_data_keys
 from tests.service.conftest import PASSWORD, Clock, Service, make_id, make_settings
 from tests.service.fakes import FakeVerifier
@@ -136,3 +138,56 @@ def test_realname_keys_rotate_reports_what_it_moved(service: Service, monkeypatc
     second = CliRunner().invoke(cli, ["keys", "rotate"])
     assert second.exit_code == 0, second.output
     assert "0 values moved to the newest data key" in second.output
+
+
+def test_a_field_written_while_the_rotation_moves_it_keeps_the_writers_value(
+    service: Service, monkeypatch: Any
+) -> None:
+    """A request rewrites a dispute's note (under the newest key, as every instance then
+    writes) between the rotation's read of that row and its conditional UPDATE. On PostgreSQL
+    the UPDATE matches nothing: counted as raced, the request's value kept. On SQLite the
+    rotation's transaction holds the write lock (BEGIN IMMEDIATE), so the request waits and
+    writes after it. Either way the value read back is the request's, under the new key only,
+    and a second run moves nothing."""
+    _write_every_field(service)
+    old = service.ctx.settings.data_keys.get_secret_value()  # type: ignore[union-attr]
+    new = base64.b64encode(os.urandom(32)).decode()
+    both = build_context(_settings(service, f"{old},{new}"))
+    writer = build_context(_settings(service, f"{old},{new}"))  # another instance
+    (spec,) = [s for s in ENCRYPTED if s.name == "disputes.note_enc"]
+    with both.database.transaction() as session:
+        dispute_id = session.scalars(select(Dispute.id)).one()
+    written = "不是我的号码，我从未在该营业厅办理"
+    threads: list[threading.Thread] = []
+    real = FieldCipher.decrypt_text
+
+    def write_meanwhile() -> None:
+        with writer.database.transaction() as session:
+            row = session.get(Dispute, dispute_id)
+            assert row is not None
+            row.note_enc = writer.keys.cipher.encrypt_text(written, spec.purpose(row))
+
+    def decrypt_then_race(self: FieldCipher, token: str, purpose: str) -> str:
+        if purpose == f"note:dispute:{dispute_id}" and not threads:
+            threads.append(threading.Thread(target=write_meanwhile))
+            threads[0].start()
+            threads[0].join(timeout=2)  # PostgreSQL: committed; SQLite: waiting for the lock
+        return real(self, token, purpose)
+
+    monkeypatch.setattr(FieldCipher, "decrypt_text", decrypt_then_race)
+    report = rotate_data_keys(both, batch=1)
+    threads[0].join(timeout=30)
+    assert not threads[0].is_alive()
+    monkeypatch.setattr(FieldCipher, "decrypt_text", real)
+    if both.database.is_postgres:
+        assert report.raced == {"disputes.note_enc": 1}, report.to_dict()
+    else:
+        assert not report.raced and report.moved["disputes.note_enc"] == 1
+    again = rotate_data_keys(both)
+    assert again.total_moved == 0 and not again.raced
+    both.database.dispose()
+    writer.database.dispose()
+    only_new = build_context(_settings(service, new))
+    values = _plaintexts(only_new)  # every value under the new key, the note the writer's
+    assert values[("disputes.note_enc", dispute_id)] == written.encode()
+    only_new.database.dispose()
