@@ -257,11 +257,41 @@ def fake_engine_policy() -> MatchPolicy:
     )
 
 
+class FakeEyeLandmarker(FakeLandmarker):
+    """A scripted landmarker with an eye model (the :class:`~realname.engines.base.EyeLandmarker`
+    Protocol), as the face mesh and its iris model behave: its own eye points sit at half the
+    eye model's openness and barely close in a blink (a tenth of the closure), while
+    :meth:`eyelids` places the lids where ``states`` say. ``eyelid_frames``: the frame indices
+    the eye model ran on."""
+
+    name = "fake-eye-landmarker"
+
+    def __init__(self, states: Sequence[FaceState] = (FaceState(),), open_ear: float = 0.30):
+        super().__init__(states)
+        own = [replace(s, ear=0.5 * (open_ear + 0.1 * (s.ear - open_ear))) for s in self.states]
+        self._own = FakeLandmarker(own)
+        self._faces: dict[int, Face] = {}
+        self.eyelid_frames: list[int] = []
+
+    def locate(self, image: np.ndarray, face: Face) -> Landmarks:
+        self._faces[frame_index(image)] = face
+        return self._own.locate(image, face)
+
+    def eyelids(self, image: np.ndarray, points: np.ndarray) -> np.ndarray:
+        index = frame_index(image)
+        self.eyelid_frames.append(index)
+        return super().locate(image, self._faces[index]).points[36:48]
+
+
 def judge_scripted(
-    states: Sequence[FaceState], policy: MatchPolicy, challenge: str = SCRIPTED_CHALLENGE
+    states: Sequence[FaceState],
+    policy: MatchPolicy,
+    challenge: str = SCRIPTED_CHALLENGE,
+    landmarker: FakeLandmarker | None = None,
 ) -> LivenessReport:
-    """:func:`check_liveness` on a clip scripted frame by frame, with the fake engines."""
+    """:func:`check_liveness` on a clip scripted frame by frame, with the fake engines (the
+    landmarker: ``landmarker``, or a :class:`FakeLandmarker` of ``states``)."""
     frames = scripted_frames(len(states))
     clip = frames_clip(frames, [i / FPS for i in range(len(frames))])
-    engines = Engines(FakeDetector(), FakeEmbedder(), FakeLandmarker(states))
+    engines = Engines(FakeDetector(), FakeEmbedder(), landmarker or FakeLandmarker(states))
     return check_liveness(clip, parse_challenge(challenge), engines, policy)

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from realname.engines.base import EyeLandmarker
 from realname.engines.mesh import (
     IBUG68_FROM_MESH,
     MESH_FACE,
@@ -113,3 +114,26 @@ def test_the_mesh_face_reads_a_rigid_turn(engines, mesh, astronaut, yaw) -> None
     turned = _turned(points, yaw)[picks, :2].astype(np.float32)
     after = head_pose(turned, size, MESH_FACE)[0]
     assert after - before == pytest.approx(yaw, rel=0.2)
+
+
+def test_locate_gives_the_meshs_own_points_and_pose_and_eyelids_refines_the_eyes(
+    engines, mesh, astronaut
+) -> None:
+    face = engines.detector.detect(astronaut)[0]
+    assert isinstance(mesh, EyeLandmarker)
+    found = mesh.locate(astronaut, face)
+    own = mesh.mesh(astronaut, face)[list(IBUG68_FROM_MESH), :2]
+    np.testing.assert_allclose(found.points, own, atol=1e-4)  # eyes too: the mesh's vertices
+    size = astronaut.shape[1::-1]
+    assert found.pose == pytest.approx(head_pose(own, size, MESH_FACE))
+    lids = mesh.eyelids(astronaut, found.points)
+    assert lids.shape == (12, 2) and np.isfinite(lids).all()
+    # the eye model places its own corners and lids near the mesh's (its crop sits on the
+    # mesh's corners), but not on them: pose is solved from the mesh's, on every frame alike
+    iod = float(np.linalg.norm(own[36:42].mean(axis=0) - own[42:48].mean(axis=0)))
+    assert np.linalg.norm(lids - own[36:48], axis=1).max() < 0.1 * iod
+    assert not np.allclose(lids, own[36:48], atol=0.2)
+    refined = mesh.landmarks(astronaut, face)
+    np.testing.assert_allclose(refined[36:48], lids, atol=1e-4)
+    rest = list(range(36)) + list(range(48, 68))
+    np.testing.assert_allclose(refined[rest], own[rest], atol=1e-4)

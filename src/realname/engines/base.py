@@ -133,3 +133,17 @@ class PoseLandmarker(FaceLandmarker, Protocol):
     def locate(self, image: npt.NDArray[np.uint8], face: Face) -> Landmarks:
         """The landmarks of ``face`` in ``image``, with the pose."""
         ...
+
+
+@runtime_checkable
+class EyeLandmarker(PoseLandmarker, Protocol):
+    """A pose landmarker whose eyelids a second, costlier model places more exactly (the face
+    mesh and MediaPipe's Iris model). ``locate`` gives the landmarker's own eye points and a
+    pose solved without the refined ones, so that a frame's pose does not depend on whether
+    its eyes were refined; :meth:`eyelids` refines them for the frames where eye openness is
+    judged."""
+
+    def eyelids(self, image: npt.NDArray[np.uint8], points: FloatArray) -> FloatArray:
+        """Points 36-47 (both eyes, iBUG order), 12 x 2 in image pixels, placed by the eye
+        model from the corners in ``points`` (the 68 points ``locate`` gave)."""
+        ...

@@ -14,6 +14,16 @@ mapped back to image pixels (z scaled with x). :meth:`MeshLandmarker.landmarks` 
 68 points of the iBUG order that the signal code measures (eye openness, mouth opening, head
 pose), each taken from the mesh vertex at that anatomical place (:data:`IBUG68_FROM_MESH`);
 :meth:`MeshLandmarker.mesh` returns all 468 with depth.
+
+The eyes: the mesh's own eyelid vertices barely close in a blink (BPCER 11.8% with them alone),
+so MediaPipe's Iris model (``iris_landmark.tflite``, same wheel) places the lids on a 64x64 crop
+around each eye (:meth:`MeshLandmarker.eyelids`, two runs a frame, about 1.5 times the mesh's
+own cost). :meth:`MeshLandmarker.locate`, what the liveness signals use, returns the mesh's own
+68 points and the pose solved from them, so that a frame's pose is the same whether or not its
+eyes are refined (the Iris model's eye corners sit 1-2 px from the mesh's, which moved yaw by a
+median 1.3 degrees); the signals run :meth:`~MeshLandmarker.eyelids` only where a blink is judged
+(:func:`realname.liveness.check.blink_spans`). :meth:`MeshLandmarker.landmarks` returns the 68
+points with the refined eyes.
 """
 
 from __future__ import annotations
@@ -256,17 +266,28 @@ class MeshLandmarker:
     def landmarks(self, image: npt.NDArray[np.uint8], face: Face) -> FloatArray:
         """The 68 points of the iBUG order (:data:`IBUG68_FROM_MESH`), in image pixels, the
         eyes (36-47) from the iris model's eyelid contour (see the module docstring)."""
-        return self._landmarks(_rgb(image), face).points
+        rgb = _rgb(image)
+        points = self._points(rgb, face)
+        points[36:48] = self._eyelids(rgb, points)
+        return points
 
     def locate(self, image: npt.NDArray[np.uint8], face: Face) -> Landmarks:
-        """The 68 points and the head pose (solved against :data:`MESH_FACE`)."""
-        return self._landmarks(_rgb(image), face)
-
-    def _landmarks(self, rgb: npt.NDArray[np.uint8], face: Face) -> Landmarks:
-        mesh = self._mesh(rgb, face)  # rgb: once a frame, for the face and both eyes
-        points = np.ascontiguousarray(mesh[list(IBUG68_FROM_MESH), :2])
-        points[36:42] = self._eye(rgb, mesh[33, :2], mesh[133, :2])
-        points[42:48] = self._eye(rgb, mesh[362, :2], mesh[263, :2])
+        """The 68 points as the mesh places them (eyes too) and the head pose solved from
+        them against :data:`MESH_FACE`; :meth:`eyelids` refines the eyes."""
+        rgb = _rgb(image)
+        points = self._points(rgb, face)
         height, width = rgb.shape[:2]
-        pose = head_pose(points, (width, height), MESH_FACE)
-        return Landmarks(points, pose)
+        return Landmarks(points, head_pose(points, (width, height), MESH_FACE))
+
+    def eyelids(self, image: npt.NDArray[np.uint8], points: FloatArray) -> FloatArray:
+        """Points 36-47 from the iris model's eyelid contours, each eye's crop placed on its
+        corners in ``points`` (mesh vertices 33/133 and 362/263)."""
+        return self._eyelids(_rgb(image), points)
+
+    def _points(self, rgb: npt.NDArray[np.uint8], face: Face) -> FloatArray:
+        return np.ascontiguousarray(self._mesh(rgb, face)[list(IBUG68_FROM_MESH), :2])
+
+    def _eyelids(self, rgb: npt.NDArray[np.uint8], points: FloatArray) -> FloatArray:
+        return np.vstack(
+            [self._eye(rgb, points[36], points[39]), self._eye(rgb, points[42], points[45])]
+        )

@@ -372,6 +372,36 @@ def _judge_steps(
     return events, base, _too_small(steps, track, base, live, step_timeout_s), unprompted
 
 
+def blink_spans(
+    challenge: Challenge, live: LivenessPolicy
+) -> tuple[tuple[float, float], ...] | None:
+    """Where a blink is judged, in seconds from the recording's start: where the eye model
+    must measure eye openness (:func:`~realname.liveness.signals.extract_signals`).
+
+    None (every frame) when the challenge has no schedule and asks for a blink, or when an
+    unprompted blink would fail the capture (blinks not in ``prompts.tolerated``); no span when
+    it asks for none. Otherwise each blink step's window ``[prompt, window end]``, widened by
+    the longest blink (``blink_max_s``: an event that peaks in the window may begin that much
+    before it, and one begun in it may peak that much after) and by half the open-eye baseline
+    window on each side (``baseline_window_s``: the level each frame's closure is measured
+    against). Outside them only a blink can differ (blinks are tolerated there), and the
+    landmarker's own eye points serve the rest (the best frames' open eyes)."""
+    schedule = challenge.schedule
+    actions = live.actions
+    if "blink" not in challenge.steps:
+        return () if "blink" in live.prompts.tolerated else None
+    if schedule is None or "blink" not in live.prompts.tolerated:
+        return None
+    margin = actions.blink_max_s + actions.baseline_window_s / 2
+    return tuple(
+        (max(0.0, prompt - margin), end + margin)
+        for action, prompt, end in zip(
+            challenge.steps, schedule.prompts_s, schedule.window_ends_s, strict=True
+        )
+        if action == "blink"
+    )
+
+
 def check_liveness(
     clip: Clip,
     challenge: Challenge,
@@ -400,6 +430,7 @@ def check_liveness(
         policy.search,
         detect_every=live.detect_every,
         deadline=deadline,
+        eye_spans=blink_spans(challenge, live),
     )
     check_deadline(deadline, "checking liveness")
     t_signals = time.perf_counter()
