@@ -73,3 +73,24 @@ def test_index_keys_must_differ_from_each_other_and_from_every_data_key() -> Non
         FieldCipher([data], [])
     with pytest.raises(SetupError, match="32 bytes"):
         FieldCipher([data], [index, b"short"])
+
+
+def test_announced_keys_are_read_and_matched_but_never_written_with() -> None:
+    data, new_data, index, new_index = (generate_key() for _ in range(4))
+    writing = FieldCipher([data, new_data], [index, new_index])  # restarted with both keys
+    announced = FieldCipher([data], [index], next_data_keys=[new_data], next_index_keys=[new_index])
+    old = FieldCipher([data], [index])
+    # what an instance already writing with the new keys stores, the announced one reads and finds
+    token = writing.encrypt_text(NUMBER, "id_number")
+    assert announced.decrypt_text(token, "id_number") == NUMBER
+    assert writing.index(NUMBER) in announced.indexes(NUMBER)
+    # ... while it writes as the instances that do not know them yet, which read it
+    assert old.decrypt_text(announced.encrypt_text(NUMBER, "id_number"), "id_number") == NUMBER
+    assert announced.index(NUMBER) == old.index(NUMBER)
+    assert announced.indexes(NUMBER) == (old.index(NUMBER), writing.index(NUMBER))  # written first
+    with pytest.raises(SetupError, match="each other"):
+        FieldCipher([data], [index], next_index_keys=[index])
+    with pytest.raises(SetupError, match="each other"):
+        FieldCipher([data], [index], next_data_keys=[data])
+    with pytest.raises(SetupError, match="every data key"):
+        FieldCipher([data], [index], next_index_keys=[data])

@@ -7,6 +7,7 @@ the re-index of its identity loses or wins cleanly. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from realname.cli.main import app as cli
 from realname.service.app import create_app
 from realname.service.store.models import Identity, RegistrationSession, Subscription
 from realname.service.usecases import keys as keys_usecase
+from realname.service.usecases import numbers as numbers_usecase
 from realname.service.usecases.keys import rotate_data_keys
 from tests.service.conftest import Service, make_id, make_settings
 from tests.service.fakes import FakeVerifier
@@ -30,6 +32,7 @@ from tests.service.test_citizen_lookup import HOLDER, looked_up, start
 from tests.service.test_key_rotation import _plaintexts
 
 NUMBER, SECOND, THIRD = "13812345678", "13812345679", "13812345670"
+FOURTH, FIFTH = "13812345671", "13812345672"
 LOCKED = make_id(sequence="339")
 OTHER = make_id(sequence="223")
 USERS = ("clerk_a", "clerk_b", "supervisor_a", "supervisor_b", "auditor", "admin")
@@ -43,14 +46,13 @@ def _new_key() -> str:
 def _instance(service: Service, index_keys: str, **overrides: Any) -> Iterator[Service]:
     """Another instance on the same database and data keys, with ``index_keys``."""
     s = service.ctx.settings
-    settings = make_settings(
-        s.database_url.get_secret_value(),
-        data_keys=s.data_keys.get_secret_value(),  # type: ignore[union-attr]
-        index_key=None,
-        index_keys=index_keys,
-        audit_signing_key=s.audit_signing_key.get_secret_value(),  # type: ignore[union-attr]
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "data_keys": s.data_keys.get_secret_value(),  # type: ignore[union-attr]
+        "index_key": None,
+        "index_keys": index_keys,
+        "audit_signing_key": s.audit_signing_key.get_secret_value(),  # type: ignore[union-attr]
+    }
+    settings = make_settings(s.database_url.get_secret_value(), **(values | overrides))
     verifier = FakeVerifier()
     app = create_app(
         settings,
@@ -229,3 +231,69 @@ def test_realname_keys_rotate_says_when_the_old_index_key_can_go(
     assert "an old index key can be removed after 20" in first.output
     as_json = CliRunner().invoke(cli, ["keys", "rotate", "--json"])
     assert as_json.exit_code == 0 and '"reindexed": {}' in as_json.output, as_json.output
+
+
+def _race_two_binds(
+    one: Service, other: Service, binds: tuple[tuple[str, str], tuple[str, str]], monkeypatch
+) -> list[Any]:
+    """Two binds at once, one on each instance (session, number), each held after it takes its
+    locks until the other gets as far or 2 s pass; the two answers."""
+    real = numbers_usecase._locked_identity
+    met = threading.Barrier(2, timeout=2.0)
+    held: set[int] = set()
+
+    def meeting(session: Any, id_indexes: tuple[str, ...]) -> Any:
+        if threading.get_ident() not in held:
+            held.add(threading.get_ident())
+            # broken: the other bind waits for this one's locks, and nothing comes to meet
+            with contextlib.suppress(threading.BrokenBarrierError):
+                met.wait()
+        return real(session, id_indexes)
+
+    monkeypatch.setattr(numbers_usecase, "_locked_identity", meeting)
+    answers: list[Any] = [None, None]
+    threads = [
+        threading.Thread(target=lambda i=i, s=s: answers.__setitem__(i, s.bind(*binds[i])))
+        for i, s in enumerate((one, other))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(numbers_usecase, "_locked_identity", real)
+    return answers
+
+
+def test_keys_announced_first_then_written_are_read_everywhere_and_make_one_identity(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two rolling restarts of a rotation (docs/deployment.md): first every instance learns
+    the new data and index keys as announced ones (read and matched, never written with), then
+    each in turn starts writing with them. Between the two, a session started on an instance
+    that writes with the new keys is bound on one that only reads them, and the instances not
+    yet restarted read what the announcing ones wrote. First binds at once on the two kinds, a
+    new ID (two numbers) and a new number (two IDs), are serialised on the indexes the key lists
+    share: one identity, its numbers counted against one cap, the number bound once."""
+    s = service.ctx.settings
+    old = s.index_key.get_secret_value()  # type: ignore[union-attr]
+    data = s.data_keys.get_secret_value()  # type: ignore[union-attr]
+    new, new_data = _new_key(), _new_key()
+    fresh = make_id(sequence="451")
+    announcing = _instance(service, old, index_keys_next=new, data_keys_next=new_data)
+    writing = _instance(service, f"{old},{new}", data_keys=f"{data},{new_data}")
+    with announcing as reads, writing as writes:
+        bound = reads.bind(writes.passed_session(HOLDER), NUMBER)
+        assert bound.status_code == 201, bound.text
+        second = service.bind(service.passed_session(HOLDER), SECOND)
+        assert second.status_code == 201 and second.json()["active_numbers"] == 2, second.text
+        assert len(_identities(service)) == 1
+        binds = ((reads.passed_session(fresh), THIRD), (writes.passed_session(fresh), FOURTH))
+        answers = _race_two_binds(reads, writes, binds, monkeypatch)
+        assert sorted(a.status_code for a in answers) == [201, 201], [a.text for a in answers]
+        assert sorted(a.json()["active_numbers"] for a in answers) == [1, 2]
+        assert len(_identities(service)) == 2  # HOLDER's and the fresh ID's
+        binds = ((reads.passed_session(OTHER), FIFTH), (writes.passed_session(LOCKED), FIFTH))
+        answers = _race_two_binds(reads, writes, binds, monkeypatch)
+        codes = sorted((a.status_code, a.json().get("code", "")) for a in answers)
+        assert codes == [(201, ""), (409, "NUMBER_TAKEN")], [a.text for a in answers]
+        assert_invariants(writes.ctx)

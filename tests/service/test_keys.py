@@ -85,3 +85,22 @@ def test_a_generated_key_file_loads(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     path.write_text(generate_key_file_content(), encoding="utf-8")
     assert len(load_keys(_settings(key_file=path)).cipher.index_keys) == 1
+
+
+def test_keys_announced_for_a_rotation_load_from_the_settings_and_the_key_file(
+    tmp_path: Path,
+) -> None:
+    keys = key_settings()
+    data, index = b64(b"d" * 32), b64(b"n" * 32)
+    cipher = load_keys(_settings(data_keys_next=data, index_keys_next=index, **keys)).cipher
+    assert cipher.next_data_keys == (_raw(data),) and cipher.next_index_keys == (_raw(index),)
+    assert cipher.index_keys == (_raw(keys["index_key"]),)  # still what is written
+    common = {"data_keys": [keys["data_keys"]], "audit_signing_key": keys["audit_signing_key"]}
+    common["index_key"] = keys["index_key"]
+    filed = load_keys(_file(tmp_path, {**common, "index_keys_next": [index]})).cipher
+    assert filed.next_index_keys == (_raw(index),) and filed.next_data_keys == ()
+    assert filed.indexes("x") == cipher.indexes("x")
+    with pytest.raises(SetupError, match="index_keys_next must be a list"):
+        load_keys(_file(tmp_path, {**common, "index_keys_next": {"a": index}}))
+    with pytest.raises(SetupError, match="each other"):
+        load_keys(_settings(index_keys_next=keys["index_key"], **keys))

@@ -44,27 +44,40 @@ def _hmac(key: bytes, value: str) -> str:
 @dataclass(slots=True)
 class FieldCipher:
     """Encrypts fields with the newest data key; decrypts with any key it holds. Indexes with
-    the newest index key (``index_key``: one key, or several oldest first)."""
+    the newest index key (``index_key``: one key, or several oldest first).
+
+    ``next_data_keys`` and ``next_index_keys``: keys announced for a rotation, read and matched
+    but never written under (so that an instance restarted with them reads what the instances
+    already writing under them store, before any instance writes with them; see
+    docs/deployment.md)."""
 
     data_keys: list[bytes]
     index_key: InitVar[bytes | Sequence[bytes]]
+    next_data_keys: Sequence[bytes] = ()
+    next_index_keys: Sequence[bytes] = ()
     index_keys: tuple[bytes, ...] = field(default=(), init=False, repr=False)
     _by_id: dict[bytes, AESGCM] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self, index_key: bytes | Sequence[bytes]) -> None:
         self.index_keys = (index_key,) if isinstance(index_key, bytes) else tuple(index_key)
+        self.next_data_keys = tuple(self.next_data_keys)
+        self.next_index_keys = tuple(self.next_index_keys)
         if not self.data_keys:
             raise SetupError("no data encryption key configured")
         if not self.index_keys:
             raise SetupError("no index key configured")
-        for key in [*self.data_keys, *self.index_keys]:
+        data = [*self.data_keys, *self.next_data_keys]
+        index = [*self.index_keys, *self.next_index_keys]
+        for key in [*data, *index]:
             if len(key) != KEY_BYTES:
                 raise SetupError("encryption and index keys must be 32 bytes")
-        if set(self.index_keys) & set(self.data_keys):
+        if set(index) & set(data):
             raise SetupError("every index key must differ from every data key")
-        if len(set(self.index_keys)) != len(self.index_keys):
+        if len(set(index)) != len(index):
             raise SetupError("the index keys must differ from each other")
-        self._by_id = {_key_id(k): AESGCM(k) for k in self.data_keys}
+        if len(set(data)) != len(data):
+            raise SetupError("the data keys must differ from each other")
+        self._by_id = {_key_id(k): AESGCM(k) for k in data}
 
     def encrypt(self, plaintext: bytes, purpose: str) -> bytes:
         key = self.data_keys[-1]
@@ -99,5 +112,7 @@ class FieldCipher:
         return _hmac(self.index_keys[-1], value)
 
     def indexes(self, value: str) -> tuple[str, ...]:
-        """``value``'s index under every index key, newest first: what a look-up matches."""
-        return tuple(_hmac(key, value) for key in reversed(self.index_keys))
+        """``value``'s index under every index key, newest first (the written one first), then
+        under the announced ones (``next_index_keys``): what a look-up matches."""
+        keys = [*reversed(self.index_keys), *self.next_index_keys]
+        return tuple(_hmac(key, value) for key in keys)

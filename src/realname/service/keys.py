@@ -4,7 +4,9 @@ From settings (``REALNAME_DATA_KEYS``, ``REALNAME_INDEX_KEYS`` or ``REALNAME_IND
 ``REALNAME_AUDIT_SIGNING_KEY``) or a JSON ``REALNAME_KEY_FILE`` (``{"data_keys": [...],
 "index_keys": [...], "audit_signing_key": ...}``, base64; a single ``"index_key": ...`` is read
 too, not both). Data and index keys are listed oldest first: the newest encrypts and indexes,
-any of them reads and matches (see :mod:`realname.service.usecases.keys`). In dev mode, missing
+any of them reads and matches (see :mod:`realname.service.usecases.keys`). Keys announced for a
+rotation (``REALNAME_DATA_KEYS_NEXT``, ``REALNAME_INDEX_KEYS_NEXT``; ``data_keys_next`` and
+``index_keys_next`` in the file) are read and matched, never written with. In dev mode, missing
 keys are generated once and kept in a key file beside the SQLite database (``<db>.keys.json``,
 mode 0600) so that a restart can read its own data. Outside dev mode missing keys, and the
 documented example keys of the README, refuse start-up.
@@ -130,6 +132,10 @@ def _from_settings(settings: ServiceSettings) -> dict[str, object] | None:
         values["index_key"] = settings.index_key.get_secret_value()
     if settings.index_keys is not None:
         values["index_keys"] = _split(settings.index_keys.get_secret_value())
+    for name in ("data_keys_next", "index_keys_next"):
+        announced = getattr(settings, name)
+        if announced is not None:
+            values[name] = _split(announced.get_secret_value())
     return values
 
 
@@ -170,6 +176,17 @@ def _index_keys(values: dict[str, object], source: str) -> list[str] | None:
     return _key_list(several)
 
 
+def _announced(values: dict[str, object], kind: str, source: str) -> list[str]:
+    """The ``data`` or ``index`` keys announced for a rotation (``<kind>_keys_next``)."""
+    value = values.get(f"{kind}_keys_next")
+    if value is None or value == [] or value == "":
+        return []
+    keys = _key_list(value)
+    if keys is None:
+        raise SetupError(f"keys from {source}: {kind}_keys_next must be a list of keys")
+    return keys
+
+
 def load_keys(settings: ServiceSettings) -> ServiceKeys:
     """The keys the service runs with, or :class:`SetupError`."""
     values, source = _values(settings)
@@ -178,12 +195,15 @@ def load_keys(settings: ServiceSettings) -> ServiceKeys:
     signing = values.get("audit_signing_key")
     if data_keys is None or index_keys is None or not isinstance(signing, str):
         raise SetupError(f"keys from {source} are incomplete (data_keys, index_keys, audit key)")
-    texts = [*data_keys, *index_keys, signing.strip()]
+    announced = {name: _announced(values, name, source) for name in ("data", "index")}
+    texts = [*data_keys, *index_keys, *announced["data"], *announced["index"], signing.strip()]
     if not settings.dev_mode and DOCUMENTED_KEYS.intersection(texts):
         raise SetupError("a documented example key is configured: generate real keys")
     cipher = FieldCipher(
         [_decode(k, "a data key") for k in data_keys],
         [_decode(k, "an index key") for k in index_keys],
+        next_data_keys=[_decode(k, "a data key") for k in announced["data"]],
+        next_index_keys=[_decode(k, "an index key") for k in announced["index"]],
     )
     signing_key = Ed25519PrivateKey.from_private_bytes(_decode(signing, "the audit signing key"))
     return ServiceKeys(cipher, signing_key, source)

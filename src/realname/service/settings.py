@@ -51,13 +51,23 @@ class ServiceSettings(Settings):
         description="Comma-separated base64 32-byte HMAC keys for look-ups, newest last "
         "(instead of index_key, while an index key is rotated)",
     )
+    data_keys_next: SecretStr | None = Field(
+        None,
+        description="Comma-separated base64 data keys announced for a rotation: read, never "
+        "written with (the first restart of a rotation; docs/deployment.md)",
+    )
+    index_keys_next: SecretStr | None = Field(
+        None,
+        description="Comma-separated base64 HMAC keys announced for a rotation: matched by "
+        "every look-up, never written under (the first restart; docs/deployment.md)",
+    )
     audit_signing_key: SecretStr | None = Field(
         None, description="Base64 raw 32-byte Ed25519 private key that signs the audit head"
     )
     key_file: Path | None = Field(
         None,
         description="JSON file with data_keys (list), index_keys (list) or index_key, "
-        "audit_signing_key",
+        "audit_signing_key, and optionally data_keys_next and index_keys_next (lists)",
     )
     token_ttl_s: int = Field(8 * 3600, ge=60, description="Bearer token lifetime (s)")
     session_ttl_s: int = Field(

@@ -9,10 +9,11 @@ partial unique index on active numbers refuses a number bound concurrently to an
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -95,6 +96,38 @@ def _claim(session: Session, s: RegistrationSession) -> None:
     raise SessionNotPassedError(f"the session is {s.state}, not passed", state=s.state)
 
 
+#: The class of the advisory locks that serialise binds on an index: PostgreSQL's key space of
+#: two 32-bit keys, which the audit chain's single 64-bit key does not share.
+_INDEX_LOCK_CLASS = 0x524E4958
+
+
+def _serialise_on(ctx: ServiceContext, session: Session, indexes: tuple[str, ...]) -> None:
+    """Hold, until the transaction ends, a lock on each of ``indexes`` (the ID's and the
+    number's, under every index key this instance knows), so that two binds that share any of
+    them run one after the other.
+
+    The row locks and the unique indexes already do this while every instance writes under the
+    same index key. While the instances restart to add one, an instance that knows [A] and one
+    that knows [A, B] would otherwise both find no identity for a new ID and store it under A's
+    index and B's, two identities each under the cap; or bind one number twice. The two lists
+    share A's index, so the second bind waits, then finds the first's rows. PostgreSQL: an
+    advisory lock per index (a 32-bit digest: a collision only makes two binds wait for each
+    other), taken in sorted order so that binds never deadlock; SQLite: ``BEGIN IMMEDIATE``
+    already serialises every transaction."""
+    if not ctx.database.is_postgres:
+        return
+    keys = sorted(
+        {
+            int.from_bytes(hashlib.blake2b(i.encode(), digest_size=4).digest(), "big", signed=True)
+            for i in indexes
+        }
+    )
+    for key in keys:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": _INDEX_LOCK_CLASS, "k": key}
+        )
+
+
 def _locked_identity(session: Session, id_indexes: tuple[str, ...]) -> Identity | None:
     """The identity stored under any of the ID's indexes, locked until the transaction ends."""
     return session.scalars(
@@ -107,10 +140,15 @@ def _locked_identity(session: Session, id_indexes: tuple[str, ...]) -> Identity 
 
 
 def _identity_for_update(
-    ctx: ServiceContext, session: Session, s: RegistrationSession, now: datetime
+    ctx: ServiceContext,
+    session: Session,
+    s: RegistrationSession,
+    now: datetime,
+    msisdn_indexes: tuple[str, ...],
 ) -> Identity:
     """The session's identity (under any index key), created under the newest if new, locked
-    until the transaction ends."""
+    until the transaction ends, after the ID's and the number's indexes are locked
+    (:func:`_serialise_on`)."""
     if not (s.id_index and s.id_number_enc and s.name_enc and s.card_enc):
         raise InternalError("a session claimed for a number has no card")
     cipher = ctx.keys.cipher
@@ -118,6 +156,7 @@ def _identity_for_update(
     name = cipher.decrypt_text(s.name_enc, f"name:session:{s.id}")
     card = cipher.decrypt_text(s.card_enc, f"id_card:session:{s.id}")
     id_indexes = cipher.indexes(number)
+    _serialise_on(ctx, session, (*id_indexes, *msisdn_indexes))
     identity = _locked_identity(session, id_indexes)
     if identity is None:
         new = id_indexes[0]
@@ -193,7 +232,7 @@ def bind_number(
         with ctx.database.transaction() as session:
             s = load_visible(session, principal, session_id)
             _claim(session, s)
-            identity = _identity_for_update(ctx, session, s, now)
+            identity = _identity_for_update(ctx, session, s, now, indexes)
             active = _check_room(session, identity, indexes, cap)
             session.add(
                 Subscription(
