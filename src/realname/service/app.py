@@ -63,7 +63,12 @@ def build_context(settings: ServiceSettings, clock: Clock | None = None) -> Serv
     """Validate settings and keys and wire the parts (nothing is loaded or migrated yet)."""
     challenge = fixed_challenge(settings)
     keys = load_keys(settings)
-    database = Database(settings.database_url.get_secret_value())
+    database = Database(
+        settings.database_url.get_secret_value(),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pooler=settings.database_pooler,
+    )
     rates = SqlRates(database)  # every instance on this database spends the same budgets
     ctx = ServiceContext(
         settings=settings,

@@ -34,6 +34,17 @@ class ServiceSettings(Settings):
         description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB "
         "(secret: it may carry a password)",
     )
+    database_pool_size: int = Field(
+        10, ge=1, le=500, description="PostgreSQL: connections each instance keeps open"
+    )
+    database_max_overflow: int = Field(
+        20, ge=0, le=500, description="PostgreSQL: connections opened beyond the pool at a peak"
+    )
+    database_pooler: bool = Field(
+        False,
+        description="PostgreSQL through PgBouncer in transaction mode (docs/deployment.md): "
+        "no server-side prepared statements",
+    )
     dev_mode: bool = Field(
         False, description="Development: generate keys (kept beside the SQLite file) if unset"
     )

@@ -88,7 +88,13 @@ def _sqlite_engine(url: str) -> Engine:
 class Database:
     """One engine and its sessions; ``transaction()`` commits or rolls back as a unit."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, max_overflow: int = 20, pooler: bool = False
+    ) -> None:
+        """``pool_size`` and ``max_overflow``: PostgreSQL connections kept open and opened at a
+        peak. ``pooler``: the URL is a PgBouncer in transaction mode, where consecutive
+        transactions of one connection may run on different server connections, so psycopg's
+        server-side prepared statements (made after a query's fifth run) are turned off."""
         self.url = url
         backend = make_url(url).get_backend_name()
         self.dialect = backend
@@ -98,7 +104,13 @@ class Database:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.engine = _sqlite_engine(url)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            self.engine = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                connect_args={"prepare_threshold": None} if pooler else {},
+            )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
