@@ -2,6 +2,7 @@
 
     python benchmarks/load.py run --instances 2 --clients 4 --registrations 40 [--rate R]
     python benchmarks/load.py sizing --instances 1,2 [--registrations-per-instance 24]
+    python benchmarks/load.py sizing --instances 1,2 --visit blink
 
 Each instance is ``realname serve`` in its own process, pinned to one core with ``taskset``
 (instance i on core i mod the cores there are), with the real engines, one verification
@@ -10,9 +11,10 @@ follows (the browser test's), all on a fresh PostgreSQL database (``--database-u
 ``REALNAME_TEST_POSTGRES_URL``'s server, database ``realname_load``). Each client is a clerk of
 its own outlet that signs in and then registers customers: session, card (the clip's own chip
 portrait, a new ID number each time), challenge, capture of the real clip
-(headtrackr/capture4 from 0.3 s, 11.1 s, under ``REALNAME_DATA`` or ../shared/data), bind a new
-number. Every request goes to the next instance in turn, so each session's steps are spread
-across instances. A 503 ``BUSY`` is waited out (its ``Retry-After``) and retried, and counted.
+(headtrackr/capture4 from 0.3 s, 11.1 s, under ``REALNAME_DATA`` or ../shared/data; ``--visit
+blink``: fomm 0_b4e889c, a blink and a turn, see :data:`VISITS`), bind a new number. Every
+request goes to the next instance in turn, so each session's steps are spread across
+instances. A 503 ``BUSY`` is waited out (its ``Retry-After``) and retried, and counted.
 
 A run stops after ``--registrations`` or ``--duration`` seconds, whichever comes first. With
 ``--rate`` the registrations start at that rate (an open loop: a new customer every 1/rate s,
@@ -61,17 +63,42 @@ CLIP = "face_videos/headtrackr/capture4.mp4"
 CLIP_START_S, CLIP_LENGTH_S = 0.3, 11.1
 # the fixed schedule the clip follows (tests/web/test_browser_registration.py: LIVE_CHALLENGE)
 CHALLENGE = "turn_right@0.40-2.60,turn_left@1.80-4.00,turn_right@3.50-5.70,turn_left@4.80-7.00"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """The clip a run's customers show (under the data folder, cut from ``start_s`` for
+    ``length_s``) and the dev-mode fixed challenge, with its schedule, that it follows."""
+
+    clip: str
+    start_s: float
+    length_s: float
+    challenge: str
+
+
+#: ``--visit``: ``turns``, capture4's four turns (no blink: the Iris model never runs);
+#: ``blink``, fomm 0_b4e889c (296x296), a blink (its closure at 1.27-1.40 s) then a left turn
+#: (peak 3.7 s): the Iris model runs on the blink step's span, 67 of the 167 frames.
+VISITS = {
+    "turns": Visit(CLIP, CLIP_START_S, CLIP_LENGTH_S, CHALLENGE),
+    "blink": Visit(
+        "face_videos/fomm_demo_videos/0_b4e889c.mp4",
+        0.0,
+        11.1,
+        "blink@0.80-3.00,turn_left@2.40-4.60",
+    ),
+}
 CORES = os.cpu_count() or 1
 
 
-def _clip_and_portrait(data: Path, folder: Path) -> tuple[bytes, bytes]:
+def _clip_and_portrait(data: Path, folder: Path, visit: Visit) -> tuple[bytes, bytes]:
     from tests.data.test_service_registration import chip_portrait, read_frames, write_clip
 
     from realname.engines import load_engines
 
-    frames, fps = read_frames(data / CLIP)
-    skip = round(CLIP_START_S * fps)
-    clip = write_clip(frames[skip : skip + round(CLIP_LENGTH_S * fps)], fps, folder / "clip.mp4")
+    frames, fps = read_frames(data / visit.clip)
+    skip = round(visit.start_s * fps)
+    clip = write_clip(frames[skip : skip + round(visit.length_s * fps)], fps, folder / "clip.mp4")
     return clip, chip_portrait(frames[0], load_engines())
 
 
@@ -434,12 +461,14 @@ def run(
     fault: Callable[[list[Instance], Tally], None] | None = None,
     after: Callable[[dict[str, str]], None] | None = None,
     proxy: bool = False,
+    visit: str = "turns",
 ) -> dict[str, Any]:
     """One run; ``fault(servers, tally)`` runs in a thread of its own from the start of the
     load (it injects a fault), ``after(env)`` once the load is over, before the invariants
     are checked. ``proxy``: the clients go through the reference nginx (benchmarks/proxy.py)
-    instead of to each instance in turn."""
-    clip, portrait = _clip_and_portrait(data, workdir)
+    instead of to each instance in turn. ``visit``: what the customers show (:data:`VISITS`)."""
+    shown = VISITS[visit]
+    clip, portrait = _clip_and_portrait(data, workdir, shown)
     db = Database(server_url, "realname_load")
     from realname.service.keys import generate_key_file_content
 
@@ -451,7 +480,7 @@ def run(
         "REALNAME_DATABASE_URL": db.url,
         "REALNAME_KEY_FILE": str(keys),
         "REALNAME_DEV_MODE": "1",
-        "REALNAME_DEV_FIXED_CHALLENGE": CHALLENGE,
+        "REALNAME_DEV_FIXED_CHALLENGE": shown.challenge,
         "REALNAME_WORKERS": "1",
         "REALNAME_CARD_READER": "none",
         "REALNAME_SESSION_RATE_PER_CLERK": "100000/hour",
@@ -509,6 +538,7 @@ def run(
     verified = len(tally.capture_s)
     return {
         "instances": instances,
+        "visit": visit,
         "cores": sorted({s.core for s in servers}),
         "clients": clients,
         "rate_per_s": rate,
@@ -572,6 +602,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=server, help="a PostgreSQL server's URL")
     parser.add_argument("--data", type=Path, default=data, help="folder laid out as ../shared/data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--visit", choices=sorted(VISITS), default="turns", help="see VISITS")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -580,17 +611,34 @@ def main() -> None:
             clients = args.clients or 3 * n
             if args.mode == "run":
                 rows.append(run(n, clients, args.registrations, args.duration, args.rate,
-                                args.database_url, args.data, Path(tmp)))  # fmt: skip
+                                args.database_url, args.data, Path(tmp),
+                                visit=args.visit))  # fmt: skip
                 continue
             total = args.registrations_per_instance * n
             capacity = run(
-                n, clients, total, args.duration, None, args.database_url, args.data, Path(tmp)
+                n,
+                clients,
+                total,
+                args.duration,
+                None,
+                args.database_url,
+                args.data,
+                Path(tmp),
+                visit=args.visit,
             )
             _say(json.dumps(capacity))
             rows.append(capacity)
             rate = round(0.8 * capacity["registrations_per_s"], 3)
             at80 = run(
-                n, clients, total, args.duration, rate, args.database_url, args.data, Path(tmp)
+                n,
+                clients,
+                total,
+                args.duration,
+                rate,
+                args.database_url,
+                args.data,
+                Path(tmp),
+                visit=args.visit,
             )
             _say(json.dumps(at80))
             rows.append(at80)
