@@ -179,7 +179,7 @@ def _index_keys(values: dict[str, object], source: str) -> list[str] | None:
 def _announced(values: dict[str, object], kind: str, source: str) -> list[str]:
     """The ``data`` or ``index`` keys announced for a rotation (``<kind>_keys_next``)."""
     value = values.get(f"{kind}_keys_next")
-    if value is None or value == [] or value == "":
+    if not value:
         return []
     keys = _key_list(value)
     if keys is None:

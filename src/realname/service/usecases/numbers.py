@@ -140,15 +140,10 @@ def _locked_identity(session: Session, id_indexes: tuple[str, ...]) -> Identity 
 
 
 def _identity_for_update(
-    ctx: ServiceContext,
-    session: Session,
-    s: RegistrationSession,
-    now: datetime,
-    msisdn_indexes: tuple[str, ...],
+    ctx: ServiceContext, session: Session, s: RegistrationSession, now: datetime
 ) -> Identity:
     """The session's identity (under any index key), created under the newest if new, locked
-    until the transaction ends, after the ID's and the number's indexes are locked
-    (:func:`_serialise_on`)."""
+    until the transaction ends."""
     if not (s.id_index and s.id_number_enc and s.name_enc and s.card_enc):
         raise InternalError("a session claimed for a number has no card")
     cipher = ctx.keys.cipher
@@ -156,7 +151,6 @@ def _identity_for_update(
     name = cipher.decrypt_text(s.name_enc, f"name:session:{s.id}")
     card = cipher.decrypt_text(s.card_enc, f"id_card:session:{s.id}")
     id_indexes = cipher.indexes(number)
-    _serialise_on(ctx, session, (*id_indexes, *msisdn_indexes))
     identity = _locked_identity(session, id_indexes)
     if identity is None:
         new = id_indexes[0]
@@ -232,7 +226,8 @@ def bind_number(
         with ctx.database.transaction() as session:
             s = load_visible(session, principal, session_id)
             _claim(session, s)
-            identity = _identity_for_update(ctx, session, s, now, indexes)
+            _serialise_on(ctx, session, (*session_id_indexes(ctx, s), *indexes))
+            identity = _identity_for_update(ctx, session, s, now)
             active = _check_room(session, identity, indexes, cap)
             session.add(
                 Subscription(
